@@ -1,0 +1,103 @@
+// Package authhttp is the client side of nginx's auth_http protocol
+// (SPEC.md §9 and §10): it builds the request byte for byte as nginx does,
+// sends it over a fresh HTTP/1.0 connection, and parses the answer with
+// nginx's rules.
+//
+// The package knows nothing about IMAP, POP3 or SMTP sessions: a front end
+// fills a Request, the proxy adds the connection facts and calls Client.Do.
+package authhttp
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Auth methods as they appear in the Auth-Method header.
+const (
+	MethodPlain    = "plain"
+	MethodAPOP     = "apop"
+	MethodCRAMMD5  = "cram-md5"
+	MethodExternal = "external"
+	MethodNone     = "none"
+)
+
+// Header is one extra header line (auth_http_header), sent verbatim.
+type Header struct {
+	Name  string
+	Value string
+}
+
+// ProxyInfo holds the addresses of an inbound PROXY protocol header, as text
+// (v1: exactly as the sender wrote them; v2: canonical text form).
+type ProxyInfo struct {
+	SrcAddr string
+	SrcPort string
+	DstAddr string
+	DstPort string
+}
+
+// SSLInfo describes a TLS client connection (SPEC §9.2 rows 17–25).
+// Protocol and Cipher use OpenSSL's names. The Verify… fields are sent only
+// when Verify is non-empty (ssl_verify_client is not off); Subject, Issuer,
+// Serial and Fingerprint only when a certificate was presented; Cert only
+// when it is non-empty (auth_http_pass_client_cert on).
+type SSLInfo struct {
+	Protocol    string
+	Cipher      string
+	Verify      string
+	Subject     string
+	Issuer      string
+	Serial      string
+	Fingerprint string
+	Cert        string
+}
+
+// Request is one auth_http request. The zero value of an optional field
+// means "not sent" where SPEC §9.2 makes the header conditional.
+type Request struct {
+	Method       string // one of the Method… constants
+	User         string // escaped on the wire (§9.4)
+	Pass         string // escaped on the wire (§9.4)
+	Salt         string // sent only for apop and cram-md5 when non-empty
+	Protocol     string // imap, pop3 or smtp
+	LoginAttempt int
+	ClientIP     string
+	ClientHost   string     // sent only when Protocol is smtp
+	Proxy        *ProxyInfo // nil: no PROXY header with addresses
+	SMTPHelo     string     // Auth-SMTP-* are sent only when Method is none
+	SMTPFrom     string
+	SMTPTo       string
+	SSL          *SSLInfo // nil: not a TLS connection
+}
+
+// Status is the verdict of an auth response (SPEC §10.3).
+type Status int
+
+const (
+	// StatusOK: log in to Server with User and Pass.
+	StatusOK Status = iota
+	// StatusFail: refuse with Text (and ErrorCode for SMTP); if Wait > 0
+	// delay the reply by Wait and keep the session, otherwise close.
+	StatusFail
+	// StatusWait: send the same request again after Wait.
+	StatusWait
+)
+
+// Response is the decision drawn from the auth service's answer.
+// A Response is only returned for an answer that nginx would act on;
+// everything nginx turns into the internal error is returned as an error.
+type Response struct {
+	Status    Status
+	Text      string         // failure text (Auth-Status value)
+	ErrorCode string         // Auth-Error-Code, verbatim (SMTP only)
+	Wait      time.Duration  // Auth-Wait
+	Server    netip.AddrPort // backend address (StatusOK only)
+	// Upstream is Auth-Server and Auth-Port joined with ":" as nginx logs it.
+	Upstream string
+	// User and Pass are the Auth-User / Auth-Pass values of the answer,
+	// verbatim; HasUser/HasPass tell whether the header was present.
+	User    string
+	HasUser bool
+	Pass    string
+	HasPass bool
+}

@@ -1,0 +1,99 @@
+// Package config loads mailproxy's YAML configuration. Keys are nginx's
+// mail directive names (SPEC.md §1); a top-level `mail` map holds defaults
+// and each entry of `servers` overrides them with nginx's inheritance rules.
+//
+// A loaded *Config is immutable: reload builds a new one.
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// StartTLS is the value of the starttls directive.
+type StartTLS int
+
+const (
+	StartTLSOff StartTLS = iota
+	StartTLSOn
+	StartTLSOnly
+)
+
+func (s StartTLS) String() string {
+	switch s {
+	case StartTLSOn:
+		return "on"
+	case StartTLSOnly:
+		return "only"
+	}
+	return "off"
+}
+
+// Header is one auth_http_header entry, in configuration order.
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Listen is one item of a server's listen list.
+type Listen struct {
+	// Address is the bind address in Go's "host:port" form; a bare port in
+	// the file becomes ":PORT" (all addresses, IPv4 and IPv6).
+	Address       string
+	SSL           bool
+	ProxyProtocol bool
+	Line          int // line in the file, for messages
+}
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	File    string
+	Servers []*Server
+}
+
+// Server is one fully resolved server entry: mail-level defaults and nginx
+// defaults already applied, every value validated.
+type Server struct {
+	Line     int    // line of the entry in the file
+	Protocol string // imap (pop3 and smtp come later)
+	Listen   []Listen
+
+	ServerName string        // default: lower-cased short host name
+	Timeout    time.Duration // default 60s
+	MaxErrors  int           // default 5
+
+	AuthHTTP        string        // URL as written (http:// optional)
+	AuthHTTPHeader  []Header      // in file order
+	AuthHTTPTimeout time.Duration // default 60s
+
+	ProxyBuffer           int           // bytes, default 4096
+	ProxyTimeout          time.Duration // default 24h
+	ProxyPassErrorMessage bool
+	ProxyProtocol         string // outbound: "" (off), "v1" (on) or "v2"
+
+	SetRealIPFrom []netip.Prefix
+
+	SSLCertificate    []string
+	SSLCertificateKey []string
+	SSLProtocols      []string // e.g. ["TLSv1.2","TLSv1.3"] (default)
+	SSLCiphers        string   // OpenSSL cipher string, default HIGH:!aNULL:!MD5
+	StartTLS          StartTLS
+
+	IMAPAuth         []string // lower-case methods, default ["plain"]
+	IMAPCapabilities []string // default IMAP4 IMAP4rev1 UIDPLUS
+	IMAPClientBuffer int      // bytes, default 4096
+}
+
+// NeedsTLS reports whether the server needs a certificate: a listen with
+// ssl or starttls on/only.
+func (s *Server) NeedsTLS() bool {
+	if s.StartTLS != StartTLSOff {
+		return true
+	}
+	for _, l := range s.Listen {
+		if l.SSL {
+			return true
+		}
+	}
+	return false
+}
