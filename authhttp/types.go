@@ -68,6 +68,14 @@ type Request struct {
 	SMTPFrom     string
 	SMTPTo       string
 	SSL          *SSLInfo // nil: not a TLS connection
+
+	// Waiting is never sent. It carries nginx's per-session WAIT flag
+	// (SPEC §10.5) into ParseResponse: set it while an earlier answer of
+	// this session said Auth-Status: WAIT and no positive Auth-Wait delay
+	// has expired since (nginx clears the flag only when such a delay
+	// ends). While it is set every answer without an error Auth-Status is
+	// judged StatusWait, even "OK" with server and port.
+	Waiting bool
 }
 
 // Status is the verdict of an auth response (SPEC §10.3).

@@ -63,6 +63,10 @@ type Server struct {
 	MaxErrors  int           // default 5
 
 	AuthHTTP        string        // URL as written (http:// optional)
+	AuthHTTPNetwork string        // "tcp", or "unix" for unix:/path URLs
+	AuthHTTPAddr    string        // dial address: "host:port" (port 80 if absent) or the socket path
+	AuthHTTPHost    string        // Host header: host without port, IPv6 in brackets; "localhost" for unix
+	AuthHTTPURI     string        // request URI as written, default "/"
 	AuthHTTPHeader  []Header      // in file order
 	AuthHTTPTimeout time.Duration // default 60s
 
@@ -73,6 +77,9 @@ type Server struct {
 
 	SetRealIPFrom []netip.Prefix
 
+	// SSLCertificate and SSLCertificateKey are file paths, one key per
+	// certificate; relative paths are already joined to the directory of
+	// the configuration file. Every pair was loaded once at parse time.
 	SSLCertificate    []string
 	SSLCertificateKey []string
 	SSLProtocols      []string // e.g. ["TLSv1.2","TLSv1.3"] (default)

@@ -1,0 +1,201 @@
+package authhttp
+
+import (
+	"errors"
+	"math"
+	"net/netip"
+	"time"
+)
+
+// MaxHeadSize is the most nginx reads of an answer: status line, header
+// lines and the empty line together (SPEC §10.1).
+const MaxHeadSize = 1024
+
+// DefaultSMTPErrorCode is what nginx puts before the failure text of an
+// SMTP answer whose Auth-Error-Code is absent or empty (SPEC §10.4).
+const DefaultSMTPErrorCode = "535 5.7.0"
+
+// errNeedMore is scanHead's "the header block is not complete yet".
+var errNeedMore = errors.New("authhttp: incomplete response header")
+
+// ParseResponse applies nginx's parsing and decision rules (SPEC §10.1–
+// §10.3) to head, the bytes the auth server sent.
+//
+// Only the first MaxHeadSize bytes count; bytes after the empty line that
+// ends the header block (the body) are ignored. When head holds no
+// complete header block the error is a *TransportError: HeadTooLarge if
+// head is longer than MaxHeadSize, ClosedEarly otherwise.
+//
+// r supplies what the decision depends on: Protocol ("smtp" or not),
+// Method (whether an Auth-Pass is required) and Waiting (§10.5). A nil r
+// is read as a plain IMAP login. The result is, in nginx's order:
+//
+//  1. StatusFail when an Auth-Status other than "OK" and "WAIT" was seen
+//     (the last such value is Text; a later OK does not cancel it; an empty
+//     value counts for IMAP/POP3 but not for SMTP);
+//  2. StatusWait when Auth-Status: WAIT was seen or r.Waiting is set;
+//  3. *ResponseError MissingServerOrPort, MissingPassword,
+//     InvalidServerAddress, InvalidServerPort;
+//  4. StatusOK with Server and Upstream.
+//
+// Syntax errors give *ResponseError InvalidResponse or InvalidHeader. The
+// status code of the status line is never looked at.
+func ParseResponse(head []byte, r *Request) (*Response, error) {
+	b := head
+	if len(b) > MaxHeadSize {
+		b = b[:MaxHeadSize]
+	}
+	var a answer
+	a.smtp = r != nil && r.Protocol == "smtp"
+	if _, err := scanHead(b, &a); err != nil {
+		if err != errNeedMore {
+			return nil, err
+		}
+		if len(head) > MaxHeadSize {
+			return nil, &TransportError{Kind: HeadTooLarge}
+		}
+		return nil, &TransportError{Kind: ClosedEarly}
+	}
+	return a.decide(r)
+}
+
+// answer collects the headers nginx uses, as slices of the head.
+type answer struct {
+	smtp bool
+
+	failed  bool   // an error Auth-Status is in force
+	errText []byte // its text
+	wait    bool   // Auth-Status: WAIT seen
+	sleep   int64  // last valid Auth-Wait, seconds
+	errCode []byte
+	addr    []byte
+	port    []byte
+	user    []byte
+	pass    []byte
+	hasUser bool
+	hasPass bool
+}
+
+// header records one header line as nginx's process_headers does.
+func (a *answer) header(name, value []byte) {
+	switch {
+	case equalFold(name, "Auth-Status"):
+		switch string(value) {
+		case "OK":
+		case "WAIT":
+			a.wait = true
+		default:
+			a.errText = value
+			// nginx keeps the reply it built: never empty for IMAP/POP3,
+			// the bare text (possibly empty, i.e. no error) for SMTP.
+			a.failed = !a.smtp || len(value) > 0
+		}
+	case equalFold(name, "Auth-Server"):
+		a.addr = value
+	case equalFold(name, "Auth-Port"):
+		a.port = value
+	case equalFold(name, "Auth-User"):
+		a.user, a.hasUser = value, true
+	case equalFold(name, "Auth-Pass"):
+		a.pass, a.hasPass = value, true
+	case equalFold(name, "Auth-Wait"):
+		if n, ok := atoi(value); ok {
+			a.sleep = n
+		}
+	case equalFold(name, "Auth-Error-Code"):
+		a.errCode = value
+	}
+}
+
+// decide is nginx's evaluation after the header block (SPEC §10.3).
+func (a *answer) decide(r *Request) (*Response, error) {
+	resp := &Response{
+		ErrorCode: string(a.errCode),
+		Wait:      seconds(a.sleep),
+		User:      string(a.user),
+		HasUser:   a.hasUser,
+		Pass:      string(a.pass),
+		HasPass:   a.hasPass,
+	}
+	if a.failed {
+		resp.Status = StatusFail
+		resp.Text = string(a.errText)
+		return resp, nil
+	}
+	if a.wait || (r != nil && r.Waiting) {
+		resp.Status = StatusWait
+		return resp, nil
+	}
+	if len(a.addr) == 0 || len(a.port) == 0 {
+		return nil, &ResponseError{Kind: MissingServerOrPort}
+	}
+	if !a.smtp && !a.hasPass && r != nil && needsPass(r.Method) {
+		return nil, &ResponseError{Kind: MissingPassword}
+	}
+	ip, ok := parseAddr(a.addr)
+	if !ok {
+		return nil, &ResponseError{Kind: InvalidServerAddress, Value: string(a.addr)}
+	}
+	port, ok := atoi(a.port)
+	if !ok || port < 1 || port > 65535 {
+		return nil, &ResponseError{Kind: InvalidServerPort, Value: string(a.port)}
+	}
+	resp.Status = StatusOK
+	resp.Server = netip.AddrPortFrom(ip, uint16(port))
+	resp.Upstream = string(a.addr) + ":" + string(a.port)
+	return resp, nil
+}
+
+// needsPass reports whether nginx has no password of its own after a
+// request with this method: the client never gave one (external) or nginx
+// dropped the digest (apop, cram-md5).
+func needsPass(method string) bool {
+	switch method {
+	case MethodAPOP, MethodCRAMMD5, MethodExternal:
+		return true
+	}
+	return false
+}
+
+// seconds converts Auth-Wait to a Duration, saturating instead of
+// overflowing.
+func seconds(n int64) time.Duration {
+	if n > math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(n) * time.Second
+}
+
+// atoi is ngx_atoi: one or more decimal digits, no sign, no spaces, no
+// overflow of int64.
+func atoi(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	const cutoff, cutlim = math.MaxInt64 / 10, math.MaxInt64 % 10
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if v > cutoff || (v == cutoff && d > cutlim) {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}
+
+// equalFold compares an ASCII header name case-insensitively.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if b[i]|0x20 != s[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}

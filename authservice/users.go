@@ -1,0 +1,266 @@
+package authservice
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// Protocols lists the protocol names a users file may give, in the order
+// used when the protocol field is omitted.
+var Protocols = []string{"imap", "pop3", "smtp"}
+
+// RelayName is the user name of the relay fallback entry: it is never
+// matched by a login, only by method none (SMTP relay) when no user matches
+// the recipient.
+const RelayName = "*"
+
+// Users is a parsed users file. It is immutable once returned, so a Service
+// can swap it atomically on reload while requests still use the old one.
+//
+// # Users file format
+//
+// One user per line, fields separated by spaces or tabs:
+//
+//	NAME PASSWORD BACKEND [PROTOCOLS]
+//
+// where:
+//
+//   - NAME is the login name as the client types it (compared exactly,
+//     case-sensitively).
+//   - PASSWORD is the plaintext password. It is kept in plaintext because
+//     CRAM-MD5 and APOP need it, and because the service returns it as
+//     Auth-Pass for those methods.
+//   - BACKEND is the backend's IP:PORT; an IPv6 address is written in
+//     brackets, e.g. [2001:db8::5]:143. Host names are not allowed (nginx
+//     accepts only IP literals in Auth-Server). Port 0 and zones are refused.
+//   - PROTOCOLS, optional, is a comma-separated list of imap, pop3 and smtp
+//     (case-insensitive). Without it the line applies to all three.
+//
+// NAME and PASSWORD are percent-decoded (%XX, upper- or lower-case hex; "+"
+// stays a plus), so they can hold spaces or a leading "#": "john%20doe".
+// A literal "%" must therefore be written "%25". Decoded values must not
+// contain control characters (bytes below 0x20 or 0x7F).
+//
+// Blank lines are ignored. A field that starts with "#" begins a comment
+// that runs to the end of the line; a "#" inside a field is literal.
+//
+// A user may appear on several lines to get a different backend per
+// protocol. Lines with a PROTOCOLS field take precedence over the user's
+// line without one, which supplies the backend for the remaining protocols.
+// Every line of a user must give the same password; two lines without
+// PROTOCOLS, or two lines naming the same protocol, are errors.
+//
+// The name "*" (RelayName) is the relay fallback for method none; see
+// Service. Its password field is ignored but must be present.
+//
+// Example:
+//
+//	# name    password  backend          protocols
+//	alice     secret    10.0.0.5:143     imap
+//	alice     secret    10.0.0.5:110     pop3
+//	alice     secret    10.0.0.6:25      smtp
+//	bob       hunter2   [2001:db8::7]:143
+//	*         -         10.0.0.6:25      smtp
+type Users struct {
+	byName map[string]*account
+}
+
+// account is one user with a backend per protocol.
+type account struct {
+	password string
+	pwLine   int
+	backends map[string]netip.AddrPort
+	// explicit records, per protocol, the line that named it explicitly;
+	// defLine is the line without a protocol field (0 if none).
+	explicit map[string]int
+	defLine  int
+}
+
+// Len reports the number of distinct user names, the relay entry included.
+func (u *Users) Len() int {
+	if u == nil {
+		return 0
+	}
+	return len(u.byName)
+}
+
+// get returns the account of name, or nil.
+func (u *Users) get(name string) *account {
+	if u == nil {
+		return nil
+	}
+	return u.byName[name]
+}
+
+// LoadUsers reads and parses the users file at path. Errors name the file
+// and line.
+func LoadUsers(path string) (*Users, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("authservice: %w", err)
+	}
+	defer f.Close()
+	return ParseUsers(f, path)
+}
+
+// ParseUsers parses a users file (format: see Users) from r. name is used
+// in error messages ("name:LINE: ..."). All errors found are reported,
+// joined with errors.Join; no Users is returned if there is any.
+func ParseUsers(r io.Reader, name string) (*Users, error) {
+	u := &Users{byName: make(map[string]*account)}
+	var errs []error
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if err := u.parseLine(sc.Text(), n); err != nil {
+			errs = append(errs, fmt.Errorf("authservice: %s:%d: %w", name, n, err))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("authservice: %s: %w", name, err))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return u, nil
+}
+
+// parseLine adds the entry of one line (number n) to u.
+func (u *Users) parseLine(line string, n int) error {
+	fields := strings.Fields(line)
+	for i, f := range fields {
+		if strings.HasPrefix(f, "#") {
+			fields = fields[:i]
+			break
+		}
+	}
+	switch {
+	case len(fields) == 0:
+		return nil
+	case len(fields) < 3:
+		return fmt.Errorf("want NAME PASSWORD BACKEND [PROTOCOLS], got %d field(s)", len(fields))
+	case len(fields) > 4:
+		return fmt.Errorf("want NAME PASSWORD BACKEND [PROTOCOLS], got %d fields", len(fields))
+	}
+	name, err := decodeField(fields[0])
+	if err != nil {
+		return fmt.Errorf("name: %w", err)
+	}
+	password, err := decodeField(fields[1])
+	if err != nil {
+		return fmt.Errorf("password of %q: %w", name, err)
+	}
+	backend, err := parseBackend(fields[2])
+	if err != nil {
+		return err
+	}
+	var protos []string
+	if len(fields) == 4 {
+		if protos, err = parseProtocols(fields[3]); err != nil {
+			return err
+		}
+	}
+
+	a := u.byName[name]
+	if a == nil {
+		a = &account{
+			password: password,
+			pwLine:   n,
+			backends: make(map[string]netip.AddrPort),
+			explicit: make(map[string]int),
+		}
+		u.byName[name] = a
+	} else if a.password != password && name != RelayName {
+		return fmt.Errorf("user %q: password differs from line %d", name, a.pwLine)
+	}
+
+	if protos == nil {
+		if a.defLine != 0 {
+			return fmt.Errorf("user %q: second line without protocols (first on line %d)", name, a.defLine)
+		}
+		a.defLine = n
+		for _, p := range Protocols {
+			if _, ok := a.explicit[p]; !ok {
+				a.backends[p] = backend
+			}
+		}
+		return nil
+	}
+	for _, p := range protos {
+		if prev, ok := a.explicit[p]; ok {
+			return fmt.Errorf("user %q: protocol %s already given on line %d", name, p, prev)
+		}
+		a.explicit[p] = n
+		a.backends[p] = backend
+	}
+	return nil
+}
+
+// parseBackend parses an IP:PORT field.
+func parseBackend(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("backend %q: want IP:PORT or [IPv6]:PORT", s)
+	}
+	if ap.Port() == 0 {
+		return netip.AddrPort{}, fmt.Errorf("backend %q: port 0", s)
+	}
+	if ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, fmt.Errorf("backend %q: zones are not supported", s)
+	}
+	return ap, nil
+}
+
+// parseProtocols parses a comma-separated protocol list.
+func parseProtocols(s string) ([]string, error) {
+	var out []string
+	seen := make(map[string]bool)
+	for _, p := range strings.Split(s, ",") {
+		p = strings.ToLower(p)
+		if !isProtocol(p) {
+			return nil, fmt.Errorf("protocol %q: want imap, pop3 or smtp", p)
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("protocol %s listed twice", p)
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// isProtocol reports whether p is one of Protocols.
+func isProtocol(p string) bool {
+	for _, q := range Protocols {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeField percent-decodes a NAME or PASSWORD field strictly: a "%" must
+// start a valid %XX sequence, and the result must not hold control bytes.
+func decodeField(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return "", errors.New(`"%" not followed by two hex digits (write "%25" for a literal "%")`)
+			}
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		if c < 0x20 || c == 0x7f {
+			return "", fmt.Errorf("control character 0x%02X", c)
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), nil
+}

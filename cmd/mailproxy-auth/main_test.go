@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestParseFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-users", "u"}, new(bytes.Buffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.opts
+	if c.listen != "127.0.0.1:9000" || o.SecretHeader != "X-Auth-Key" || o.Wait != 3 || o.MaxAttempts != 5 || o.AllowRelay || o.Secret != "" {
+		t.Errorf("defaults: %+v %+v", c, o)
+	}
+	c, err = parseFlags([]string{"-users", "u", "-wait", "0", "-allow-relay", "-secret", "s", "-secret-header", "X-K"}, new(bytes.Buffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.opts.Wait >= 0 || !c.opts.AllowRelay || c.opts.Secret != "s" || c.opts.SecretHeader != "X-K" {
+		t.Errorf("parsed: %+v", c.opts)
+	}
+	for _, args := range [][]string{
+		{},
+		{"-users", "u", "extra"},
+		{"-users", "u", "-wait", "-1"},
+		{"-users", "u", "-max-attempts", "0"},
+		{"-users", "u", "-bogus"},
+	} {
+		var out bytes.Buffer
+		_, err := parseFlags(args, &out)
+		if !errors.As(err, new(usageError)) {
+			t.Errorf("%q: err = %v, want a usage error", args, err)
+		}
+		if !strings.Contains(out.String(), "Usage") {
+			t.Errorf("%q: no usage printed: %q", args, out.String())
+		}
+	}
+	if _, err := parseFlags([]string{"-h"}, new(bytes.Buffer)); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: err = %v", err)
+	}
+}
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if err := os.WriteFile(users, []byte("alice secret 10.0.0.1:143\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	hup := make(chan os.Signal, 1)
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-users", users, "-secret", "k"}, &logs, hup, ready)
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+
+	ask := func(user, pass string) http.Header {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr.String()+"/auth", nil)
+		for k, v := range map[string]string{
+			"Auth-Method": "plain", "Auth-User": user, "Auth-Pass": pass, "Auth-Protocol": "imap",
+			"Auth-Login-Attempt": "1", "Client-IP": "192.0.2.1", "X-Auth-Key": "k",
+		} {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.Header
+	}
+	if h := ask("alice", "secret"); h.Get("Auth-Status") != "OK" || h.Get("Auth-Server") != "10.0.0.1" {
+		t.Errorf("first answer: %v", h)
+	}
+
+	if err := os.WriteFile(users, []byte("alice changed 10.0.0.2:143\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup <- os.Interrupt // any value means "reload"
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "users reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload logged:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if h := ask("alice", "changed"); h.Get("Auth-Status") != "OK" || h.Get("Auth-Server") != "10.0.0.2" {
+		t.Errorf("answer after reload: %v", h)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after cancel: %v", err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "auth request"); n != 2 {
+		t.Errorf("%d request log lines, want 2:\n%s", n, out)
+	}
+	if strings.Contains(out, "secret ") || strings.Contains(out, "changed") {
+		t.Errorf("log shows a password:\n%s", out)
+	}
+}
+
+func TestRunBadUsersFile(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(users, []byte("alice\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-users", users}, new(bytes.Buffer), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), users+":1:") {
+		t.Errorf("run = %v, want an error naming %s:1", err, users)
+	}
+}

@@ -1,0 +1,166 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Load reads the file at path and parses it with Parse, path naming the
+// file in messages. A file that cannot be read gives the *fs.PathError of
+// os.ReadFile; a file that is not a valid configuration gives an *Error.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses one YAML document: a `mail` map of defaults and a
+// `servers` list. It returns either a complete, validated *Config with
+// every default applied, or an *Error listing every problem as
+// "name:LINE: what is wrong". name is used in messages and as Config.File;
+// relative certificate paths are taken from its directory. Parse reads the
+// certificate and key files to check that they load. The result is not
+// shared with anything and must be treated as immutable.
+func Parse(name string, data []byte) (*Config, error) {
+	c := &collector{file: name}
+	e := &env{
+		hostname: shortHostname(),
+		dir:      filepath.Dir(name),
+		pairs:    make(map[[2]string]bool),
+		listens:  make(listenSet),
+	}
+	var cfg *Config
+	if root, ok := parseYAML(c, data); ok {
+		cfg = build(c, e, root)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	cfg.File = name
+	return cfg, nil
+}
+
+// hostname is os.Hostname; tests replace it.
+var hostname = os.Hostname
+
+// shortHostname is the default server_name: the host name up to the first
+// dot, lower-cased; "localhost" when it is unknown.
+func shortHostname() string {
+	h, err := hostname()
+	if err != nil {
+		return "localhost"
+	}
+	h, _, _ = strings.Cut(h, ".")
+	if h == "" {
+		return "localhost"
+	}
+	return strings.ToLower(h)
+}
+
+// yamlLine matches the position prefix of yaml.v3 syntax errors.
+var yamlLine = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses data into a node tree and returns the root node (nil
+// for an empty document). ok is false after a syntax error.
+func parseYAML(c *collector, data []byte) (root *yaml.Node, ok bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, true
+		}
+		syntaxError(c, err)
+		return nil, false
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		syntaxError(c, err)
+		return nil, false
+	default:
+		c.errorf(extra.Line, "only one YAML document is allowed")
+	}
+	if len(doc.Content) == 0 {
+		return nil, true
+	}
+	return deref(doc.Content[0]), true
+}
+
+// syntaxError records a YAML parser error, moving its line into the
+// position.
+func syntaxError(c *collector, err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if line, err := strconv.Atoi(m[1]); err == nil {
+			c.errorf(line, "%s", m[2])
+			return
+		}
+	}
+	c.errorf(0, "%s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// build checks the top level and resolves every server. It returns nil
+// when there is nothing to build.
+func build(c *collector, e *env, root *yaml.Node) *Config {
+	if isNull(root) {
+		c.errorf(max(lineOf(root), 1), "no servers")
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		c.errorf(root.Line, "expected a map with the keys mail and servers, got %s", describe(root))
+		return nil
+	}
+	var mail settings
+	var servers *yaml.Node
+	serversLine := root.Line
+	for _, p := range mapPairs(c, "top level", root) {
+		switch p.key {
+		case "mail":
+			switch {
+			case isNull(p.value):
+			case p.value.Kind != yaml.MappingNode:
+				c.errorf(p.value.Line, "mail: expected a map, got %s", describe(p.value))
+			default:
+				mail = readSettings(c, "mail", p.value, false)
+			}
+		case "servers":
+			servers, serversLine = p.value, p.line
+		default:
+			if _, known := directives[p.key]; known {
+				c.errorf(p.line, "unknown top-level key %q: directives go in mail or in a server", p.key)
+			} else {
+				c.errorf(p.line, "unknown top-level key %q, expected mail or servers", p.key)
+			}
+		}
+	}
+	if isNull(servers) || servers.Kind == yaml.SequenceNode && len(servers.Content) == 0 {
+		c.errorf(serversLine, "no servers")
+		return nil
+	}
+	if servers.Kind != yaml.SequenceNode {
+		c.errorf(servers.Line, "servers: expected a list, got %s", describe(servers))
+		return nil
+	}
+	cfg := &Config{}
+	for _, item := range servers.Content {
+		n := deref(item)
+		if n == nil || n.Kind != yaml.MappingNode {
+			c.errorf(item.Line, "servers: each server must be a map, got %s", describe(n))
+			continue
+		}
+		s := readSettings(c, "server", n, true)
+		cfg.Servers = append(cfg.Servers, resolveServer(c, e, n.Line, mail, s))
+	}
+	return cfg
+}

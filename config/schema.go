@@ -1,0 +1,153 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// opt is one directive's value at one level (mail or server).
+type opt[T any] struct {
+	v    T
+	line int  // line of the key
+	set  bool // present and valid
+	bad  bool // present but invalid (already reported)
+}
+
+// or implements nginx inheritance: o (the server level) wins when present,
+// even when invalid, so that a bad value is not replaced by the parent's.
+func (o opt[T]) or(parent opt[T]) opt[T] {
+	if o.set || o.bad {
+		return o
+	}
+	return parent
+}
+
+// get returns the value, or def when it is not set.
+func (o opt[T]) get(def T) T {
+	if o.set {
+		return o.v
+	}
+	return def
+}
+
+// settings holds the directives written at one level. List values are
+// whole lists: inheritance never merges them.
+type settings struct {
+	protocol opt[string]
+	listen   opt[[]Listen]
+
+	serverName opt[string]
+	timeout    opt[time.Duration]
+	maxErrors  opt[int]
+
+	authHTTP        opt[authURL]
+	authHTTPHeader  opt[[]Header]
+	authHTTPTimeout opt[time.Duration]
+
+	proxy                 opt[bool]
+	proxyBuffer           opt[int]
+	proxyTimeout          opt[time.Duration]
+	proxyPassErrorMessage opt[bool]
+	proxyProtocol         opt[string]
+
+	setRealIPFrom opt[[]netip.Prefix]
+
+	sslCertificate    opt[[]string]
+	sslCertificateKey opt[[]string]
+	sslProtocols      opt[[]string]
+	sslCiphers        opt[string]
+	startTLS          opt[StartTLS]
+
+	imapAuth         opt[[]string]
+	imapCapabilities opt[[]string]
+	imapClientBuffer opt[int]
+}
+
+// parser parses one directive value; see values.go.
+type parser[T any] func(c *collector, key string, n *yaml.Node) (T, bool)
+
+// directive describes one key of the schema.
+type directive struct {
+	serverOnly bool
+	store      func(c *collector, s *settings, key string, line int, n *yaml.Node)
+}
+
+// bind makes a directive that parses its value with p into the field that
+// field selects.
+func bind[T any](serverOnly bool, field func(*settings) *opt[T], p parser[T]) directive {
+	return directive{serverOnly, func(c *collector, s *settings, key string, line int, n *yaml.Node) {
+		v, ok := p(c, key, n)
+		*field(s) = opt[T]{v: v, line: line, set: ok, bad: !ok}
+	}}
+}
+
+// directives is the schema: every key allowed in `mail` and in a server.
+var directives = map[string]directive{
+	"protocol": bind(true, func(s *settings) *opt[string] { return &s.protocol }, protocolValue),
+	"listen":   bind(true, func(s *settings) *opt[[]Listen] { return &s.listen }, listenList),
+
+	"server_name": bind(false, func(s *settings) *opt[string] { return &s.serverName }, text),
+	"timeout":     bind(false, func(s *settings) *opt[time.Duration] { return &s.timeout }, duration),
+	"max_errors":  bind(false, func(s *settings) *opt[int] { return &s.maxErrors }, count),
+
+	"auth_http":         bind(false, func(s *settings) *opt[authURL] { return &s.authHTTP }, authHTTP),
+	"auth_http_header":  bind(false, func(s *settings) *opt[[]Header] { return &s.authHTTPHeader }, headerMap),
+	"auth_http_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.authHTTPTimeout }, duration),
+
+	"proxy":                    bind(false, func(s *settings) *opt[bool] { return &s.proxy }, flag),
+	"proxy_buffer":             bind(false, func(s *settings) *opt[int] { return &s.proxyBuffer }, size),
+	"proxy_timeout":            bind(false, func(s *settings) *opt[time.Duration] { return &s.proxyTimeout }, duration),
+	"proxy_pass_error_message": bind(false, func(s *settings) *opt[bool] { return &s.proxyPassErrorMessage }, flag),
+	"proxy_protocol":           bind(false, func(s *settings) *opt[string] { return &s.proxyProtocol }, proxyProtocolValue),
+
+	"set_real_ip_from": bind(false, func(s *settings) *opt[[]netip.Prefix] { return &s.setRealIPFrom }, realIPList),
+
+	"ssl_certificate":     bind(false, func(s *settings) *opt[[]string] { return &s.sslCertificate }, pathList),
+	"ssl_certificate_key": bind(false, func(s *settings) *opt[[]string] { return &s.sslCertificateKey }, pathList),
+	"ssl_protocols":       bind(false, func(s *settings) *opt[[]string] { return &s.sslProtocols }, sslProtocolList),
+	"ssl_ciphers":         bind(false, func(s *settings) *opt[string] { return &s.sslCiphers }, nonEmptyText),
+	"starttls":            bind(false, func(s *settings) *opt[StartTLS] { return &s.startTLS }, startTLSValue),
+
+	"imap_auth":          bind(false, func(s *settings) *opt[[]string] { return &s.imapAuth }, imapAuthList),
+	"imap_capabilities":  bind(false, func(s *settings) *opt[[]string] { return &s.imapCapabilities }, capabilityList),
+	"imap_client_buffer": bind(false, func(s *settings) *opt[int] { return &s.imapClientBuffer }, size),
+}
+
+// unsupported lists nginx mail directives that are not implemented, so a
+// converted nginx configuration gets a clearer message than "unknown key".
+var unsupported = map[string]bool{
+	"pop3_auth": true, "pop3_capabilities": true,
+	"smtp_auth": true, "smtp_capabilities": true, "smtp_client_buffer": true,
+	"smtp_greeting_delay": true, "xclient": true, "proxy_smtp_auth": true,
+	"resolver": true, "resolver_timeout": true, "error_log": true,
+	"auth_http_pass_client_cert": true, "ssl": true, "ssl_password_file": true,
+	"ssl_certificate_compression": true, "ssl_dhparam": true,
+	"ssl_ecdh_curve": true, "ssl_prefer_server_ciphers": true,
+	"ssl_session_cache": true, "ssl_session_tickets": true,
+	"ssl_session_ticket_key": true, "ssl_session_timeout": true,
+	"ssl_verify_client": true, "ssl_verify_depth": true,
+	"ssl_client_certificate": true, "ssl_trusted_certificate": true,
+	"ssl_crl": true, "ssl_conf_command": true,
+}
+
+// readSettings reads the directives of the `mail` map (server false) or of
+// one server entry. n must be a map node.
+func readSettings(c *collector, what string, n *yaml.Node, server bool) settings {
+	var s settings
+	for _, p := range mapPairs(c, what, n) {
+		d, known := directives[p.key]
+		switch {
+		case !known && unsupported[p.key]:
+			c.errorf(p.line, "%s: key %q (an nginx directive) is not supported", what, p.key)
+		case !known:
+			c.errorf(p.line, "%s: unknown key %q", what, p.key)
+		case d.serverOnly && !server:
+			c.errorf(p.line, "%s: key %q is only allowed in a server", what, p.key)
+		default:
+			d.store(c, &s, p.key, p.line, p.value)
+		}
+	}
+	return s
+}

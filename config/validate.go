@@ -1,0 +1,150 @@
+package config
+
+import (
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// nginx defaults (SPEC.md §1) for values not set at either level.
+const (
+	defaultTimeout          = 60 * time.Second
+	defaultMaxErrors        = 5
+	defaultAuthHTTPTimeout  = 60 * time.Second
+	defaultProxyTimeout     = 24 * time.Hour
+	defaultProxyBuffer      = 4096
+	defaultIMAPClientBuffer = 4096
+	defaultSSLCiphers       = "HIGH:!aNULL:!MD5"
+)
+
+var (
+	defaultIMAPAuth         = []string{"plain"}
+	defaultIMAPCapabilities = []string{"IMAP4", "IMAP4rev1", "UIDPLUS"}
+	defaultSSLProtocols     = []string{"TLSv1.2", "TLSv1.3"}
+)
+
+// env is what resolving the servers of one file needs besides the file.
+type env struct {
+	hostname string             // default server_name
+	dir      string             // directory of the file, base of relative paths
+	pairs    map[[2]string]bool // certificate/key pairs already checked
+	listens  listenSet          // every listen address seen so far
+}
+
+// resolveServer applies inheritance (server value, else mail value, else
+// the nginx default; lists are never merged) to the server entry at line
+// and checks what can only be checked on the merged values.
+func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
+	srv := &Server{Line: line, Listen: s.listen.v}
+	if !s.listen.set && !s.listen.bad {
+		c.errorf(line, `no "listen" is defined for server`)
+	}
+	for _, l := range srv.Listen {
+		e.listens.add(c, l)
+	}
+	srv.Protocol = s.protocol.v
+	if !s.protocol.set && !s.protocol.bad {
+		for _, l := range srv.Listen {
+			if p, ok := wellKnownPorts[listenPort(l.Address)]; ok {
+				srv.Protocol = p
+				break
+			}
+		}
+		if srv.Protocol == "" && s.listen.set {
+			c.errorf(line, "unknown mail protocol for server")
+		}
+	}
+
+	srv.ServerName = s.serverName.or(m.serverName).get("")
+	if srv.ServerName == "" {
+		srv.ServerName = e.hostname
+	}
+	srv.Timeout = s.timeout.or(m.timeout).get(defaultTimeout)
+	srv.MaxErrors = s.maxErrors.or(m.maxErrors).get(defaultMaxErrors)
+
+	auth := s.authHTTP.or(m.authHTTP)
+	if !auth.set && !auth.bad {
+		c.errorf(line, `no "auth_http" is defined for server`)
+	}
+	srv.AuthHTTP = auth.v.raw
+	srv.AuthHTTPNetwork = auth.v.network
+	srv.AuthHTTPAddr = auth.v.addr
+	srv.AuthHTTPHost = auth.v.host
+	srv.AuthHTTPURI = auth.v.uri
+	srv.AuthHTTPHeader = slices.Clone(s.authHTTPHeader.or(m.authHTTPHeader).v)
+	srv.AuthHTTPTimeout = s.authHTTPTimeout.or(m.authHTTPTimeout).get(defaultAuthHTTPTimeout)
+
+	srv.ProxyBuffer = s.proxyBuffer.or(m.proxyBuffer).get(defaultProxyBuffer)
+	srv.ProxyTimeout = s.proxyTimeout.or(m.proxyTimeout).get(defaultProxyTimeout)
+	srv.ProxyPassErrorMessage = s.proxyPassErrorMessage.or(m.proxyPassErrorMessage).get(false)
+	srv.ProxyProtocol = s.proxyProtocol.or(m.proxyProtocol).get("")
+
+	srv.SetRealIPFrom = slices.Clone(s.setRealIPFrom.or(m.setRealIPFrom).v)
+
+	srv.SSLProtocols = slices.Clone(s.sslProtocols.or(m.sslProtocols).get(defaultSSLProtocols))
+	srv.SSLCiphers = s.sslCiphers.or(m.sslCiphers).get(defaultSSLCiphers)
+	startTLS := s.startTLS.or(m.startTLS)
+	srv.StartTLS = startTLS.get(StartTLSOff)
+	resolveCertificates(c, e, srv, s.sslCertificate.or(m.sslCertificate), s.sslCertificateKey.or(m.sslCertificateKey), startTLS)
+
+	srv.IMAPAuth = slices.Clone(s.imapAuth.or(m.imapAuth).get(defaultIMAPAuth))
+	srv.IMAPCapabilities = slices.Clone(s.imapCapabilities.or(m.imapCapabilities).get(defaultIMAPCapabilities))
+	srv.IMAPClientBuffer = s.imapClientBuffer.or(m.imapClientBuffer).get(defaultIMAPClientBuffer)
+	return srv
+}
+
+// resolveCertificates sets the certificate paths of srv (relative paths are
+// taken from the directory of the file, as nginx takes them from its
+// configuration prefix), requires a certificate when TLS is used, requires
+// one key per certificate and checks that every pair loads.
+func resolveCertificates(c *collector, e *env, srv *Server, cert, key opt[[]string], startTLS opt[StartTLS]) {
+	srv.SSLCertificate = absPaths(e.dir, cert.v)
+	srv.SSLCertificateKey = absPaths(e.dir, key.v)
+	if cert.bad || key.bad {
+		return
+	}
+	if !cert.set {
+		for _, l := range srv.Listen {
+			if l.SSL {
+				c.errorf(l.Line, `no "ssl_certificate" is defined for the "listen ... ssl" directive`)
+			}
+		}
+		if srv.StartTLS != StartTLSOff {
+			c.errorf(startTLS.line, `no "ssl_certificate" is defined for the "starttls" directive`)
+		}
+	}
+	certs, keys := srv.SSLCertificate, srv.SSLCertificateKey
+	switch {
+	case len(keys) < len(certs):
+		c.errorf(cert.line, `no "ssl_certificate_key" is defined for certificate %q`, cert.v[len(keys)])
+	case len(keys) > len(certs):
+		c.errorf(key.line, `no "ssl_certificate" is defined for key %q`, key.v[len(certs)])
+	default:
+		for i := range certs {
+			p := [2]string{certs[i], keys[i]}
+			if e.pairs[p] {
+				continue
+			}
+			e.pairs[p] = true
+			if err := loadKeyPair(certs[i], keys[i]); err != nil {
+				c.errorf(cert.line, "ssl_certificate: cannot load certificate %q with key %q: %v", cert.v[i], key.v[i], err)
+			}
+		}
+	}
+}
+
+// absPaths joins relative paths to dir; nil stays nil.
+func absPaths(dir string, paths []string) []string {
+	if paths == nil {
+		return nil
+	}
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		if filepath.IsAbs(p) {
+			out[i] = p
+		} else {
+			out[i] = filepath.Join(dir, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,72 @@
+// Package backend holds what the three protocols' backend login dialogues
+// share: nginx's way of reading a backend reply (SPEC.md §11.1).
+package backend
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+)
+
+// ErrTooLong is a reply that does not fit proxy_buffer.
+var ErrTooLong = errors.New("upstream sent too long response line")
+
+// Reader accumulates backend replies in a proxy_buffer-sized buffer the way
+// nginx does: a reply is complete only when at least 4 bytes are buffered
+// and the buffered data ends with CRLF (a backend ending lines with a bare
+// LF stalls until the timeout, as with nginx).
+type Reader struct {
+	conn net.Conn
+	buf  []byte
+	n    int
+}
+
+// NewReader reads from conn with a buffer of size bytes.
+func NewReader(conn net.Conn, size int) *Reader {
+	if size <= 0 {
+		size = 4096
+	}
+	return &Reader{conn: conn, buf: make([]byte, size)}
+}
+
+// Next empties the buffer and reads one complete reply. The slice is valid
+// until the next call.
+func (r *Reader) Next() ([]byte, error) {
+	r.n = 0
+	return r.complete()
+}
+
+// More keeps what is buffered, reads at least once more and returns the
+// whole buffer once it is complete again (an IMAP untagged line waiting
+// for its tagged line).
+func (r *Reader) More() ([]byte, error) {
+	if err := r.readOnce(); err != nil {
+		return nil, err
+	}
+	return r.complete()
+}
+
+func (r *Reader) complete() ([]byte, error) {
+	for r.n < 4 || !bytes.HasSuffix(r.buf[:r.n], []byte("\r\n")) {
+		if err := r.readOnce(); err != nil {
+			return nil, err
+		}
+	}
+	return r.buf[:r.n], nil
+}
+
+func (r *Reader) readOnce() error {
+	if r.n == len(r.buf) {
+		return fmt.Errorf("%w: %q", ErrTooLong, r.buf[:min(r.n, 128)])
+	}
+	m, err := r.conn.Read(r.buf[r.n:])
+	r.n += m
+	if m == 0 {
+		if err == nil {
+			err = errors.New("empty read")
+		}
+		return err
+	}
+	return nil
+}

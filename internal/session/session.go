@@ -1,0 +1,80 @@
+// Package session holds the types the proxy and the protocol front ends
+// (imap, pop3, smtp) exchange: the client connection as a front end sees
+// it, the login a front end hands back, and backend login failures.
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"mailproxy/authhttp"
+)
+
+// Conn is the client side of one session, lent by the proxy to a front end
+// for the pre-auth dialogue. The front end reads and writes Conn.Conn
+// directly and never closes it: the proxy owns and closes it.
+type Conn struct {
+	// Conn is the current client connection; StartTLS replaces it.
+	Conn net.Conn
+	// TLS tells whether Conn is a TLS connection (implicit or STARTTLS).
+	TLS bool
+	// Timeout is the `timeout` directive: the pre-auth deadline is armed
+	// at the greeting (not re-armed by commands) and every reply write is
+	// bounded by it.
+	Timeout time.Duration
+	Log     *slog.Logger
+
+	// Authenticate completes req with the connection's facts (client
+	// address, PROXY and TLS details), sends it to the auth service,
+	// repeats it on Auth-Status: WAIT, and returns the verdict. An error
+	// means the front end must send its internal-error reply and end.
+	Authenticate func(ctx context.Context, req *authhttp.Request) (*authhttp.Response, error)
+	// StartTLS runs the server TLS handshake on Conn, bounded by
+	// deadline, and replaces Conn with the TLS connection. The front end
+	// must have discarded its buffered plaintext before calling it.
+	StartTLS func(deadline time.Time) error
+}
+
+// Login is what a front end returns once the auth service accepted the
+// credentials: where to log in, as whom, and the client bytes that follow
+// the authenticating command.
+type Login struct {
+	Backend  netip.AddrPort
+	Upstream string // Auth-Server:Auth-Port as nginx logs it
+	User     string // after the auth service's Auth-User override
+	Pass     string // after the auth service's Auth-Pass override
+	// Tag is the IMAP tag of the LOGIN/AUTHENTICATE command.
+	Tag string
+	// Pipelined holds client bytes read after the authenticating
+	// command; they go to the backend once the login succeeded.
+	Pipelined []byte
+}
+
+// ErrClosed reports a session the front end ended on purpose (LOGOUT,
+// QUIT, too many errors, a refused login): nothing more to send.
+var ErrClosed = errors.New("session closed")
+
+// BackendError is a failed backend login dialogue.
+type BackendError struct {
+	// Text is the log text (nginx's `upstream sent invalid response: "…"`
+	// tail, or the transport error).
+	Text string
+	// Reply holds the backend bytes to pass to the client when
+	// proxy_pass_error_message is on; nil when the failure was not a
+	// rejection by the backend (connection error, timeout, overlong line).
+	Reply []byte
+	Err   error
+}
+
+func (e *BackendError) Error() string {
+	if e.Err != nil {
+		return e.Text + ": " + e.Err.Error()
+	}
+	return e.Text
+}
+
+func (e *BackendError) Unwrap() error { return e.Err }

@@ -1,0 +1,48 @@
+package proxy
+
+import (
+	"context"
+	"time"
+
+	"mailproxy/authhttp"
+	mailtls "mailproxy/tls"
+)
+
+// minWaitRetry is the pause before repeating a request answered with
+// Auth-Status: WAIT and no positive Auth-Wait. nginx repeats it at once,
+// and forever (SPEC §10.5); a pause keeps a broken auth service from being
+// flooded.
+const minWaitRetry = time.Second
+
+// authenticate completes req with the connection facts and asks the auth
+// service, repeating the same request on WAIT (SPEC §10.5). It is the
+// front ends' session.Conn.Authenticate.
+func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (*authhttp.Response, error) {
+	req.ClientIP = cc.client.Addr().String()
+	req.Proxy = cc.pp
+	if cc.tlsState != nil {
+		p, c := mailtls.Describe(*cc.tlsState)
+		req.SSL = &authhttp.SSLInfo{Protocol: p, Cipher: c}
+	}
+	for {
+		resp, err := cc.site.auth.Do(ctx, req)
+		if err != nil {
+			cc.log.Error("auth http server "+cc.site.auth.Addr()+" failed", "err", err, "login", req.User)
+			return nil, err
+		}
+		if resp.Status != authhttp.StatusWait {
+			return resp, nil
+		}
+		wait := resp.Wait
+		if wait <= 0 {
+			wait = minWaitRetry
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+}

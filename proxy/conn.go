@@ -1,0 +1,296 @@
+package proxy
+
+import (
+	"context"
+	stdtls "crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"mailproxy/authhttp"
+	"mailproxy/internal/proxyproto"
+	"mailproxy/internal/session"
+	mailtls "mailproxy/tls"
+)
+
+// clientConn is one client connection from accept to close. It owns both
+// sockets and closes them.
+type clientConn struct {
+	srv  *Server
+	l    *listener
+	site *site
+	tcp  *net.TCPConn
+	log  *slog.Logger
+
+	start  time.Time
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	client   netip.AddrPort // after realip
+	local    netip.AddrPort // our side of the client connection
+	pp       *authhttp.ProxyInfo
+	conn     net.Conn // tcp, or the TLS connection over it
+	tlsState *stdtls.ConnectionState
+	starttls bool
+
+	mu      sync.Mutex
+	backend net.Conn
+
+	// summary facts
+	user, upstream string
+	toBackend      int64
+	toClient       int64
+	outcome        string
+}
+
+func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
+	cc := &clientConn{srv: s, l: l, site: l.site, tcp: c, conn: c, start: time.Now()}
+	cc.ctx, cc.cancel = context.WithCancel(s.base)
+	cc.client = addrPort(c.RemoteAddr())
+	cc.local = addrPort(c.LocalAddr())
+	cc.log = s.log.With("client", cc.client.String(), "server", l.cfg.Address, "protocol", l.site.proto.name)
+	return cc
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+// abort closes both sockets at once (server Close).
+func (cc *clientConn) abort() {
+	cc.cancel()
+	cc.tcp.Close()
+	cc.mu.Lock()
+	if cc.backend != nil {
+		cc.backend.Close()
+	}
+	cc.mu.Unlock()
+}
+
+// serve runs the pipeline of SPEC §2.1 and logs the summary line.
+func (cc *clientConn) serve() {
+	defer cc.srv.wg.Done()
+	defer cc.srv.track(cc, false)
+	defer func() {
+		if r := recover(); r != nil {
+			cc.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
+			cc.outcome = "panic"
+		}
+		cc.cancel()
+		cc.closeAll()
+		cc.summary()
+	}()
+	cc.log.Debug("client connected")
+	cc.outcome = cc.run()
+}
+
+func (cc *clientConn) closeAll() {
+	if cc.tlsState != nil {
+		cc.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+	cc.conn.Close()
+	cc.tcp.Close()
+	cc.mu.Lock()
+	if cc.backend != nil {
+		cc.backend.Close()
+	}
+	cc.mu.Unlock()
+}
+
+// run returns the session's outcome for the summary line.
+func (cc *clientConn) run() string {
+	cfg := cc.site.cfg
+	if cc.l.cfg.ProxyProtocol {
+		h, err := proxyproto.Read(cc.tcp, time.Now().Add(cfg.Timeout))
+		if err != nil {
+			cc.log.Error("reading PROXY protocol failed", "err", err)
+			return "bad PROXY header"
+		}
+		if h.HasAddrs {
+			cc.pp = &authhttp.ProxyInfo{
+				SrcAddr: h.SrcAddr, SrcPort: itoa(int(h.SrcPort)),
+				DstAddr: h.DstAddr, DstPort: itoa(int(h.DstPort)),
+			}
+			if src, ok := h.Src(); ok && cc.site.trusted(cc.client.Addr()) {
+				cc.client = src
+				cc.log = cc.log.With("client", src.String())
+			}
+		}
+	}
+	if cc.l.cfg.SSL {
+		tc := mailtls.Server(cc.tcp, cc.site.tls)
+		if err := mailtls.Handshake(tc, time.Now().Add(cfg.Timeout)); err != nil {
+			cc.log.Info("TLS handshake failed", "err", err)
+			return "TLS handshake failed"
+		}
+		cc.setTLS(tc)
+	}
+	sc := &session.Conn{
+		Conn:         cc.conn,
+		TLS:          cc.tlsState != nil,
+		Timeout:      cfg.Timeout,
+		Log:          cc.log,
+		Authenticate: cc.authenticate,
+	}
+	sc.StartTLS = func(deadline time.Time) error {
+		tc := mailtls.Server(cc.tcp, cc.site.tls)
+		if err := mailtls.Handshake(tc, deadline); err != nil {
+			cc.log.Info("STARTTLS handshake failed", "err", err)
+			return err
+		}
+		cc.setTLS(tc)
+		cc.starttls = true
+		sc.Conn, sc.TLS = tc, true
+		return nil
+	}
+	login, err := cc.site.proto.serve(cc.ctx, sc)
+	if err != nil {
+		return preauthOutcome(err)
+	}
+	cc.user, cc.upstream = login.User, login.Upstream
+	relay, err := cc.loginBackend(login)
+	if err != nil {
+		return "backend login failed"
+	}
+	cc.log.Info("client logged in", "login", cc.user, "upstream", cc.upstream)
+	cc.conn.SetDeadline(time.Time{})
+	if err := writeAll(cc.conn, relay); err != nil {
+		return "client write failed"
+	}
+	cc.toClient += int64(len(relay))
+	if len(login.Pipelined) > 0 {
+		if err := writeAll(cc.backend, login.Pipelined); err != nil {
+			return "backend write failed"
+		}
+		cc.toBackend += int64(len(login.Pipelined))
+	}
+	return cc.splice()
+}
+
+func (cc *clientConn) setTLS(tc *stdtls.Conn) {
+	st := tc.ConnectionState()
+	cc.conn, cc.tlsState = tc, &st
+}
+
+func preauthOutcome(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, session.ErrClosed):
+		return "closed before login"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "client timed out"
+	}
+	return "ended before login: " + err.Error()
+}
+
+// loginBackend dials the backend the auth service named, sends the PROXY
+// header if configured, and runs the protocol's login dialogue, all under
+// one `timeout` (SPEC §2.3). On failure the client gets the internal error
+// or, with proxy_pass_error_message, the backend's own reply.
+func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
+	cfg := cc.site.cfg
+	deadline := time.Now().Add(cfg.Timeout)
+	d := net.Dialer{Deadline: deadline}
+	c, err := d.DialContext(cc.ctx, "tcp", l.Backend.String())
+	if err != nil {
+		cc.log.Error("connecting to upstream failed", "upstream", l.Upstream, "err", err)
+		cc.writeClient(cc.site.proto.internalError)
+		return nil, err
+	}
+	cc.mu.Lock()
+	cc.backend = c
+	cc.mu.Unlock()
+	if cfg.ProxyProtocol != "" {
+		var hdr []byte
+		if cfg.ProxyProtocol == "v2" {
+			hdr = proxyproto.AppendV2(nil, cc.client, cc.local)
+		} else {
+			hdr = proxyproto.AppendV1(nil, cc.client, cc.local)
+		}
+		c.SetWriteDeadline(deadline)
+		if _, err := c.Write(hdr); err != nil {
+			cc.log.Error("could not send PROXY protocol header", "err", err)
+			cc.writeClient(cc.site.proto.internalError)
+			return nil, err
+		}
+	}
+	relay, err := cc.site.proto.login(c, l, cfg.ProxyBuffer, deadline)
+	if err != nil {
+		var be *session.BackendError
+		if errors.As(err, &be) && be.Reply != nil && cfg.ProxyPassErrorMessage {
+			cc.log.Info("upstream sent invalid response", "text", be.Text, "upstream", l.Upstream, "login", l.User)
+			cc.writeClient(be.Reply)
+		} else {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				cc.log.Info("upstream timed out", "upstream", l.Upstream, "login", l.User)
+			} else {
+				cc.log.Error("upstream sent invalid response", "text", errText(err), "upstream", l.Upstream, "login", l.User)
+			}
+			cc.writeClient(cc.site.proto.internalError)
+		}
+		return nil, err
+	}
+	return relay, nil
+}
+
+func errText(err error) string {
+	var be *session.BackendError
+	if errors.As(err, &be) {
+		return be.Error()
+	}
+	return err.Error()
+}
+
+// writeClient sends a final reply, bounded by `timeout`.
+func (cc *clientConn) writeClient(b []byte) {
+	cc.conn.SetWriteDeadline(time.Now().Add(cc.site.cfg.Timeout))
+	writeAll(cc.conn, b)
+}
+
+func writeAll(c net.Conn, b []byte) error {
+	for len(b) > 0 {
+		n, err := c.Write(b)
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// summary logs the one line per session: client, user, backend, bytes
+// each way, duration and outcome. Never a password.
+func (cc *clientConn) summary() {
+	attrs := []any{
+		"login", cc.user,
+		"upstream", cc.upstream,
+		"bytes_to_backend", cc.toBackend,
+		"bytes_to_client", cc.toClient,
+		"duration", time.Since(cc.start).Round(time.Millisecond).String(),
+		"outcome", cc.outcome,
+	}
+	if cc.tlsState != nil {
+		attrs = append(attrs, "tls", mailtls.VersionName(cc.tlsState.Version), "starttls", cc.starttls)
+	}
+	cc.log.Info("session done", attrs...)
+}
+
+func itoa(n int) string {
+	return string(appendInt(nil, n))
+}
+
+func appendInt(b []byte, n int) []byte {
+	if n >= 10 {
+		b = appendInt(b, n/10)
+	}
+	return append(b, byte('0'+n%10))
+}

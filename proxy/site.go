@@ -1,0 +1,94 @@
+// Package proxy is mailproxy's engine: it owns the listeners, the accept
+// loop, each connection's pipeline (PROXY header, TLS, the protocol's
+// pre-auth dialogue, the auth request, the backend login) and the splice,
+// and it logs one summary line per session. It never parses a protocol
+// line itself: the imap package does.
+package proxy
+
+import (
+	"context"
+	stdtls "crypto/tls"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"mailproxy/authhttp"
+	"mailproxy/config"
+	"mailproxy/imap"
+	"mailproxy/internal/session"
+	mailtls "mailproxy/tls"
+)
+
+// protocol is what the proxy needs from one protocol package.
+type protocol struct {
+	name string
+	// serve runs the pre-auth dialogue (see imap.Server.Serve).
+	serve func(ctx context.Context, c *session.Conn) (*session.Login, error)
+	// login runs the backend login dialogue (see imap.LoginBackend).
+	login func(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error)
+	// internalError is the reply sent before closing on infrastructure
+	// failures.
+	internalError []byte
+}
+
+// site is the runtime form of one server entry, built once per
+// configuration load and shared by every connection it accepts.
+type site struct {
+	cfg    *config.Server
+	auth   *authhttp.Client
+	tls    *stdtls.Config // nil when the server needs no TLS
+	proto  protocol
+	realIP []netip.Prefix
+}
+
+func newSite(cfg *config.Server) (*site, error) {
+	s := &site{cfg: cfg, realIP: cfg.SetRealIPFrom}
+	headers := make([]authhttp.Header, len(cfg.AuthHTTPHeader))
+	for i, h := range cfg.AuthHTTPHeader {
+		headers[i] = authhttp.Header{Name: h.Name, Value: h.Value}
+	}
+	var err error
+	if s.auth, err = authhttp.NewClient(cfg.AuthHTTP, cfg.AuthHTTPTimeout, headers); err != nil {
+		return nil, fmt.Errorf("auth_http: %w", err)
+	}
+	if cfg.NeedsTLS() {
+		s.tls, err = mailtls.NewServerConfig(mailtls.Settings{
+			Certificates: cfg.SSLCertificate,
+			Keys:         cfg.SSLCertificateKey,
+			Protocols:    cfg.SSLProtocols,
+			Ciphers:      cfg.SSLCiphers,
+			ALPN:         cfg.Protocol,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch cfg.Protocol {
+	case "imap":
+		srv := imap.NewServer(imap.Options{
+			ServerName:   cfg.ServerName,
+			Capabilities: cfg.IMAPCapabilities,
+			Auth:         cfg.IMAPAuth,
+			StartTLS:     cfg.StartTLS,
+			ClientBuffer: cfg.IMAPClientBuffer,
+			MaxErrors:    cfg.MaxErrors,
+		})
+		s.proto = protocol{name: "imap", serve: srv.Serve, login: imap.LoginBackend, internalError: imap.InternalError}
+	default:
+		return nil, fmt.Errorf("protocol %s is not implemented yet", cfg.Protocol)
+	}
+	return s, nil
+}
+
+// trusted reports whether peer may set the client address with a PROXY
+// header (set_real_ip_from).
+func (s *site) trusted(peer netip.Addr) bool {
+	peer = peer.Unmap()
+	for _, p := range s.realIP {
+		if p.Contains(peer) {
+			return true
+		}
+	}
+	return false
+}

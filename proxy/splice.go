@@ -1,0 +1,216 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// copyBufSize is the size of the pooled buffers used where a side is TLS.
+const copyBufSize = 32 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// splice relays bytes both ways until one side ends, then closes both, as
+// nginx does (SPEC §11.7: no half-close is propagated). proxy_timeout is an
+// idle timer re-armed by traffic on the client side only.
+//
+// Plain TCP on both sides is copied by the kernel (splice(2)), and an idle
+// session holds nothing but its two sockets: each direction first waits
+// for readability, then moves exactly what is there.
+func (cc *clientConn) splice() string {
+	var active atomic.Int64
+	active.Store(time.Now().UnixNano())
+	idle := cc.site.cfg.ProxyTimeout
+
+	type result struct {
+		toBackend bool
+		err       error
+	}
+	done := make(chan result, 2)
+	clientTCP, plain := cc.conn.(*net.TCPConn)
+	backend := cc.backend.(*net.TCPConn)
+
+	go func() {
+		var n int64
+		var err error
+		if plain {
+			n, err = spliceDir(clientTCP, backend, nil, &active)
+		} else {
+			n, err = copyDir(cc.conn, backend, nil, &active)
+		}
+		atomic.AddInt64(&cc.toClient, n)
+		done <- result{false, err}
+	}()
+	go func() {
+		var n int64
+		var err error
+		deadline := func() error { return idleDeadline(cc.conn, idle, &active) }
+		if plain {
+			n, err = spliceDir(backend, clientTCP, deadline, &active)
+		} else {
+			n, err = copyDir(backend, cc.conn, deadline, &active)
+		}
+		atomic.AddInt64(&cc.toBackend, n)
+		done <- result{true, err}
+	}()
+	first := <-done
+	cc.closeAll()
+	<-done
+	switch {
+	case first.err == nil && first.toBackend:
+		return "client closed"
+	case first.err == nil:
+		return "backend closed"
+	case errors.Is(first.err, errIdle):
+		cc.log.Info("client timed out while proxying")
+		return "proxy_timeout"
+	case first.toBackend:
+		return "client error: " + first.err.Error()
+	}
+	return "backend error: " + first.err.Error()
+}
+
+var errIdle = errors.New("proxy_timeout expired")
+
+// idleDeadline is called when a read of the client timed out: it re-arms
+// the deadline if the client side was active since, or reports errIdle.
+func idleDeadline(c net.Conn, idle time.Duration, active *atomic.Int64) error {
+	last := time.Unix(0, active.Load())
+	if next := last.Add(idle); next.After(time.Now()) {
+		return c.SetReadDeadline(next)
+	}
+	return errIdle
+}
+
+// spliceDir moves bytes from src to dst with splice(2) until src ends. It
+// waits for readability without holding a pipe, then copies exactly the
+// bytes that are queued. onTimeout, if set, arms src's read deadline first
+// and is asked what to do when it expires. Returns bytes moved; a nil
+// error means src reached EOF.
+func spliceDir(dst, src *net.TCPConn, onTimeout func() error, active *atomic.Int64) (int64, error) {
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	if onTimeout != nil {
+		if err := onTimeout(); err != nil {
+			return 0, err
+		}
+	}
+	var total int64
+	for {
+		var avail int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			avail, rerr = readable(fd)
+			return rerr != syscall.EAGAIN
+		})
+		if err != nil {
+			if onTimeout != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				if err := onTimeout(); err != nil {
+					return total, err
+				}
+				continue
+			}
+			return total, err
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+		if avail == 0 {
+			return total, nil // EOF
+		}
+		n, err := io.CopyN(dst, src, int64(avail))
+		total += n
+		active.Store(time.Now().UnixNano())
+		if err != nil {
+			if err == io.EOF {
+				return total, nil
+			}
+			return total, err
+		}
+	}
+}
+
+// readable returns how many bytes are queued on fd: >0 bytes, 0 at EOF, or
+// EAGAIN when nothing has arrived yet.
+func readable(fd uintptr) (int, error) {
+	var n int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); e != 0 {
+		return 0, e
+	}
+	if n > 0 {
+		return int(n), nil
+	}
+	var b [1]byte
+	m, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	if err != nil {
+		return 0, err
+	}
+	if m > 0 {
+		return m, nil
+	}
+	return 0, nil
+}
+
+// copyDir copies src to dst through pooled buffers (a TLS side). When src
+// is a plain TCP connection it waits for readability before taking a
+// buffer, so an idle direction pins no memory.
+func copyDir(dst, src net.Conn, onTimeout func() error, active *atomic.Int64) (int64, error) {
+	if onTimeout != nil {
+		if err := onTimeout(); err != nil {
+			return 0, err
+		}
+	}
+	var rc syscall.RawConn
+	if t, ok := src.(*net.TCPConn); ok {
+		rc, _ = t.SyscallConn()
+	}
+	var total int64
+	for {
+		if rc != nil {
+			var rerr error
+			err := rc.Read(func(fd uintptr) bool {
+				_, rerr = readable(fd)
+				return rerr != syscall.EAGAIN
+			})
+			if err == nil {
+				err = rerr
+			}
+			if err != nil {
+				return total, err
+			}
+		}
+		bp := bufPool.Get().(*[]byte)
+		n, err := src.Read(*bp)
+		if n > 0 {
+			_, werr := dst.Write((*bp)[:n])
+			total += int64(n)
+			active.Store(time.Now().UnixNano())
+			if werr != nil {
+				bufPool.Put(bp)
+				return total, werr
+			}
+		}
+		bufPool.Put(bp)
+		if err != nil {
+			if err == io.EOF {
+				return total, nil
+			}
+			if onTimeout != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				if err := onTimeout(); err != nil {
+					return total, err
+				}
+				continue
+			}
+			return total, err
+		}
+	}
+}
