@@ -153,19 +153,23 @@ func bindKeys(addr string) []string {
 // listenSet detects duplicate listen addresses across the whole file.
 type listenSet map[string]Listen
 
-// add records l and reports a duplicate of an earlier entry.
+// add records l and reports when it takes a socket an earlier entry took.
 func (ls listenSet) add(c *collector, l Listen) {
+	reported := false
 	for _, k := range bindKeys(l.Address) {
-		if prev, dup := ls[k]; dup {
-			msg := fmt.Sprintf("duplicate %q address and port pair", l.Address)
-			if prev.Address != l.Address {
-				msg += fmt.Sprintf(" (overlaps %q at line %d)", prev.Address, prev.Line)
-			}
-			c.errorf(l.Line, "%s", msg)
-			return
+		prev, dup := ls[k]
+		if !dup {
+			ls[k] = l
+			continue
 		}
-	}
-	for _, k := range bindKeys(l.Address) {
-		ls[k] = l
+		if reported {
+			continue
+		}
+		reported = true
+		msg := fmt.Sprintf("duplicate %q address and port pair", l.Address)
+		if prev.Address != l.Address {
+			msg += fmt.Sprintf(" (overlaps %q at line %d)", prev.Address, prev.Line)
+		}
+		c.errorf(l.Line, "%s", msg)
 	}
 }

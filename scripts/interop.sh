@@ -26,6 +26,7 @@ BIG_SIZE=$((5 * 1024 * 1024))
 
 export LC_ALL=C
 [ -n "${HOME:-}" ] || export HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
 
 passed=0
@@ -164,8 +165,8 @@ for u in dovecot dovenull; do
 done
 
 # ---------------------------------------------------------------- build
-(cd "$ROOT" && GOTOOLCHAIN=local go build -o "$STATE/bin/mailproxy" ./cmd/mailproxy &&
-	GOTOOLCHAIN=local go build -o "$STATE/bin/mailproxy-auth" ./cmd/mailproxy-auth) \
+(cd "$ROOT" && GOTOOLCHAIN=local go build -buildvcs=false -o "$STATE/bin/mailproxy" ./cmd/mailproxy &&
+	GOTOOLCHAIN=local go build -buildvcs=false -o "$STATE/bin/mailproxy-auth" ./cmd/mailproxy-auth) \
 	>"$STATE/log/build.log" 2>&1 || die "go build failed: $(head -c 300 "$STATE/log/build.log" | tr '\n' ' ')"
 
 # ---------------------------------------------------------------- ports, certificate

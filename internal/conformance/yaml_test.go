@@ -1,12 +1,7 @@
 package conformance
 
 import (
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -97,61 +92,5 @@ func TestServerYAML(t *testing.T) {
 	got, _ = ServerYAML([]string{"auth_http https://a/b;", "server_name \"t\tx\x01\";"})
 	if want := "servers:\n  -\n    auth_http: \"https://a/b\"\n    server_name: \"t\\tx\\x01\"\n"; got != want {
 		t.Errorf("got %q want %q", got, want)
-	}
-}
-
-// TestServerYAMLMatchesReference compares ServerYAML with run_nginx.py's
-// server_yaml on every case of the corpus (needs python3).
-func TestServerYAMLMatchesReference(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found")
-	}
-	cases, err := LoadDir(corpusDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars := NewVars(map[string]string{
-		"LISTEN": "127.0.0.1:14100", "LISTEN_PORT": "14100", "AUTH": "127.0.0.1:14101",
-		"BACKEND_PORT": "14102", "CLOSED_PORT": "14103", "DNS": "127.0.0.1:14104",
-		"CERT": "/tmp/x/cert.pem", "KEY": "/tmp/x/key.pem",
-	})
-	input := map[string][]string{}
-	for _, c := range cases {
-		for _, l := range c.Config {
-			b, err := vars.Subst([]byte(l))
-			if err != nil {
-				t.Fatal(err)
-			}
-			input[c.Name] = append(input[c.Name], string(b))
-		}
-	}
-	in, _ := json.Marshal(input)
-	script := `
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import run_nginx
-cases = json.load(sys.stdin)
-json.dump({n: run_nginx.server_yaml(l) for n, l in cases.items()}, sys.stdout)
-`
-	dir, _ := filepath.Abs(corpusDir)
-	cmd := exec.Command(py, "-c", script, dir)
-	cmd.Stdin = strings.NewReader(string(in))
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v", err)
-	}
-	var ref map[string]string
-	if err := json.Unmarshal(out, &ref); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		got, err := ServerYAML(input[c.Name])
-		if err != nil {
-			t.Errorf("%s: %v", c.Name, err)
-		} else if got != ref[c.Name] {
-			t.Errorf("%s:\n got:\n%s\nwant:\n%s", c.Name, got, ref[c.Name])
-		}
 	}
 }

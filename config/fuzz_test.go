@@ -1,0 +1,86 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics and always returns exactly one
+// of a config that keeps the package's promises or an *Error with
+// positioned problems. Certificate loading is stubbed: fuzzed paths must
+// not touch the file system.
+func FuzzParse(f *testing.F) {
+	old := loadKeyPair
+	loadKeyPair = func(cert, key string) error {
+		if strings.Contains(cert, "bad") {
+			return errors.New("bad pair")
+		}
+		return nil
+	}
+	f.Cleanup(func() { loadKeyPair = old })
+
+	f.Add([]byte(y(
+		"mail:",
+		"  auth_http: http://127.0.0.1:9000/auth",
+		"  auth_http_header: {X-Auth-Key: shared-secret}",
+		"  ssl_certificate: /etc/mailproxy/cert.pem",
+		"  ssl_certificate_key: /etc/mailproxy/key.pem",
+		"servers:",
+		"  - protocol: imap",
+		"    starttls: on",
+		"    imap_auth: [plain, login, cram-md5]",
+		"    listen:",
+		"      - 0.0.0.0:143",
+		`      - {address: "0.0.0.0:993", ssl: true}`,
+		`      - {address: "127.0.0.1:10143", proxy_protocol: true}`,
+		"    set_real_ip_from: [127.0.0.1/32]",
+	)))
+	f.Add([]byte(srv("    timeout: 1h30m", "    proxy_buffer: 4k", "    imap_capabilities: [IMAP4rev1]")))
+	f.Add([]byte(y("mail: &m {auth_http: a, timeout: 5}", "servers:", "  - listen: [110, \"[::1]:995 ssl\"]", "    ssl_certificate: [bad, x]", "    ssl_certificate_key: [k]")))
+	f.Add([]byte("servers:\n  - <<: *x\n"))
+	f.Add([]byte(""))
+	f.Add([]byte("- [a, {b: c}]\n---\nx: 1\n"))
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.yaml", data)
+		if (cfg == nil) == (err == nil) {
+			t.Fatalf("Parse returned config %v and error %v", cfg, err)
+		}
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || len(e.Problems) == 0 {
+				t.Fatalf("error %T without problems: %v", err, err)
+			}
+			for _, p := range e.Problems {
+				if p.File != "fuzz.yaml" || p.Line < 0 || p.Msg == "" {
+					t.Fatalf("bad problem %+v", p)
+				}
+			}
+			return
+		}
+		if len(cfg.Servers) == 0 {
+			t.Fatal("config without servers")
+		}
+		for _, s := range cfg.Servers {
+			switch {
+			case len(s.Listen) == 0:
+				t.Fatal("server without listen")
+			case s.Protocol != "imap" && s.Protocol != "pop3" && s.Protocol != "smtp":
+				t.Fatalf("protocol %q", s.Protocol)
+			case s.AuthHTTPAddr == "" || s.AuthHTTPURI == "" || s.AuthHTTPHost == "":
+				t.Fatalf("auth_http not resolved: %+v", s)
+			case s.Timeout <= 0 || s.AuthHTTPTimeout <= 0 || s.ProxyTimeout <= 0:
+				t.Fatal("non-positive timeout")
+			case s.ProxyBuffer <= 0 || s.IMAPClientBuffer <= 0:
+				t.Fatal("non-positive buffer")
+			case s.NeedsTLS() && len(s.SSLCertificate) == 0:
+				t.Fatal("TLS without certificate")
+			case len(s.SSLCertificate) != len(s.SSLCertificateKey):
+				t.Fatal("certificate and key counts differ")
+			case len(s.IMAPAuth) == 0 || len(s.SSLProtocols) == 0 || s.ServerName == "":
+				t.Fatalf("missing default: %+v", s)
+			}
+		}
+	})
+}
