@@ -50,9 +50,13 @@ func TestIMAPEndToEnd(t *testing.T) {
 	tlsCfg := &tls.Config{InsecureSkipVerify: true}
 
 	dials := map[string]func() (*imapclient.Client, error){
-		"plain":    func() (*imapclient.Client, error) { return imapclient.DialInsecure(addrs[0], nil) },
-		"starttls": func() (*imapclient.Client, error) { return imapclient.DialStartTLS(addrs[0], &imapclient.Options{TLSConfig: tlsCfg}) },
-		"implicit": func() (*imapclient.Client, error) { return imapclient.DialTLS(addrs[1], &imapclient.Options{TLSConfig: tlsCfg}) },
+		"plain": func() (*imapclient.Client, error) { return imapclient.DialInsecure(addrs[0], nil) },
+		"starttls": func() (*imapclient.Client, error) {
+			return imapclient.DialStartTLS(addrs[0], &imapclient.Options{TLSConfig: tlsCfg})
+		},
+		"implicit": func() (*imapclient.Client, error) {
+			return imapclient.DialTLS(addrs[1], &imapclient.Options{TLSConfig: tlsCfg})
+		},
 	}
 	for name, dial := range dials {
 		for _, mech := range []string{"login", "plain"} {
