@@ -25,7 +25,10 @@ BIG_SUBJECT="interop big $$"
 BIG_SIZE=$((5 * 1024 * 1024))
 
 export LC_ALL=C
-[ -n "${HOME:-}" ] || export HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+if [ -z "${HOME:-}" ]; then
+	HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+	export HOME
+fi
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
 

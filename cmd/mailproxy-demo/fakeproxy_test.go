@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+	"go.yaml.in/yaml/v3"
+)
+
+// fakeEnv selects the fake mailproxy mode of the test binary: "serve"
+// checks the demo's wiring and listens until SIGTERM; "exit" exits with
+// status 3 at once.
+const fakeEnv = "MAILPROXY_DEMO_FAKE_PROXY"
+
+// fakeConfig is the part of mailproxy's YAML the demo writes.
+type fakeConfig struct {
+	Mail struct {
+		AuthHTTP          string            `yaml:"auth_http"`
+		AuthHTTPHeader    map[string]string `yaml:"auth_http_header"`
+		SSLCertificate    string            `yaml:"ssl_certificate"`
+		SSLCertificateKey string            `yaml:"ssl_certificate_key"`
+	} `yaml:"mail"`
+	Servers []fakeServer `yaml:"servers"`
+}
+
+type fakeServer struct {
+	Protocol string   `yaml:"protocol"`
+	StartTLS string   `yaml:"starttls"`
+	IMAPAuth []string `yaml:"imap_auth"`
+	Listen   []any    `yaml:"listen"`
+}
+
+// fakeListen is one listen item: a bare address or {address, ssl}.
+type fakeListen struct {
+	Address string
+	SSL     bool
+}
+
+// parseConfig decodes the demo's YAML strictly (unknown keys are errors).
+func parseConfig(data []byte) (*fakeConfig, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	c := &fakeConfig{}
+	if err := dec.Decode(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// listens decodes the listen items.
+func (s *fakeServer) listens() ([]fakeListen, error) {
+	var out []fakeListen
+	for _, item := range s.Listen {
+		switch v := item.(type) {
+		case string:
+			out = append(out, fakeListen{Address: v})
+		case map[string]any:
+			addr, _ := v["address"].(string)
+			ssl, _ := v["ssl"].(bool)
+			if addr == "" || len(v) != 2 {
+				return nil, fmt.Errorf("bad listen item %v", v)
+			}
+			out = append(out, fakeListen{addr, ssl})
+		default:
+			return nil, fmt.Errorf("bad listen item %#v", item)
+		}
+	}
+	return out, nil
+}
+
+// fakeProxy is the main of the fake mailproxy child. It checks what the
+// real proxy would rely on, reporting on stderr with a "fake: " prefix,
+// then listens on the configured addresses until SIGTERM.
+func fakeProxy(mode string, args []string) int {
+	if mode == "exit" {
+		return 3
+	}
+	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "fake: "+format+"\n", a...) }
+	if len(args) != 2 || args[0] != "-c" {
+		logf("want -c CONFIG, got %q", args)
+		return 2
+	}
+	data, err := os.ReadFile(args[1])
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	cfg, err := parseConfig(data)
+	if err != nil {
+		logf("config: %v", err)
+		return 1
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.Mail.SSLCertificate, cfg.Mail.SSLCertificateKey)
+	if err != nil {
+		logf("certificate: %v", err)
+		return 1
+	}
+	backend, err := fakeAuth(cfg, logf)
+	if err != nil {
+		logf("auth: %v", err)
+		return 1
+	}
+	if err := fakeBackendLogin(backend, logf); err != nil {
+		logf("backend: %v", err)
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	ls, err := cfg.Servers[0].listens()
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	for _, l := range ls {
+		var ln net.Listener
+		if l.SSL {
+			ln, err = tls.Listen("tcp", l.Address, &tls.Config{Certificates: []tls.Certificate{cert}})
+		} else {
+			ln, err = net.Listen("tcp", l.Address)
+		}
+		if err != nil {
+			logf("listen: %v", err)
+			return 1
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				io.WriteString(c, "* OK fake\r\n")
+				c.Close()
+			}
+		}()
+	}
+	<-ctx.Done()
+	logf("got SIGTERM")
+	return 0
+}
+
+// fakeAuth asks the auth service for demo/demo as mailproxy would, with the
+// configured header, and once with a wrong secret. It returns the backend.
+func fakeAuth(cfg *fakeConfig, logf func(string, ...any)) (string, error) {
+	ask := func(extra map[string]string) (http.Header, error) {
+		req, err := http.NewRequest("GET", cfg.Mail.AuthHTTP, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range map[string]string{
+			"Auth-Method": "plain", "Auth-User": "demo", "Auth-Pass": "demo", "Auth-Protocol": "imap",
+			"Auth-Login-Attempt": "1", "Client-IP": "127.0.0.1",
+		} {
+			req.Header.Set(k, v)
+		}
+		for k, v := range extra {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		res.Body.Close()
+		return res.Header, nil
+	}
+	h, err := ask(cfg.Mail.AuthHTTPHeader)
+	if err != nil {
+		return "", err
+	}
+	backend := net.JoinHostPort(h.Get("Auth-Server"), h.Get("Auth-Port"))
+	logf("auth Auth-Status=%s backend=%s", h.Get("Auth-Status"), backend)
+
+	wrong := map[string]string{}
+	for k := range cfg.Mail.AuthHTTPHeader {
+		wrong[k] = "wrong"
+	}
+	if h, err = ask(wrong); err != nil {
+		return "", err
+	}
+	logf("wrong secret Auth-Status=%s", h.Get("Auth-Status"))
+	return backend, nil
+}
+
+// fakeBackendLogin logs in to the backend as demo and counts the INBOX.
+func fakeBackendLogin(addr string, logf func(string, ...any)) error {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Login("demo", "demo").Wait(); err != nil {
+		return err
+	}
+	sd, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		return err
+	}
+	logf("backend INBOX has %d messages", sd.NumMessages)
+	return c.Logout().Wait()
+}

@@ -1,0 +1,192 @@
+// Command mailproxy-demo runs a self-contained mailproxy demonstration on
+// loopback (it is what `make run` starts):
+//
+//   - an in-memory IMAP backend (users demo/demo and alice/secret, each with
+//     a seeded INBOX) on a free 127.0.0.1 port;
+//   - the example auth_http service (package authservice) in-process on a
+//     free 127.0.0.1 port, with a users file and a random shared secret;
+//   - a self-signed ECDSA certificate for localhost and a mailproxy YAML
+//     configuration, all in a fresh temp dir;
+//   - the mailproxy binary itself as a child process ("-c CONFIG"), whose
+//     stdout and stderr are forwarded.
+//
+// It then prints how to connect (curl and openssl commands). On SIGINT or
+// SIGTERM it stops the child by PID (SIGTERM, then SIGKILL after 5s), shuts
+// everything else down and removes the temp dir. If the child exits on its
+// own, the demo stops with an error.
+//
+// Usage:
+//
+//	mailproxy-demo [-imap 127.0.0.1:1143] [-imaps 127.0.0.1:1993] [-mailproxy PATH]
+//
+// -mailproxy defaults to "mailproxy" in the directory of this program.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"mailproxy/authservice"
+	"mailproxy/internal/mailtest"
+)
+
+// options are the command-line settings.
+type options struct {
+	imapAddr  string // proxy listener, plain with STARTTLS
+	imapsAddr string // proxy listener, implicit TLS
+	mailproxy string // path of the proxy binary
+}
+
+func main() {
+	o := options{}
+	flag.StringVar(&o.imapAddr, "imap", "127.0.0.1:1143", "`ADDR`ess of the proxy's IMAP listener (STARTTLS offered)")
+	flag.StringVar(&o.imapsAddr, "imaps", "127.0.0.1:1993", "`ADDR`ess of the proxy's IMAP-over-TLS listener")
+	flag.StringVar(&o.mailproxy, "mailproxy", defaultProxyPath(), "`PATH` of the mailproxy binary")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "mailproxy-demo: unexpected argument", flag.Arg(0))
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "mailproxy-demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run sets the demo up, prints the instructions to stdout and serves until
+// ctx ends or the proxy exits. Logs go to stderr. Everything it started is
+// stopped, and its temp dir removed, before it returns.
+func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, c := range [][2]string{{"imap", o.imapAddr}, {"imaps", o.imapsAddr}} {
+		if err := checkFree(c[0], c[1]); err != nil {
+			return err
+		}
+	}
+
+	dir, err := os.MkdirTemp("", "mailproxy-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	users := make(map[string]string)
+	for _, u := range demoUsers {
+		users[u.name] = u.password
+	}
+	backend, err := mailtest.StartIMAPBackend("127.0.0.1:0", users, true)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+
+	auth, stopAuth, err := startAuth(dir, backend.Addr(), log)
+	if err != nil {
+		return err
+	}
+	defer stopAuth()
+
+	certFile, keyFile, err := mailtest.WriteSelfSignedCert(dir)
+	if err != nil {
+		return err
+	}
+	cfg := &proxyConfig{
+		authURL:      auth.url,
+		secretHeader: authservice.DefaultSecretHeader,
+		secret:       auth.secret,
+		certFile:     certFile,
+		keyFile:      keyFile,
+		imapAddr:     o.imapAddr,
+		imapsAddr:    o.imapsAddr,
+	}
+	cfgFile, err := cfg.write(dir)
+	if err != nil {
+		return err
+	}
+
+	proxy, err := startProxy(o.mailproxy, cfgFile, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer proxy.stop()
+	log.Info("started mailproxy", "pid", proxy.pid(), "path", o.mailproxy, "config", cfgFile)
+	ready := []string{connectAddr(o.imapAddr), connectAddr(o.imapsAddr)}
+	if err := proxy.waitListening(ctx, 15*time.Second, ready...); err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted during start-up
+		}
+		return err
+	}
+
+	printInstructions(stdout, demoInfo{
+		imapAddr: o.imapAddr, imapsAddr: o.imapsAddr, backend: backend.Addr(),
+		authURL: auth.url, secretHeader: cfg.secretHeader, dir: dir, proxyPID: proxy.pid(),
+	})
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping", "mailproxy_pid", proxy.pid())
+		return nil
+	case <-proxy.exited:
+		if ctx.Err() != nil {
+			return nil // it saw the same Ctrl-C
+		}
+		return fmt.Errorf("mailproxy exited: %s", exitText(proxy.err))
+	}
+}
+
+// authEndpoint is where the in-process auth service answers.
+type authEndpoint struct {
+	url    string
+	secret string
+}
+
+// startAuth writes the users file for backend into dir and serves the auth
+// service on a free loopback port with a random shared secret. stop shuts
+// the HTTP server down.
+func startAuth(dir, backend string, log *slog.Logger) (ep authEndpoint, stop func(), err error) {
+	usersFile, err := writeUsers(dir, backend)
+	if err != nil {
+		return ep, nil, err
+	}
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	ep.secret = hex.EncodeToString(secret)
+	svc, err := authservice.New(authservice.Options{
+		UsersFile: usersFile,
+		Secret:    ep.secret,
+		Logger:    log.With("component", "auth_http"),
+	})
+	if err != nil {
+		return ep, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return ep, nil, err
+	}
+	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("auth_http service failed", "err", err)
+		}
+	}()
+	ep.url = "http://" + ln.Addr().String() + "/auth"
+	return ep, func() { srv.Close(); <-done }, nil
+}

@@ -1,0 +1,159 @@
+package proxy_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rejectingBackend greets like an IMAP server and answers LOGIN with NO.
+func scriptedBackend(t *testing.T, script func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); script(c) }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func closedPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func authReply(s string) func(string) string { return func(string) string { return s } }
+
+const faultYAML = `
+servers:
+  - protocol: imap
+    auth_http: http://AUTH/auth
+    auth_http_timeout: 1s
+    timeout: 1s
+    imap_client_buffer: 256
+    proxy_pass_error_message: PASS
+    listen:
+      - 127.0.0.1:0
+      - {address: "127.0.0.1:0", proxy_protocol: true}
+    set_real_ip_from: [192.0.2.0/24]
+`
+
+// TestFaults drives every broken peer the proxy must survive and checks the
+// exact reply, that other clients are still served, and that no session or
+// goroutine is left behind.
+func TestFaults(t *testing.T) {
+	be := startIMAPBackend(t)
+	hostPort := func(a string) (string, string) { h, p, _ := net.SplitHostPort(a); return h, p }
+	okAt := func(addr string) func(string) string {
+		h, p := hostPort(addr)
+		return authReply("HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nAuth-Server: " + h + "\r\nAuth-Port: " + p + "\r\n\r\n")
+	}
+	silent := func(c net.Conn) { io.Copy(io.Discard, c) }
+	rejecting := func(c net.Conn) {
+		io.WriteString(c, "* OK ready\r\n")
+		buf := make([]byte, 512)
+		c.Read(buf)
+		io.WriteString(c, "+ go\r\n")
+		c.Read(buf)
+		io.WriteString(c, "+ go\r\n")
+		c.Read(buf)
+		io.WriteString(c, "a NO [AUTHENTICATIONFAILED] bad\r\n")
+		time.Sleep(time.Second)
+	}
+	greetThenClose := func(c net.Conn) { io.WriteString(c, "* OK ready\r\n") }
+	garbage := func(c net.Conn) { c.Write([]byte("\x00\xff garbage\r\n")) }
+
+	cases := []struct {
+		name  string
+		pass  string // proxy_pass_error_message
+		auth  func(string) string
+		port  int // listener index
+		steps []string
+	}{
+		{name: "auth-down", auth: nil, steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "auth-silent", auth: func(string) string { time.Sleep(3 * time.Second); return "" }, steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "auth-garbage", auth: authReply("\x00\x01\x02 garbage\r\n\r\n"), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "auth-500", auth: authReply("HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/html\r\n\r\n<h1>boom</h1>"), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "auth-hostname-server", auth: authReply("Auth-Status: OK\r\nAuth-Server: backend.example\r\nAuth-Port: 143\r\n\r\n"), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "backend-down", auth: okAt(closedPort(t)), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "backend-never-greets", auth: okAt(scriptedBackend(t, silent)), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "backend-greets-then-closes", auth: okAt(scriptedBackend(t, greetThenClose)), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "backend-garbage", auth: okAt(scriptedBackend(t, garbage)), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "backend-rejects", auth: okAt(scriptedBackend(t, rejecting)), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
+		{name: "backend-rejects-pass-error", pass: "on", auth: okAt(scriptedBackend(t, rejecting)), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<a NO [AUTHENTICATIONFAILED] bad\r\n", "closed"}},
+		{name: "overlong-line", steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN " + strings.Repeat("x", 300) + "\r\n", "<a BAD invalid command\r\n", "closed"}},
+		{name: "oversized-literal", steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN {100000}\r\n", "<+ OK\r\n", ">" + strings.Repeat("y", 300), "<a BAD invalid command\r\n", "closed"}},
+		{name: "binary-junk", steps: []string{"<* OK IMAP4 ready\r\n", ">\x00\x01\x02\xff\xfe\r\n", "<* BAD invalid command\r\n", ">\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n", "<* BAD invalid command\r\n", ">a NOOP\r\n", "<a OK completed\r\n"}},
+		{name: "disconnect-mid-literal", steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN {10}\r\n", "<+ OK\r\n", ">abc", "hangup"}},
+		{name: "disconnect-mid-sasl", steps: []string{"<* OK IMAP4 ready\r\n", ">a AUTHENTICATE LOGIN\r\n", "<+ VXNlcm5hbWU6\r\n", ">dXNlcg==\r\n", "<+ UGFzc3dvcmQ6\r\n", "hangup"}},
+		{name: "silent-client-times-out", steps: []string{"<* OK IMAP4 ready\r\n", "closed"}},
+		{name: "proxy-header-missing", port: 1, steps: []string{">a NOOP\r\n", "closed"}},
+		{name: "proxy-header-malformed", port: 1, steps: []string{">PROXY TCP4 1.2.3.x 1.2.3.4 1 2\r\n", "closed"}},
+		{name: "proxy-header-never-sent", port: 1, steps: []string{"closed"}},
+	}
+	baseline := runtime.NumGoroutine()
+	var servers []interface{ Sessions() int }
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			auth := "127.0.0.1:1"
+			if c.auth != nil {
+				auth = startAuth(t, c.auth).addr()
+			} else {
+				auth = closedPort(t)
+			}
+			yaml := strings.Replace(faultYAML, "PASS", map[bool]string{true: "true", false: "false"}[c.pass == "on"], 1)
+			srv, addrs := startProxy(t, yaml, auth)
+			servers = append(servers, srv)
+			conv := dialRaw(t, addrs[c.port])
+			for _, s := range c.steps {
+				switch {
+				case s == "closed":
+					conv.expectClosed()
+				case s == "hangup":
+					conv.c.Close()
+				case s[0] == '>':
+					conv.send(s[1:])
+				case s[0] == '<':
+					conv.expect(s[1:])
+				}
+			}
+			// The proxy still serves everyone else.
+			other := dialRaw(t, addrs[0])
+			other.expect("* OK IMAP4 ready\r\n")
+			other.send("o NOOP\r\n")
+			other.expect("o OK completed\r\n")
+			other.c.Close()
+			conv.c.Close()
+			waitFor(t, func() bool { return srv.Sessions() == 0 }, "sessions to end")
+		})
+	}
+	_ = be
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= baseline+2 }, fmt.Sprintf("goroutines back to %d", baseline))
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("timed out waiting for %s\n%s", what, buf[:n])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
