@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -82,19 +85,25 @@ func (p *proxyProcess) stop() {
 	}
 }
 
-// waitListening polls addrs until each accepts a TCP connection. It fails
-// if the child exits, ctx ends, or timeout passes first.
-func (p *proxyProcess) waitListening(ctx context.Context, timeout time.Duration, addrs ...string) error {
+// probeTarget is a listener waitListening checks: addr is dialled, over
+// TLS with tls when it is not nil.
+type probeTarget struct {
+	addr string
+	tls  *tls.Config
+}
+
+// waitListening polls each target until it answers with an IMAP greeting.
+// It fails if the child exits, ctx ends, or timeout passes first.
+func (p *proxyProcess) waitListening(ctx context.Context, timeout time.Duration, targets ...probeTarget) error {
 	deadline := time.Now().Add(timeout)
-	for _, addr := range addrs {
+	for _, t := range targets {
 		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
+			err := probe(t)
 			if err == nil {
-				c.Close()
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("mailproxy is not listening on %s after %v: %w", addr, timeout, err)
+				return fmt.Errorf("mailproxy is not answering on %s after %v: %w", t.addr, timeout, err)
 			}
 			select {
 			case <-p.exited:
@@ -102,6 +111,39 @@ func (p *proxyProcess) waitListening(ctx context.Context, timeout time.Duration,
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// probe connects to t, reads the IMAP greeting and logs out, so the proxy
+// logs an ordinary short session rather than an aborted one. Only a
+// missing or wrong greeting is an error.
+func probe(t probeTarget) error {
+	var c net.Conn
+	c, err := net.DialTimeout("tcp", t.addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if t.tls != nil {
+		c = tls.Client(c, t.tls)
+	}
+	r := bufio.NewReader(c)
+	greeting, err := r.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(greeting, "* OK") {
+		return fmt.Errorf("unexpected greeting %q", greeting)
+	}
+	if _, err := io.WriteString(c, "probe LOGOUT\r\n"); err == nil {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil || strings.HasPrefix(line, "probe ") {
+				break
 			}
 		}
 	}

@@ -25,6 +25,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -125,8 +127,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer proxy.stop()
 	log.Info("started mailproxy", "pid", proxy.pid(), "path", o.mailproxy, "config", cfgFile)
-	ready := []string{connectAddr(o.imapAddr), connectAddr(o.imapsAddr)}
-	if err := proxy.waitListening(ctx, 15*time.Second, ready...); err != nil {
+	probeTLS, err := clientTLS(certFile)
+	if err != nil {
+		return err
+	}
+	targets := []probeTarget{{addr: connectAddr(o.imapAddr)}, {addr: connectAddr(o.imapsAddr), tls: probeTLS}}
+	if err := proxy.waitListening(ctx, 15*time.Second, targets...); err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted during start-up
 		}
@@ -189,4 +195,18 @@ func startAuth(dir, backend string, log *slog.Logger) (ep authEndpoint, stop fun
 	}()
 	ep.url = "http://" + ln.Addr().String() + "/auth"
 	return ep, func() { srv.Close(); <-done }, nil
+}
+
+// clientTLS returns a client configuration that trusts only the demo's own
+// certificate in certFile, for host name localhost.
+func clientTLS(certFile string) (*tls.Config, error) {
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", certFile)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: "localhost"}, nil
 }
