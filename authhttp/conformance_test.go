@@ -3,7 +3,6 @@ package authhttp
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -176,5 +175,3 @@ func TestConformanceAuthResponses(t *testing.T) {
 		})
 	}
 }
-
-var _ = net.Dial // keep net imported for helpers shared with client_test.go

@@ -57,6 +57,7 @@ func responseCases() []respCase {
 		// §10.1 status line
 		{name: "auth-response-status-code-ignored", head: "HTTP/1.0 500 Internal Server Error\r\n" + okHeaders + "\r\n", want: okResp()},
 		{name: "200 with error header", head: statusLine + "Auth-Status: Nope\r\n\r\n", want: fail("Nope")},
+		{name: "auth-response-in-pieces", head: statusLine + okHeaders + "\r\n", want: okResp()},
 		{name: "auth-response-no-status-line", head: okHeaders + "\r\n", want: okResp()},
 		{name: "auth-response-bare-lf", head: "HTTP/1.0 200 OK\nAuth-Status: OK\nAuth-Server: 127.0.0.1\nAuth-Port: 14001\n\n", want: okResp()},
 		{name: "mixed line endings", head: "HTTP/1.0 200 OK\nAuth-Status: OK\r\nAuth-Server: 127.0.0.1\nAuth-Port: 14001\r\n\n", want: okResp()},
@@ -199,7 +200,7 @@ func responseCases() []respCase {
 		// §10.1 size limit
 		{name: "auth-response-1024-bytes-accepted", head: pad(1024), req: pop3Plain, want: okResp()},
 		{name: "auth-response-1025-bytes-rejected", head: pad(1025), req: pop3Plain, transErr: HeadTooLarge},
-		{name: "auth-response-oversize-head", head: statusLine + okHeaders + "X-Pad: " + strings.Repeat("a", 1100) + "\r\n\r\n", transErr: HeadTooLarge},
+		{name: "auth-response-oversize-head", head: statusLine + okHeaders + "X-Pad: " + strings.Repeat("a", 1000) + "\r\n\r\n", transErr: HeadTooLarge},
 		{name: "complete head then long body", head: statusLine + okHeaders + "\r\n" + strings.Repeat("b", 5000), want: okResp()},
 		{name: "syntax error within limit wins", head: statusLine + "X_: 1\r\n" + strings.Repeat("a", 2000), respErr: InvalidHeader},
 

@@ -17,6 +17,11 @@
 //
 // The HTTP status code is informative only (200, 400 or 403): nginx and
 // mailproxy never look at it.
+//
+// Limits of the protocol, not checked here: nginx reads at most 1024 bytes
+// of the answer, so a returned Auth-Pass must stay well under that (about
+// 900 bytes); and nginx trims spaces around header values, so a password
+// with a leading or trailing space cannot be returned as Auth-Pass intact.
 package authservice
 
 import (
@@ -36,14 +41,18 @@ const (
 	DefaultMaxAttempts  = 5
 )
 
-// Reply texts.
+// Auth-Status texts and the matching SMTP Auth-Error-Code values.
 const (
-	TextInvalid       = "Invalid login or password"
-	TextInternal      = "Internal server error"
-	TextRelayDenied   = "Relaying denied"
-	CodeInvalidSMTP   = "535 5.7.8"
-	CodeInternalSMTP  = "451 4.3.0"
-	CodeRelayDenied   = "550 5.7.1"
+	TextInvalid      = "Invalid login or password"
+	TextInternal     = "Internal server error"
+	TextRelayDenied  = "Relaying denied"
+	CodeInvalidSMTP  = "535 5.7.8"
+	CodeInternalSMTP = "451 4.3.0"
+	CodeRelayDenied  = "550 5.7.1"
+)
+
+// Response header names.
+const (
 	headerAuthStatus  = "Auth-Status"
 	headerAuthServer  = "Auth-Server"
 	headerAuthPort    = "Auth-Port"

@@ -73,33 +73,42 @@ var yamlLine = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
 // parseYAML parses data into a node tree and returns the root node (nil
 // for an empty document). ok is false after a syntax error.
 func parseYAML(c *collector, data []byte) (root *yaml.Node, ok bool) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, true
-		}
-		syntaxError(c, err)
+	docs, err := decode(data)
+	if err != nil {
+		syntaxError(c, data, err)
 		return nil, false
 	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		syntaxError(c, err)
-		return nil, false
-	default:
-		c.errorf(extra.Line, "only one YAML document is allowed")
+	if len(docs) > 1 {
+		c.errorf(docs[1].Line, "only one YAML document is allowed")
 	}
-	if len(doc.Content) == 0 {
+	if len(docs) == 0 || len(docs[0].Content) == 0 {
 		return nil, true
 	}
-	return deref(doc.Content[0]), true
+	return deref(docs[0].Content[0]), true
+}
+
+// decode parses the first two documents of data (a second one is an
+// error, so there is no need to look further).
+func decode(data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for len(docs) < 2 {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, err
+		}
+		docs = append(docs, &doc)
+	}
+	return docs, nil
 }
 
 // syntaxError records a YAML parser error, moving its line into the
-// position.
-func syntaxError(c *collector, err error) {
+// position. Some errors (bad UTF-8, control characters, bad escapes,
+// unknown anchors) come without a line: locate finds it.
+func syntaxError(c *collector, data []byte, err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		if line, err := strconv.Atoi(m[1]); err == nil {
@@ -107,7 +116,31 @@ func syntaxError(c *collector, err error) {
 			return
 		}
 	}
-	c.errorf(0, "%s", strings.TrimPrefix(msg, "yaml: "))
+	c.errorf(locate(data, msg), "%s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// locate returns the first line n such that the first n lines of data
+// fail to parse with the message msg, or 0 if there is none. The parser
+// stops at the first error, so a prefix that contains the bad spot fails
+// the same way; a binary search keeps this cheap.
+func locate(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(n int) bool {
+		_, err := decode(bytes.Join(lines[:n], nil))
+		return err != nil && err.Error() == msg
+	}
+	if !fails(len(lines)) {
+		return 0
+	}
+	lo, hi := 1, len(lines)
+	for lo < hi {
+		if mid := (lo + hi) / 2; fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // build checks the top level and resolves every server. It returns nil

@@ -79,13 +79,13 @@ func (s *syncBuffer) String() string {
 
 // startBinary writes yaml to a file, starts mailproxy on it and waits until
 // it logs that it started. The process is stopped at cleanup.
-func startBinary(t *testing.T, yaml string) *process {
+func startBinary(t *testing.T, yaml string, args ...string) *process {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "mailproxy.yaml")
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: exec.Command(binary(t), "-c", file), stderr: &syncBuffer{}}
+	p := &process{cmd: exec.Command(binary(t), append([]string{"-c", file}, args...)...), stderr: &syncBuffer{}}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

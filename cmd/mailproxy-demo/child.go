@@ -121,7 +121,6 @@ func (p *proxyProcess) waitListening(ctx context.Context, timeout time.Duration,
 // logs an ordinary short session rather than an aborted one. Only a
 // missing or wrong greeting is an error.
 func probe(t probeTarget) error {
-	var c net.Conn
 	c, err := net.DialTimeout("tcp", t.addr, time.Second)
 	if err != nil {
 		return err

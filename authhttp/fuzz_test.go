@@ -1,0 +1,142 @@
+package authhttp
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func FuzzParseResponse(f *testing.F) {
+	for _, tc := range responseCases() {
+		f.Add([]byte(tc.head), "imap", MethodPlain, false)
+	}
+	f.Add([]byte(statusLine+"Auth-Status:\r\n\r\n"), "smtp", MethodNone, false)
+	f.Add([]byte(okAnswer), "pop3", MethodAPOP, true)
+	f.Fuzz(func(t *testing.T, head []byte, proto, method string, waiting bool) {
+		r := &Request{Protocol: proto, Method: method, Waiting: waiting}
+		resp, err := ParseResponse(head, r)
+		if (resp == nil) == (err == nil) {
+			t.Fatalf("response %v with error %v", resp, err)
+		}
+		var re *ResponseError
+		var te *TransportError
+		if err != nil && !errors.As(err, &re) && !errors.As(err, &te) {
+			t.Fatalf("untyped error %T %v", err, err)
+		}
+		if err == nil {
+			checkInvariants(t, resp, waiting)
+		}
+
+		// What Do relies on: a prefix is never judged differently.
+		b := head[:min(len(head), MaxHeadSize)]
+		end, full := scanHead(b, nil)
+		for k := range len(b) {
+			_, perr := scanHead(b[:k], nil)
+			switch {
+			case perr == errNeedMore:
+			case full == nil && k < end:
+				t.Fatalf("prefix %d of a complete head gives %v", k, perr)
+			case full == nil || perr.Error() != full.Error():
+				t.Fatalf("prefix %d gives %v, whole head %v", k, perr, full)
+			}
+		}
+		if full == nil {
+			// Bytes after the head never matter.
+			again, err2 := ParseResponse(append(b[:end:end], "garbage\x00"...), r)
+			if (err == nil) != (err2 == nil) || (err == nil && *again != *resp) {
+				t.Fatalf("trailing bytes changed the result: %v/%v vs %v/%v", resp, err, again, err2)
+			}
+		}
+	})
+}
+
+func checkInvariants(t *testing.T, resp *Response, waiting bool) {
+	t.Helper()
+	switch resp.Status {
+	case StatusOK:
+		if waiting || !resp.Server.IsValid() || resp.Server.Port() == 0 {
+			t.Fatalf("bad OK %+v", *resp)
+		}
+		addr, port, ok := strings.Cut(resp.Upstream, ":")
+		if !ok || addr == "" || port == "" {
+			t.Fatalf("upstream %q", resp.Upstream)
+		}
+	case StatusFail, StatusWait:
+		if resp.Server.IsValid() || resp.Upstream != "" {
+			t.Fatalf("backend on %+v", *resp)
+		}
+	default:
+		t.Fatalf("status %d", resp.Status)
+	}
+	for _, s := range []string{resp.Text, resp.ErrorCode, resp.User, resp.Pass} {
+		if strings.ContainsAny(s, "\r\n") || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
+			t.Fatalf("value %q not trimmed to one line", s)
+		}
+	}
+	if resp.Wait < 0 {
+		t.Fatalf("negative wait %v", resp.Wait)
+	}
+}
+
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"", "alice", "john doe", "p%ss", "a\tb", "\xc3\xbc", "\x00\x1f\x20\x7f\xff", "%%%", "+&=:\"'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendEscape([]byte("x"), s)
+		if out[0] != 'x' {
+			t.Fatal("prefix lost")
+		}
+		out = out[1:]
+		if Escape(s) != string(out) {
+			t.Fatalf("Escape and AppendEscape differ for %q", s)
+		}
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] <= ' ' || s[i] == '%' {
+				n++
+			}
+		}
+		if len(out) != len(s)+2*n {
+			t.Fatalf("escaped %q to %q", s, out)
+		}
+		if n == 0 && string(out) != s {
+			t.Fatalf("changed %q to %q", s, out)
+		}
+		for i := 0; i < len(out); i++ {
+			if out[i] <= ' ' {
+				t.Fatalf("control byte left in %q", out)
+			}
+		}
+		if got := unescape(t, out); got != s {
+			t.Fatalf("unescape(%q) = %q, want %q", out, got, s)
+		}
+	})
+}
+
+// unescape decodes %XX (upper-case hex only, as AppendEscape writes).
+func unescape(t *testing.T, b []byte) string {
+	var out bytes.Buffer
+	for i := 0; i < len(b); i++ {
+		if b[i] != '%' {
+			out.WriteByte(b[i])
+			continue
+		}
+		if i+2 >= len(b) {
+			t.Fatalf("truncated escape in %q", b)
+		}
+		hex := string(b[i+1 : i+3])
+		if strings.ToUpper(hex) != hex {
+			t.Fatalf("lower-case hex in %q", b)
+		}
+		v, err := strconv.ParseUint(hex, 16, 8)
+		if err != nil {
+			t.Fatalf("bad escape in %q", b)
+		}
+		out.WriteByte(byte(v))
+		i += 2
+	}
+	return out.String()
+}
