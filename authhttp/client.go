@@ -15,8 +15,9 @@ import (
 // gets a timeout ≤ 0.
 const DefaultTimeout = 60 * time.Second
 
-// Client sends auth_http requests to one auth server. It is safe for
-// concurrent use; it keeps no connection between calls.
+// Client sends auth_http requests to one auth server. Make it with
+// NewClient. It is safe for concurrent use; it keeps no connection between
+// calls.
 type Client struct {
 	// Dial, when not nil, replaces net.Dialer.DialContext for opening the
 	// connection to the auth server (tests, source address). It must
@@ -43,8 +44,8 @@ type Client struct {
 //
 // timeout bounds each Do from the start of the connect to the end of the
 // answer's header block; ≤ 0 means DefaultTimeout. headers are the
-// auth_http_header lines, sent verbatim after nginx's own; a name or value
-// containing CR or LF is rejected.
+// auth_http_header lines, sent verbatim after nginx's own; an empty name,
+// a name with ':' and a name or value with CR or LF are rejected.
 func NewClient(rawURL string, timeout time.Duration, headers []Header) (*Client, error) {
 	t, err := parseURL(rawURL, defaultLookup)
 	if err != nil {

@@ -5,6 +5,15 @@
 //
 // The package knows nothing about IMAP, POP3 or SMTP sessions: a front end
 // fills a Request, the proxy adds the connection facts and calls Client.Do.
+//
+// Pieces:
+//   - NewClient parses the auth_http URL once; Client.Do makes one exchange
+//     (new connection, request, header block, close) within the timeout.
+//   - AppendRequest / Client.AppendRequest build the request bytes;
+//     AppendEscape / Escape are nginx's escaping of §9.4.
+//   - ParseResponse applies nginx's parsing and decision rules to an answer.
+//   - Errors are *ResponseError or *TransportError; every one of them means
+//     nginx's internal-error reply, and LogMessage gives nginx's log text.
 package authhttp
 
 import (
@@ -58,11 +67,11 @@ type Request struct {
 	Method       string // one of the Method… constants
 	User         string // escaped on the wire (§9.4)
 	Pass         string // escaped on the wire (§9.4)
-	Salt         string // sent only for apop and cram-md5 when non-empty
+	Salt         string // sent only for apop and cram-md5 when non-empty; no CRLF
 	Protocol     string // imap, pop3 or smtp
 	LoginAttempt int
 	ClientIP     string
-	ClientHost   string     // sent only when Protocol is smtp
+	ClientHost   string     // sent only when Protocol is smtp and non-empty
 	Proxy        *ProxyInfo // nil: no PROXY header with addresses
 	SMTPHelo     string     // Auth-SMTP-* are sent only when Method is none
 	SMTPFrom     string
@@ -97,13 +106,16 @@ const (
 type Response struct {
 	Status    Status
 	Text      string         // failure text (Auth-Status value)
-	ErrorCode string         // Auth-Error-Code, verbatim (SMTP only)
+	ErrorCode string         // Auth-Error-Code, verbatim (SMTP only); "": DefaultSMTPErrorCode
 	Wait      time.Duration  // Auth-Wait
 	Server    netip.AddrPort // backend address (StatusOK only)
 	// Upstream is Auth-Server and Auth-Port joined with ":" as nginx logs it.
 	Upstream string
 	// User and Pass are the Auth-User / Auth-Pass values of the answer,
-	// verbatim; HasUser/HasPass tell whether the header was present.
+	// verbatim (no percent-decoding); HasUser/HasPass tell whether the
+	// header was present. nginx applies them to the session whatever the
+	// Status: they replace the login in log lines and, after WAIT or a
+	// failure with Auth-Wait, the credentials of the next request.
 	User    string
 	HasUser bool
 	Pass    string

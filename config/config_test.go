@@ -405,14 +405,39 @@ func TestErrorType(t *testing.T) {
 func TestDefaultServerName(t *testing.T) {
 	old := hostname
 	defer func() { hostname = old }()
-	for in, want := range map[string]string{"Box": "box", "Web1.Example.com": "web1", "": "localhost", ".x": "localhost"} {
+	for in, want := range map[string]string{"Box": "box", "Web1.Example.com": "web1.example.com", "": "localhost"} {
 		hostname = func() (string, error) { return in, nil }
-		if got := shortHostname(); got != want {
+		if got := defaultServerName(); got != want {
 			t.Errorf("host name %q: server_name %q, want %q", in, got, want)
 		}
 	}
 	hostname = func() (string, error) { return "", errors.New("boom") }
-	if got := shortHostname(); got != "localhost" {
+	if got := defaultServerName(); got != "localhost" {
 		t.Errorf("failing os.Hostname: %q", got)
+	}
+}
+
+func TestAliases(t *testing.T) {
+	cfg := mustParse(t, y(
+		"mail:",
+		"  auth_http: 127.0.0.1:9000",
+		"  imap_capabilities: &caps [IMAP4rev1, ID]",
+		"servers:",
+		"  - &first",
+		"    listen: [143]",
+		"    timeout: &t 30s",
+		"  - listen: [110]",
+		"    imap_capabilities: *caps",
+		"    proxy_timeout: *t",
+	))
+	if got := cfg.Servers[1].IMAPCapabilities; !reflect.DeepEqual(got, []string{"IMAP4rev1", "ID"}) {
+		t.Errorf("imap_capabilities %q", got)
+	}
+	if got := cfg.Servers[1].ProxyTimeout; got != 30*time.Second {
+		t.Errorf("proxy_timeout %v", got)
+	}
+	// An anchored node starts at its anchor.
+	if got := cfg.Servers[0].Line; got != 5 {
+		t.Errorf("line of the anchored server %d, want 5", got)
 	}
 }

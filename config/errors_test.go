@@ -46,6 +46,10 @@ func TestErrors(t *testing.T) {
 		// yaml.v3 reports the line where the enclosing block starts.
 		{"syntax error", y("servers:", "  - listen: [143", "    auth_http: a"), []string{at(1, "did not find expected ',' or ']'")}},
 		{"tab", y("servers:", "\t- listen: [143]"), []string{at(2, "found character that cannot start any token")}},
+		{"invalid UTF-8", srv("    server_name: \xff"), []string{at(5, "invalid leading UTF-8 octet")}},
+		{"control character", srv("    server_name: a\x01"), []string{at(5, "control characters are not allowed")}},
+		{"unknown escape", srv(`    server_name: "\q"`), []string{at(5, "found unknown escape character")}},
+		{"unknown anchor", srv("    timeout: 5s", "    server_name: *nope"), []string{at(6, "unknown anchor 'nope' referenced")}},
 		{"two documents", y("servers:", "  - {listen: [143], auth_http: a}", "---", "servers: []"), []string{at(3, "only one YAML document is allowed")}},
 		{"merge key", y("mail: &m {auth_http: a}", "servers:", "  - <<: *m", "    listen: [143]"), []string{at(3, "server: merge keys (<<) are not supported")}},
 		{"non-string key", srv("    [a]: 1"), []string{at(5, "server: keys must be strings, got a list")}},

@@ -159,7 +159,7 @@ func defaultServer(line int) Server {
 		Line:             line,
 		Protocol:         "imap",
 		Listen:           []Listen{{Address: ":143", Line: line}},
-		ServerName:       "mailhost",
+		ServerName:       "mailhost.example.org",
 		Timeout:          60 * time.Second,
 		MaxErrors:        5,
 		AuthHTTP:         "127.0.0.1:9000",

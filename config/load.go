@@ -34,7 +34,7 @@ func Load(path string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	c := &collector{file: name}
 	e := &env{
-		hostname: shortHostname(),
+		hostname: defaultServerName(),
 		dir:      filepath.Dir(name),
 		pairs:    make(map[[2]string]bool),
 		listens:  make(listenSet),
@@ -53,14 +53,13 @@ func Parse(name string, data []byte) (*Config, error) {
 // hostname is os.Hostname; tests replace it.
 var hostname = os.Hostname
 
-// shortHostname is the default server_name: the host name up to the first
-// dot, lower-cased; "localhost" when it is unknown.
-func shortHostname() string {
+// defaultServerName is the default server_name: the machine's host name as
+// gethostname() returns it (not FQDN-expanded), lower-cased, as nginx does.
+func defaultServerName() string {
 	h, err := hostname()
 	if err != nil {
 		return "localhost"
 	}
-	h, _, _ = strings.Cut(h, ".")
 	if h == "" {
 		return "localhost"
 	}

@@ -19,7 +19,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 
 // splice relays bytes both ways until one side ends, then closes both, as
 // nginx does (SPEC §11.7: no half-close is propagated). proxy_timeout is an
-// idle timer re-armed by traffic on the client side only.
+// idle timer re-armed only by what the client sends: data from the backend
+// does not keep a session alive, as with nginx.
 //
 // Plain TCP on both sides is copied by the kernel (splice(2)), and an idle
 // session holds nothing but its two sockets: each direction first waits
@@ -41,9 +42,9 @@ func (cc *clientConn) splice() string {
 		var n int64
 		var err error
 		if plain {
-			n, err = spliceDir(clientTCP, backend, nil, &active)
+			n, err = spliceDir(clientTCP, backend, nil, nil)
 		} else {
-			n, err = copyDir(cc.conn, backend, nil, &active)
+			n, err = copyDir(cc.conn, backend, nil, nil)
 		}
 		atomic.AddInt64(&cc.toClient, n)
 		done <- result{false, err}
@@ -75,6 +76,14 @@ func (cc *clientConn) splice() string {
 		return "client error: " + first.err.Error()
 	}
 	return "backend error: " + first.err.Error()
+}
+
+// touch records client activity; active is nil for the backend→client
+// direction.
+func touch(active *atomic.Int64) {
+	if active != nil {
+		active.Store(time.Now().UnixNano())
+	}
 }
 
 var errIdle = errors.New("proxy_timeout expired")
@@ -129,7 +138,7 @@ func spliceDir(dst, src *net.TCPConn, onTimeout func() error, active *atomic.Int
 		}
 		n, err := io.CopyN(dst, src, int64(avail))
 		total += n
-		active.Store(time.Now().UnixNano())
+		touch(active)
 		if err != nil {
 			if err == io.EOF {
 				return total, nil
@@ -193,7 +202,7 @@ func copyDir(dst, src net.Conn, onTimeout func() error, active *atomic.Int64) (i
 		if n > 0 {
 			_, werr := dst.Write((*bp)[:n])
 			total += int64(n)
-			active.Store(time.Now().UnixNano())
+			touch(active)
 			if werr != nil {
 				bufPool.Put(bp)
 				return total, werr

@@ -18,6 +18,9 @@ import (
 // skips the test when python3 is not installed.
 func runReference(t *testing.T, script string, input, out any) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("slow: runs python3")
+	}
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 not found")
