@@ -29,6 +29,12 @@ func normalize(s Server) Server {
 	if s.SSLCertificateKey == nil {
 		s.SSLCertificateKey = []string{}
 	}
+	if s.SMTPCapabilities == nil {
+		s.SMTPCapabilities = []string{}
+	}
+	if s.Resolver == nil {
+		s.Resolver = []string{}
+	}
 	return s
 }
 

@@ -175,6 +175,15 @@ func defaultServer(line int) Server {
 		IMAPAuth:         []string{"plain"},
 		IMAPCapabilities: []string{"IMAP4", "IMAP4rev1", "UIDPLUS"},
 		IMAPClientBuffer: 4096,
+		POP3Auth:         []string{"plain"},
+		POP3Capabilities: []string{"TOP", "USER", "UIDL"},
+		SMTPAuth:         []string{"plain", "login"},
+		SMTPCapabilities: []string{},
+		SMTPClientBuffer: 4096,
+		XClient:          true,
+		ResolverIPv4:     true,
+		ResolverIPv6:     true,
+		ResolverTimeout:  30 * time.Second,
 	}
 }
 

@@ -63,6 +63,19 @@ type settings struct {
 	imapAuth         opt[[]string]
 	imapCapabilities opt[[]string]
 	imapClientBuffer opt[int]
+
+	pop3Auth         opt[[]string]
+	pop3Capabilities opt[[]string]
+
+	smtpAuth          opt[[]string]
+	smtpCapabilities  opt[[]string]
+	smtpClientBuffer  opt[int]
+	smtpGreetingDelay opt[time.Duration]
+	xclient           opt[bool]
+	proxySMTPAuth     opt[bool]
+
+	resolver        opt[resolverSpec]
+	resolverTimeout opt[time.Duration]
 }
 
 // parser parses one directive value; see values.go.
@@ -113,15 +126,25 @@ var directives = map[string]directive{
 	"imap_auth":          bind(false, func(s *settings) *opt[[]string] { return &s.imapAuth }, imapAuthList),
 	"imap_capabilities":  bind(false, func(s *settings) *opt[[]string] { return &s.imapCapabilities }, capabilityList),
 	"imap_client_buffer": bind(false, func(s *settings) *opt[int] { return &s.imapClientBuffer }, size),
+
+	"pop3_auth":         bind(false, func(s *settings) *opt[[]string] { return &s.pop3Auth }, pop3AuthList),
+	"pop3_capabilities": bind(false, func(s *settings) *opt[[]string] { return &s.pop3Capabilities }, capabilityList),
+
+	"smtp_auth":           bind(false, func(s *settings) *opt[[]string] { return &s.smtpAuth }, smtpAuthList),
+	"smtp_capabilities":   bind(false, func(s *settings) *opt[[]string] { return &s.smtpCapabilities }, capabilityList),
+	"smtp_client_buffer":  bind(false, func(s *settings) *opt[int] { return &s.smtpClientBuffer }, size),
+	"smtp_greeting_delay": bind(false, func(s *settings) *opt[time.Duration] { return &s.smtpGreetingDelay }, durationOrZero),
+	"xclient":             bind(false, func(s *settings) *opt[bool] { return &s.xclient }, flag),
+	"proxy_smtp_auth":     bind(false, func(s *settings) *opt[bool] { return &s.proxySMTPAuth }, flag),
+
+	"resolver":         bind(false, func(s *settings) *opt[resolverSpec] { return &s.resolver }, resolverValue),
+	"resolver_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.resolverTimeout }, duration),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a
 // converted nginx configuration gets a clearer message than "unknown key".
 var unsupported = map[string]bool{
-	"pop3_auth": true, "pop3_capabilities": true,
-	"smtp_auth": true, "smtp_capabilities": true, "smtp_client_buffer": true,
-	"smtp_greeting_delay": true, "xclient": true, "proxy_smtp_auth": true,
-	"resolver": true, "resolver_timeout": true, "error_log": true,
+	"error_log":                  true,
 	"auth_http_pass_client_cert": true, "ssl": true, "ssl_password_file": true,
 	"ssl_certificate_compression": true, "ssl_dhparam": true,
 	"ssl_ecdh_curve": true, "ssl_prefer_server_ciphers": true,

@@ -89,6 +89,24 @@ type Server struct {
 	IMAPAuth         []string // lower-case methods, default ["plain"]
 	IMAPCapabilities []string // default IMAP4 IMAP4rev1 UIDPLUS
 	IMAPClientBuffer int      // bytes, default 4096
+
+	POP3Auth         []string // plain apop cram-md5 external, default ["plain"]
+	POP3Capabilities []string // default TOP USER UIDL
+
+	SMTPAuth          []string      // plain login cram-md5 external none, default ["plain","login"]
+	SMTPCapabilities  []string      // default none
+	SMTPClientBuffer  int           // bytes, default 4096
+	SMTPGreetingDelay time.Duration // default 0 (no delay)
+	XClient           bool          // default true
+	ProxySMTPAuth     bool          // default false
+
+	// Resolver lists the DNS servers ("IP:PORT") for the SMTP client host
+	// lookup; empty means `resolver off`. ResolverIPv4/IPv6 choose the
+	// forward lookups (A, AAAA).
+	Resolver        []string
+	ResolverIPv4    bool
+	ResolverIPv6    bool
+	ResolverTimeout time.Duration // default 30s
 }
 
 // NeedsTLS reports whether the server needs a certificate: a listen with

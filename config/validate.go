@@ -15,12 +15,17 @@ const (
 	defaultProxyBuffer      = 4096
 	defaultIMAPClientBuffer = 4096
 	defaultSSLCiphers       = "HIGH:!aNULL:!MD5"
+	defaultSMTPClientBuffer = 4096
+	defaultResolverTimeout  = 30 * time.Second
 )
 
 var (
 	defaultIMAPAuth         = []string{"plain"}
 	defaultIMAPCapabilities = []string{"IMAP4", "IMAP4rev1", "UIDPLUS"}
 	defaultSSLProtocols     = []string{"TLSv1.2", "TLSv1.3"}
+	defaultPOP3Auth         = []string{"plain"}
+	defaultPOP3Capabilities = []string{"TOP", "USER", "UIDL"}
+	defaultSMTPAuth         = []string{"plain", "login"}
 )
 
 // env is what resolving the servers of one file needs besides the file.
@@ -90,6 +95,21 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.IMAPAuth = slices.Clone(s.imapAuth.or(m.imapAuth).get(defaultIMAPAuth))
 	srv.IMAPCapabilities = slices.Clone(s.imapCapabilities.or(m.imapCapabilities).get(defaultIMAPCapabilities))
 	srv.IMAPClientBuffer = s.imapClientBuffer.or(m.imapClientBuffer).get(defaultIMAPClientBuffer)
+
+	srv.POP3Auth = slices.Clone(s.pop3Auth.or(m.pop3Auth).get(defaultPOP3Auth))
+	srv.POP3Capabilities = slices.Clone(s.pop3Capabilities.or(m.pop3Capabilities).get(defaultPOP3Capabilities))
+
+	srv.SMTPAuth = slices.Clone(s.smtpAuth.or(m.smtpAuth).get(defaultSMTPAuth))
+	srv.SMTPCapabilities = slices.Clone(s.smtpCapabilities.or(m.smtpCapabilities).get(nil))
+	srv.SMTPClientBuffer = s.smtpClientBuffer.or(m.smtpClientBuffer).get(defaultSMTPClientBuffer)
+	srv.SMTPGreetingDelay = s.smtpGreetingDelay.or(m.smtpGreetingDelay).get(0)
+	srv.XClient = s.xclient.or(m.xclient).get(true)
+	srv.ProxySMTPAuth = s.proxySMTPAuth.or(m.proxySMTPAuth).get(false)
+
+	res := s.resolver.or(m.resolver).v
+	srv.Resolver = slices.Clone(res.servers)
+	srv.ResolverIPv4, srv.ResolverIPv6 = !res.noIPv4, !res.noIPv6
+	srv.ResolverTimeout = s.resolverTimeout.or(m.resolverTimeout).get(defaultResolverTimeout)
 	return srv
 }
 
