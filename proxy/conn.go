@@ -136,6 +136,7 @@ func (cc *clientConn) run() string {
 	sc := &session.Conn{
 		Conn:         cc.conn,
 		TLS:          cc.tlsState != nil,
+		Client:       cc.client,
 		Timeout:      cfg.Timeout,
 		Log:          cc.log,
 		Authenticate: cc.authenticate,

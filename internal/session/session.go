@@ -22,6 +22,9 @@ type Conn struct {
 	Conn net.Conn
 	// TLS tells whether Conn is a TLS connection (implicit or STARTTLS).
 	TLS bool
+	// Client is the client's address after realip (SPEC §12.2): what
+	// Client-IP, the SMTP client host lookup and XCLIENT ADDR= use.
+	Client netip.AddrPort
 	// Timeout is the `timeout` directive: the pre-auth deadline is armed
 	// at the greeting (not re-armed by commands) and every reply write is
 	// bounded by it.
@@ -52,6 +55,19 @@ type Login struct {
 	// Pipelined holds client bytes read after the authenticating
 	// command; they go to the backend once the login succeeded.
 	Pipelined []byte
+
+	// SMTP only (SPEC §11.4): the client's HELO/EHLO argument (empty if
+	// none was given, or after STARTTLS), whether the client ever used
+	// EHLO, the auth method (authhttp.Method…), the MAIL and RCPT
+	// command texts as typed for method none, and the Client-Host value
+	// and client address for XCLIENT.
+	Helo       string
+	ESMTP      bool
+	Method     string
+	MailFrom   string
+	RcptTo     string
+	ClientHost string
+	Client     netip.AddrPort
 }
 
 // ErrClosed reports a session the front end ended on purpose (LOGOUT,
