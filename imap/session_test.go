@@ -263,3 +263,29 @@ func TestStartTLSDiscardsPipelined(t *testing.T) {
 		t.Fatalf("unexpected byte %q after STARTTLS OK", b)
 	}
 }
+
+// TestAfterAuthWaitBadTagIsUntagged: nginx answers a malformed tag after
+// a delayed failure with bytes of the new line in place of the tag (SPEC
+// §4.2, flagged a bug); mailproxy answers "* BAD".
+func TestAfterAuthWaitBadTagIsUntagged(t *testing.T) {
+	auth := &fakeAuth{answers: []*authhttp.Response{{Status: authhttp.StatusFail, Text: "No", Wait: 100 * time.Millisecond}}}
+	c, r, _ := serve(t, Options{}, auth)
+	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: abcdefgh LOGIN u p\r\n", "S: abcdefgh NO No\r\n",
+		"C: !x NOOP\r\n", "S: * BAD invalid command\r\n")
+}
+
+// TestExternalSendsNoStalePassword: nginx sends the password of an earlier
+// failed attempt with EXTERNAL (SPEC §7, flagged a bug); mailproxy sends
+// an empty Auth-Pass.
+func TestExternalSendsNoStalePassword(t *testing.T) {
+	auth := &fakeAuth{answers: []*authhttp.Response{
+		{Status: authhttp.StatusFail, Text: "No", Wait: 50 * time.Millisecond},
+		{Status: authhttp.StatusFail, Text: "No"},
+	}}
+	c, r, _ := serve(t, Options{Auth: []string{"plain", "external"}}, auth)
+	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: a LOGIN u secret\r\n", "S: a NO No\r\n",
+		"C: b AUTHENTICATE EXTERNAL dQ==\r\n", "S: b NO No\r\n")
+	if q := auth.reqs[1]; q.Method != "external" || q.Pass != "" {
+		t.Fatalf("second request %+v", q)
+	}
+}

@@ -157,3 +157,35 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestWaitWithoutDelayIsRetriedOnce: Auth-Status: WAIT without a positive
+// Auth-Wait is repeated after a pause, and the next answer is judged on
+// its own (nginx would treat every later answer as WAIT, SPEC §10.5).
+func TestWaitWithoutDelayIsRetriedOnce(t *testing.T) {
+	be := startIMAPBackend(t)
+	h, p, _ := net.SplitHostPort(be.Addr())
+	n := 0
+	auth := startAuth(t, func(string) string {
+		n++
+		if n == 1 {
+			return "HTTP/1.0 200 OK\r\nAuth-Status: WAIT\r\n\r\n"
+		}
+		return "HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nAuth-Server: " + h + "\r\nAuth-Port: " + p + "\r\n\r\n"
+	})
+	_, addrs := startProxy(t, imapYAML, auth.addr())
+	c := dialRaw(t, addrs[0])
+	c.expect("* OK IMAP4 ready\r\n")
+	start := time.Now()
+	c.send("a LOGIN alice secret\r\n")
+	c.c.SetReadDeadline(deadline())
+	line, err := c.r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "a OK") {
+		t.Fatalf("login after WAIT: %q %v", line, err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("WAIT retried after %v, want a pause of about a second", d)
+	}
+	if got := len(auth.requests()); got != 2 {
+		t.Fatalf("%d auth requests, want 2", got)
+	}
+}
