@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -116,8 +117,8 @@ func (cc *clientConn) run() string {
 		}
 		if h.HasAddrs {
 			cc.pp = &authhttp.ProxyInfo{
-				SrcAddr: h.SrcAddr, SrcPort: itoa(int(h.SrcPort)),
-				DstAddr: h.DstAddr, DstPort: itoa(int(h.DstPort)),
+				SrcAddr: h.SrcAddr, SrcPort: strconv.Itoa(int(h.SrcPort)),
+				DstAddr: h.DstAddr, DstPort: strconv.Itoa(int(h.DstPort)),
 			}
 			if src, ok := h.Src(); ok && cc.site.trusted(cc.client.Addr()) {
 				cc.client = src
@@ -283,15 +284,4 @@ func (cc *clientConn) summary() {
 		attrs = append(attrs, "tls", mailtls.VersionName(cc.tlsState.Version), "starttls", cc.starttls)
 	}
 	cc.log.Info("session done", attrs...)
-}
-
-func itoa(n int) string {
-	return string(appendInt(nil, n))
-}
-
-func appendInt(b []byte, n int) []byte {
-	if n >= 10 {
-		b = appendInt(b, n/10)
-	}
-	return append(b, byte('0'+n%10))
 }
