@@ -53,7 +53,7 @@ func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
 	cc.ctx, cc.cancel = context.WithCancel(s.base)
 	cc.client = addrPort(c.RemoteAddr())
 	cc.local = addrPort(c.LocalAddr())
-	cc.log = s.log.With("client", cc.client.String(), "server", l.cfg.Address, "protocol", l.site.proto.name)
+	cc.log = s.log.With("client", cc.client.String(), "server", l.ln.Addr().String(), "protocol", l.site.proto.name)
 	return cc
 }
 

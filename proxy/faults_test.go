@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -106,6 +107,7 @@ func TestFaults(t *testing.T) {
 		{name: "proxy-header-never-sent", port: 1, steps: []string{"closed"}},
 	}
 	baseline := runtime.NumGoroutine()
+	baseFDs := openFDs(t)
 	var servers []interface{ Sessions() int }
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -143,6 +145,16 @@ func TestFaults(t *testing.T) {
 	}
 	_ = be
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= baseline+2 }, fmt.Sprintf("goroutines back to %d", baseline))
+	// Every case's listeners, auth servers and backends are closed by its
+	// cleanup; what remains open must be what was open before.
+	waitFor(t, func() bool { return openFDs(t) <= baseFDs+2 }, fmt.Sprintf("descriptors back to %d", baseFDs))
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	must(t, err)
+	return len(ents)
 }
 
 func waitFor(t *testing.T, cond func() bool, what string) {

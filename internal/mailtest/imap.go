@@ -1,9 +1,3 @@
-// Package mailtest holds helpers for mailproxy's tests and demo: an
-// in-memory IMAP backend (go-imap's imapserver with imapmemserver), sample
-// messages, and throw-away TLS certificates.
-//
-// It is for tests and the demo only; the proxy itself must not import it
-// (go-imap v2 is a beta, see DEPENDENCIES.md).
 package mailtest
 
 import (
