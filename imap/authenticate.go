@@ -27,14 +27,10 @@ func (x *conn) sasl(tag string, args [][]byte) (*session.Login, error) {
 	switch mech {
 	case sasl.Plain:
 		if !hasIR {
-			if err := x.write([]byte("+ \r\n")); err != nil {
+			var err error
+			if ir, err = x.challenge(tag, ""); err != nil {
 				return nil, err
 			}
-			line, err := x.readToken(tag)
-			if err != nil {
-				return nil, err
-			}
-			ir = line
 		}
 		dec, err := sasl.Decode(ir)
 		if err != nil {
@@ -50,14 +46,10 @@ func (x *conn) sasl(tag string, args [][]byte) (*session.Login, error) {
 
 	case sasl.Login:
 		if !hasIR {
-			if err := x.write([]byte("+ " + sasl.UsernameChallenge + "\r\n")); err != nil {
+			var err error
+			if ir, err = x.challenge(tag, sasl.UsernameChallenge); err != nil {
 				return nil, err
 			}
-			line, err := x.readToken(tag)
-			if err != nil {
-				return nil, err
-			}
-			ir = line
 		}
 		user, err := sasl.Decode(ir)
 		if err != nil {
@@ -67,10 +59,7 @@ func (x *conn) sasl(tag string, args [][]byte) (*session.Login, error) {
 			}
 			return nil, x.write([]byte(badCommand)) // nginx's untagged quirk
 		}
-		if err := x.write([]byte("+ " + sasl.PasswordChallenge + "\r\n")); err != nil {
-			return nil, err
-		}
-		line, err := x.readToken(tag)
+		line, err := x.challenge(tag, sasl.PasswordChallenge)
 		if err != nil {
 			return nil, err
 		}
@@ -88,10 +77,7 @@ func (x *conn) sasl(tag string, args [][]byte) (*session.Login, error) {
 		if x.salt == "" {
 			x.salt = sasl.NewSalt(x.s.opts.ServerName)
 		}
-		if err := x.write([]byte("+ " + sasl.Encode([]byte(x.salt)) + "\r\n")); err != nil {
-			return nil, err
-		}
-		line, err := x.readToken(tag)
+		line, err := x.challenge(tag, sasl.Encode([]byte(x.salt)))
 		if err != nil {
 			return nil, err
 		}
@@ -112,14 +98,10 @@ func (x *conn) sasl(tag string, args [][]byte) (*session.Login, error) {
 			return bad()
 		}
 		if !hasIR {
-			if err := x.write([]byte("+ " + sasl.UsernameChallenge + "\r\n")); err != nil {
+			var err error
+			if ir, err = x.challenge(tag, sasl.UsernameChallenge); err != nil {
 				return nil, err
 			}
-			line, err := x.readToken(tag)
-			if err != nil {
-				return nil, err
-			}
-			ir = line
 		}
 		user, err := sasl.Decode(ir)
 		if err != nil {
@@ -129,6 +111,15 @@ func (x *conn) sasl(tag string, args [][]byte) (*session.Login, error) {
 		return x.authenticate(tag, authhttp.MethodExternal, string(user), "")
 	}
 	return bad()
+}
+
+// challenge sends the untagged continuation "+ <text>" and returns the
+// client's answer token.
+func (x *conn) challenge(tag, text string) ([]byte, error) {
+	if err := x.write([]byte("+ " + text + "\r\n")); err != nil {
+		return nil, err
+	}
+	return x.readToken(tag)
 }
 
 // readToken reads one SASL response line and returns its first
