@@ -17,6 +17,7 @@ import (
 	"mailproxy/config"
 	"mailproxy/imap"
 	"mailproxy/internal/session"
+	"mailproxy/pop3"
 	mailtls "mailproxy/tls"
 )
 
@@ -75,6 +76,15 @@ func newSite(cfg *config.Server) (*site, error) {
 			MaxErrors:    cfg.MaxErrors,
 		})
 		s.proto = protocol{name: "imap", serve: srv.Serve, login: imap.LoginBackend, internalError: imap.InternalError}
+	case "pop3":
+		srv := pop3.NewServer(pop3.Options{
+			ServerName:   cfg.ServerName,
+			Capabilities: cfg.POP3Capabilities,
+			Auth:         cfg.POP3Auth,
+			StartTLS:     cfg.StartTLS,
+			MaxErrors:    cfg.MaxErrors,
+		})
+		s.proto = protocol{name: "pop3", serve: srv.Serve, login: pop3.LoginBackend, internalError: pop3.InternalError}
 	default:
 		return nil, fmt.Errorf("protocol %s is not implemented yet", cfg.Protocol)
 	}

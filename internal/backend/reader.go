@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 )
 
 // ErrTooLong is a reply that does not fit proxy_buffer.
@@ -69,4 +70,15 @@ func (r *Reader) readOnce() error {
 		return err
 	}
 	return nil
+}
+
+// ErrUnsafeArgument refuses a user name or password that would break out
+// of a backend command line.
+var ErrUnsafeArgument = errors.New("credentials contain CR, LF or NUL")
+
+// SafeArgument reports whether s can be sent inside a backend command
+// line: no CR, LF or NUL, so a client's credentials can never inject a
+// command (nginx sends them as they are).
+func SafeArgument(s string) bool {
+	return !strings.ContainsAny(s, "\r\n\x00")
 }

@@ -1,0 +1,105 @@
+package pop3
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"mailproxy/authhttp"
+	"mailproxy/internal/session"
+)
+
+// TestAuthFailureCloses: without Auth-Wait the failure text is sent at
+// once and the session ends (SPEC §10.4).
+func TestAuthFailureCloses(t *testing.T) {
+	for _, text := range []string{"Invalid login or password", ""} {
+		auth := &fakeAuth{answers: []*authhttp.Response{fail(text, 0)}}
+		e := serve(t, Options{}, auth)
+		e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR "+text+"\r\n")
+		e.closeWith(session.ErrClosed)
+	}
+}
+
+// TestAuthWaitKeepsSession: with Auth-Wait the reply is delayed, the
+// session goes back to "start" (USER forgotten), input sent meanwhile is
+// then processed, and the next attempt counts 2 (SPEC §10.4).
+func TestAuthWaitKeepsSession(t *testing.T) {
+	auth := &fakeAuth{answers: []*authhttp.Response{fail("Try again", 500*time.Millisecond), ok("127.0.0.1:110")}}
+	e := serve(t, Options{}, auth)
+	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n")
+	start := time.Now()
+	e.dialogue("C: PASS again\r\n") // sent during the delay
+	e.dialogue("S: -ERR Try again\r\n")
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Fatalf("failure reply after %v, before Auth-Wait", d)
+	}
+	e.dialogue("S: -ERR invalid command\r\n") // USER was forgotten
+	e.dialogue("C: USER u\r\n", "S: +OK\r\n", "C: PASS p2\r\n")
+	l := e.login()
+	reqs := auth.requests()
+	if l.Pass != "p2" || reqs[1].LoginAttempt != 2 || reqs[1].Pass != "p2" {
+		t.Fatalf("login %+v, second request %+v", l, reqs[1])
+	}
+}
+
+// TestAuthWaitResetsSASL: a failed SASL attempt with Auth-Wait leaves the
+// session in "start", where the next line is a command again.
+func TestAuthWaitResetsSASL(t *testing.T) {
+	auth := &fakeAuth{answers: []*authhttp.Response{fail("No", 100*time.Millisecond)}}
+	e := serve(t, Options{}, auth)
+	e.dialogue("S: +OK POP3 ready\r\n", "C: AUTH PLAIN\r\n", "S: + \r\n", "C: AHUAcA==\r\n", "S: -ERR No\r\n",
+		"C: NOOP\r\n", "S: +OK\r\n")
+}
+
+// TestAuthServiceError: a failing auth request gets the internal error.
+func TestAuthServiceError(t *testing.T) {
+	e := serve(t, Options{}, &fakeAuth{})
+	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR internal server error\r\n")
+	res := e.result()
+	if res.err == nil || res.login != nil {
+		t.Fatalf("%+v %v", res.login, res.err)
+	}
+}
+
+// TestPreauthDeadline: the `timeout` deadline runs from the greeting and
+// commands do not extend it (SPEC §2.3); an Auth-Wait failure re-arms it.
+func TestPreauthDeadline(t *testing.T) {
+	short := func(c *session.Conn) { c.Timeout = 600 * time.Millisecond }
+	e := serve(t, Options{}, &fakeAuth{}, short)
+	start := time.Now()
+	e.dialogue("S: +OK POP3 ready\r\n")
+	for range 3 {
+		time.Sleep(150 * time.Millisecond)
+		e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
+	}
+	res := e.result()
+	var ne net.Error
+	if !errors.As(res.err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v", res.err)
+	}
+	if d := time.Since(start); d < 550*time.Millisecond || d > 1500*time.Millisecond {
+		t.Fatalf("timed out after %v", d)
+	}
+
+	auth := &fakeAuth{answers: []*authhttp.Response{fail("No", 400*time.Millisecond)}}
+	e = serve(t, Options{}, auth, short)
+	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR No\r\n")
+	rearmed := time.Now()
+	time.Sleep(400 * time.Millisecond) // past the greeting's deadline, not the new one
+	e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
+	e.result()
+	if d := time.Since(rearmed); d < 550*time.Millisecond {
+		t.Fatalf("re-armed deadline expired after %v", d)
+	}
+}
+
+// TestClientGoesAway: EOF before credentials ends Serve with an error.
+func TestClientGoesAway(t *testing.T) {
+	e := serve(t, Options{}, &fakeAuth{})
+	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n")
+	e.c.Close()
+	if res := e.result(); res.err == nil {
+		t.Fatal("no error after EOF")
+	}
+}

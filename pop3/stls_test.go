@@ -1,0 +1,113 @@
+package pop3
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"testing"
+	"time"
+
+	"mailproxy/authhttp"
+	"mailproxy/config"
+	"mailproxy/internal/mailtest"
+	"mailproxy/internal/session"
+)
+
+// withTLS gives the session a real StartTLS and records the deadline it
+// was called with.
+func withTLS(t *testing.T, deadlines chan<- time.Time) func(*session.Conn) {
+	certPEM, keyPEM, err := mailtest.SelfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}}
+	return func(sc *session.Conn) {
+		sc.StartTLS = func(deadline time.Time) error {
+			deadlines <- deadline
+			tc := tls.Server(sc.Conn, cfg)
+			tc.SetDeadline(deadline)
+			if err := tc.Handshake(); err != nil {
+				return err
+			}
+			tc.SetDeadline(time.Time{})
+			sc.Conn, sc.TLS = tc, true
+			return nil
+		}
+	}
+}
+
+// clientTLS switches the client end to TLS.
+func (e *env) clientTLS() {
+	e.t.Helper()
+	tc := tls.Client(e.c, &tls.Config{InsecureSkipVerify: true})
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		e.t.Fatal(err)
+	}
+	tc.SetDeadline(time.Time{})
+	e.c, e.r = tc, bufio.NewReader(tc)
+}
+
+// TestSTLS: STLS answers +OK, discards pipelined plaintext, hands the
+// running pre-auth deadline to the handshake, sends no new greeting, and
+// afterwards CAPA has no STLS and STLS is refused; the greeting's salt
+// stays valid for APOP (SPEC §8.2).
+func TestSTLS(t *testing.T) {
+	deadlines := make(chan time.Time, 1)
+	resp := ok("127.0.0.1:110")
+	resp.Pass, resp.HasPass = "realpw", true
+	auth := &fakeAuth{answers: []*authhttp.Response{resp}}
+	o := Options{Auth: []string{"plain", "apop", "cram-md5", "external"}, StartTLS: config.StartTLSOn}
+	start := time.Now()
+	e := serve(t, o, auth, withTLS(t, deadlines))
+	salt := e.greetingSalt()
+	time.Sleep(300 * time.Millisecond) // STLS does not re-arm the deadline
+	e.dialogue("C: STLS\r\nUSER evil\r\n", "S: +OK\r\n")
+	if d := (<-deadlines).Sub(start); d < 4*time.Second || d > 5*time.Second+200*time.Millisecond {
+		t.Fatalf("handshake deadline %v after the greeting, want the pre-auth deadline", d)
+	}
+	e.clientTLS()
+	e.dialogue(
+		"C: CAPA\r\n", "S: +OK Capability list follows\r\nTOP\r\nUSER\r\nUIDL\r\nSASL PLAIN LOGIN CRAM-MD5 EXTERNAL\r\n.\r\n",
+		"C: PASS x\r\n", "S: -ERR invalid command\r\n", // the plaintext USER never ran
+		"C: STLS\r\n", "S: -ERR invalid command\r\n",
+		"C: APOP bob c4c9334bac560ecc979e58001b3e22fb\r\n",
+	)
+	l := e.login()
+	q := auth.requests()[0]
+	if q.Method != "apop" || q.Salt != salt || l.Pass != "realpw" || l.User != "bob" {
+		t.Fatalf("request %+v login %+v", q, l)
+	}
+}
+
+// TestSTLSOnly: under starttls only, the session is usable after STLS.
+func TestSTLSOnly(t *testing.T) {
+	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+	e := serve(t, Options{StartTLS: config.StartTLSOnly}, auth, withTLS(t, make(chan time.Time, 1)))
+	e.dialogue("S: +OK POP3 ready\r\n", "C: stls\r\n", "S: +OK\r\n")
+	e.clientTLS()
+	e.dialogue(
+		"C: CAPA\r\n", "S: +OK Capability list follows\r\nTOP\r\nUSER\r\nUIDL\r\nSASL PLAIN LOGIN\r\n.\r\n",
+		"C: AUTH\r\n", "S: +OK methods supported:\r\nPLAIN\r\nLOGIN\r\n.\r\n",
+		"C: USER u\r\n", "S: +OK\r\n", "C: PASS p\r\n",
+	)
+	if l := e.login(); l.User != "u" || l.Pass != "p" {
+		t.Fatalf("login %+v", l)
+	}
+}
+
+// TestSTLSHandshakeFailure: a failed handshake ends the session.
+func TestSTLSHandshakeFailure(t *testing.T) {
+	refuse := func(sc *session.Conn) {
+		sc.StartTLS = func(time.Time) error { return errors.New("handshake refused in test") }
+	}
+	e := serve(t, Options{StartTLS: config.StartTLSOn}, &fakeAuth{}, refuse)
+	e.dialogue("S: +OK POP3 ready\r\n", "C: STLS\r\n", "S: +OK\r\n")
+	if res := e.result(); res.err == nil {
+		t.Fatal("no error after a failed handshake")
+	}
+}
