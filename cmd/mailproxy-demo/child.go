@@ -86,14 +86,16 @@ func (p *proxyProcess) stop() {
 }
 
 // probeTarget is a listener waitListening checks: addr is dialled, over
-// TLS with tls when it is not nil.
+// TLS with tls when it is not nil, and must greet as protocol (imap, pop3
+// or smtp) does.
 type probeTarget struct {
-	addr string
-	tls  *tls.Config
+	protocol string
+	addr     string
+	tls      *tls.Config
 }
 
-// waitListening polls each target until it answers with an IMAP greeting.
-// It fails if the child exits, ctx ends, or timeout passes first.
+// waitListening polls each target until it answers with its protocol's
+// greeting. It fails if the child exits, ctx ends, or timeout passes first.
 func (p *proxyProcess) waitListening(ctx context.Context, timeout time.Duration, targets ...probeTarget) error {
 	deadline := time.Now().Add(timeout)
 	for _, t := range targets {
@@ -117,10 +119,29 @@ func (p *proxyProcess) waitListening(ctx context.Context, timeout time.Duration,
 	return nil
 }
 
-// probe connects to t, reads the IMAP greeting and logs out, so the proxy
-// logs an ordinary short session rather than an aborted one. Only a
+// probeDialogue is how probe greets and leaves one protocol.
+type probeDialogue struct {
+	greeting string // prefix of the greeting's (last) line
+	more     string // prefix of a greeting line that another follows
+	quit     string // command that ends the session
+	done     string // prefix of the last line of the answer to quit
+}
+
+// probeDialogues maps a protocol to its dialogue.
+var probeDialogues = map[string]probeDialogue{
+	"imap": {greeting: "* OK", quit: "probe LOGOUT\r\n", done: "probe "},
+	"pop3": {greeting: "+OK", quit: "QUIT\r\n", done: "+OK"},
+	"smtp": {greeting: "220 ", more: "220-", quit: "QUIT\r\n", done: "221 "},
+}
+
+// probe connects to t, reads the greeting and quits politely, so the
+// proxy logs an ordinary short session rather than an aborted one. Only a
 // missing or wrong greeting is an error.
 func probe(t probeTarget) error {
+	d, ok := probeDialogues[t.protocol]
+	if !ok {
+		return fmt.Errorf("cannot probe protocol %q", t.protocol)
+	}
 	c, err := net.DialTimeout("tcp", t.addr, time.Second)
 	if err != nil {
 		return err
@@ -132,16 +153,19 @@ func probe(t probeTarget) error {
 	}
 	r := bufio.NewReader(c)
 	greeting, err := r.ReadString('\n')
+	for err == nil && d.more != "" && strings.HasPrefix(greeting, d.more) {
+		greeting, err = r.ReadString('\n')
+	}
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(greeting, "* OK") {
-		return fmt.Errorf("unexpected greeting %q", greeting)
+	if !strings.HasPrefix(greeting, d.greeting) {
+		return fmt.Errorf("unexpected %s greeting %q", t.protocol, greeting)
 	}
-	if _, err := io.WriteString(c, "probe LOGOUT\r\n"); err == nil {
+	if _, err := io.WriteString(c, d.quit); err == nil {
 		for {
 			line, err := r.ReadString('\n')
-			if err != nil || strings.HasPrefix(line, "probe ") {
+			if err != nil || strings.HasPrefix(line, d.done) {
 				break
 			}
 		}

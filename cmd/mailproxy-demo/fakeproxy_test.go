@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/emersion/go-imap/v2/imapclient"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,6 +35,9 @@ type fakeServer struct {
 	Protocol string   `yaml:"protocol"`
 	StartTLS string   `yaml:"starttls"`
 	IMAPAuth []string `yaml:"imap_auth"`
+	POP3Auth []string `yaml:"pop3_auth"`
+	SMTPAuth []string `yaml:"smtp_auth"`
+	XClient  *bool    `yaml:"xclient"`
 	Listen   []any    `yaml:"listen"`
 }
 
@@ -77,9 +79,19 @@ func (s *fakeServer) listens() ([]fakeListen, error) {
 	return out, nil
 }
 
+// fakeGreetings are the greetings the fake listeners send, per protocol.
+var fakeGreetings = map[string]string{
+	"imap": "* OK fake\r\n",
+	"pop3": "+OK fake\r\n",
+	"smtp": "220 fake ESMTP\r\n",
+}
+
 // fakeProxy is the main of the fake mailproxy child. It checks what the
-// real proxy would rely on, reporting on stderr with a "fake: " prefix,
-// then listens on the configured addresses until SIGTERM.
+// real proxy would rely on, reporting on stderr with a "fake: " prefix:
+// for each server, the auth service's answer for demo/demo and a session
+// with the backend it names; then a request with a wrong secret. It then
+// listens on every configured address, greeting as the server's protocol
+// and hanging up, until SIGTERM.
 func fakeProxy(mode string, args []string) int {
 	if mode == "exit" {
 		return 3
@@ -104,106 +116,89 @@ func fakeProxy(mode string, args []string) int {
 		logf("certificate: %v", err)
 		return 1
 	}
-	backend, err := fakeAuth(cfg, logf)
+	for _, srv := range cfg.Servers {
+		h, err := fakeAuth(cfg, srv.Protocol, cfg.Mail.AuthHTTPHeader)
+		if err != nil {
+			logf("auth: %v", err)
+			return 1
+		}
+		backend := net.JoinHostPort(h.Get("Auth-Server"), h.Get("Auth-Port"))
+		logf("%s auth Auth-Status=%s backend=%s", srv.Protocol, h.Get("Auth-Status"), backend)
+		if err := fakeBackendSession(srv.Protocol, backend, logf); err != nil {
+			logf("%s backend: %v", srv.Protocol, err)
+			return 1
+		}
+	}
+	wrong := map[string]string{}
+	for k := range cfg.Mail.AuthHTTPHeader {
+		wrong[k] = "wrong"
+	}
+	h, err := fakeAuth(cfg, "imap", wrong)
 	if err != nil {
 		logf("auth: %v", err)
 		return 1
 	}
-	if err := fakeBackendLogin(backend, logf); err != nil {
-		logf("backend: %v", err)
-		return 1
-	}
+	logf("wrong secret Auth-Status=%s", h.Get("Auth-Status"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	ls, err := cfg.Servers[0].listens()
-	if err != nil {
-		logf("%v", err)
-		return 1
-	}
-	for _, l := range ls {
-		var ln net.Listener
-		if l.SSL {
-			ln, err = tls.Listen("tcp", l.Address, &tls.Config{Certificates: []tls.Certificate{cert}})
-		} else {
-			ln, err = net.Listen("tcp", l.Address)
-		}
+	for _, srv := range cfg.Servers {
+		ls, err := srv.listens()
 		if err != nil {
-			logf("listen: %v", err)
+			logf("%v", err)
 			return 1
 		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				io.WriteString(c, "* OK fake\r\n")
-				c.Close()
+		for _, l := range ls {
+			var ln net.Listener
+			if l.SSL {
+				ln, err = tls.Listen("tcp", l.Address, &tls.Config{Certificates: []tls.Certificate{cert}})
+			} else {
+				ln, err = net.Listen("tcp", l.Address)
 			}
-		}()
+			if err != nil {
+				logf("listen: %v", err)
+				return 1
+			}
+			go fakeServe(ln, fakeGreetings[srv.Protocol])
+		}
 	}
 	<-ctx.Done()
 	logf("got SIGTERM")
 	return 0
 }
 
-// fakeAuth asks the auth service for demo/demo as mailproxy would, with the
-// configured header, and once with a wrong secret. It returns the backend.
-func fakeAuth(cfg *fakeConfig, logf func(string, ...any)) (string, error) {
-	ask := func(extra map[string]string) (http.Header, error) {
-		req, err := http.NewRequest("GET", cfg.Mail.AuthHTTP, nil)
+// fakeServe greets every connection on ln and hangs up.
+func fakeServe(ln net.Listener, greeting string) {
+	for {
+		c, err := ln.Accept()
 		if err != nil {
-			return nil, err
+			return
 		}
-		for k, v := range map[string]string{
-			"Auth-Method": "plain", "Auth-User": "demo", "Auth-Pass": "demo", "Auth-Protocol": "imap",
-			"Auth-Login-Attempt": "1", "Client-IP": "127.0.0.1",
-		} {
-			req.Header.Set(k, v)
-		}
-		for k, v := range extra {
-			req.Header.Set(k, v)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		res.Body.Close()
-		return res.Header, nil
+		io.WriteString(c, greeting)
+		c.Close()
 	}
-	h, err := ask(cfg.Mail.AuthHTTPHeader)
-	if err != nil {
-		return "", err
-	}
-	backend := net.JoinHostPort(h.Get("Auth-Server"), h.Get("Auth-Port"))
-	logf("auth Auth-Status=%s backend=%s", h.Get("Auth-Status"), backend)
-
-	wrong := map[string]string{}
-	for k := range cfg.Mail.AuthHTTPHeader {
-		wrong[k] = "wrong"
-	}
-	if h, err = ask(wrong); err != nil {
-		return "", err
-	}
-	logf("wrong secret Auth-Status=%s", h.Get("Auth-Status"))
-	return backend, nil
 }
 
-// fakeBackendLogin logs in to the backend as demo and counts the INBOX.
-func fakeBackendLogin(addr string, logf func(string, ...any)) error {
-	c, err := imapclient.DialInsecure(addr, nil)
+// fakeAuth asks the auth service for demo/demo with protocol, as mailproxy
+// would, sending the given extra headers, and returns the answer's header.
+func fakeAuth(cfg *fakeConfig, protocol string, extra map[string]string) (http.Header, error) {
+	req, err := http.NewRequest("GET", cfg.Mail.AuthHTTP, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Close()
-	if err := c.Login("demo", "demo").Wait(); err != nil {
-		return err
+	for k, v := range map[string]string{
+		"Auth-Method": "plain", "Auth-User": "demo", "Auth-Pass": "demo", "Auth-Protocol": protocol,
+		"Auth-Login-Attempt": "1", "Client-IP": "127.0.0.1",
+	} {
+		req.Header.Set(k, v)
 	}
-	sd, err := c.Select("INBOX", nil).Wait()
+	for k, v := range extra {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logf("backend INBOX has %d messages", sd.NumMessages)
-	return c.Logout().Wait()
+	res.Body.Close()
+	return res.Header, nil
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mailproxy/authservice"
 )
 
 // demoUser is an account of the demo backend.
@@ -14,14 +16,19 @@ type demoUser struct{ name, password string }
 // demoUsers are the demo accounts, in the order they are printed.
 var demoUsers = []demoUser{{"demo", "demo"}, {"alice", "secret"}}
 
-// writeUsers writes the auth service's users file to dir, pointing every
-// demo user's IMAP at backend ("ip:port"), and returns its path.
-func writeUsers(dir, backend string) (string, error) {
+// writeUsers writes the auth service's users file to dir, one line per
+// demo user and protocol, pointing each protocol at its backend in
+// backends (protocol to "ip:port"), and returns its path.
+func writeUsers(dir string, backends map[string]string) (string, error) {
 	var b strings.Builder
 	b.WriteString("# Users of the mailproxy demo (format: go doc mailproxy/authservice.Users)\n")
 	b.WriteString("# NAME  PASSWORD  BACKEND  [PROTOCOLS]\n")
 	for _, u := range demoUsers {
-		fmt.Fprintf(&b, "%s\t%s\t%s\timap\n", u.name, u.password, backend)
+		for _, p := range authservice.Protocols {
+			if addr, ok := backends[p]; ok {
+				fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", u.name, u.password, addr, p)
+			}
+		}
 	}
 	path := filepath.Join(dir, "users")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
@@ -37,8 +44,7 @@ type proxyConfig struct {
 	secret       string // auth_http_header value
 	certFile     string
 	keyFile      string
-	imapAddr     string // plain listener with STARTTLS
-	imapsAddr    string // implicit-TLS listener
+	listen       listenAddrs
 }
 
 // yamlString quotes s as a YAML double-quoted scalar (JSON strings are
@@ -48,8 +54,18 @@ func yamlString(s string) string {
 	return string(b)
 }
 
-// render returns the configuration as mailproxy YAML.
+// render returns the configuration as mailproxy YAML: the mail-level
+// auth_http, shared-secret header and certificate, then one server per
+// protocol with a plain listener offering STARTTLS and an implicit-TLS
+// one. The SMTP server has xclient off because the go-smtp backend does
+// not understand XCLIENT.
 func (c *proxyConfig) render() string {
+	l := c.listen
+	listen := func(plain, tls string) string {
+		return "    listen:\n" +
+			"      - " + yamlString(plain) + "\n" +
+			"      - {address: " + yamlString(tls) + ", ssl: true}\n"
+	}
 	return "# Written by mailproxy-demo; removed when the demo stops.\n" +
 		"mail:\n" +
 		"  auth_http: " + yamlString(c.authURL) + "\n" +
@@ -60,9 +76,16 @@ func (c *proxyConfig) render() string {
 		"  - protocol: imap\n" +
 		"    starttls: on\n" +
 		"    imap_auth: [plain, login, cram-md5]\n" +
-		"    listen:\n" +
-		"      - " + yamlString(c.imapAddr) + "\n" +
-		"      - {address: " + yamlString(c.imapsAddr) + ", ssl: true}\n"
+		listen(l.imap, l.imaps) +
+		"  - protocol: pop3\n" +
+		"    starttls: on\n" +
+		"    pop3_auth: [plain, apop, cram-md5]\n" +
+		listen(l.pop3, l.pop3s) +
+		"  - protocol: smtp\n" +
+		"    starttls: on\n" +
+		"    smtp_auth: [plain, login]\n" +
+		"    xclient: false # the go-smtp backend does not understand XCLIENT\n" +
+		listen(l.smtp, l.smtps)
 }
 
 // write writes the configuration to dir/mailproxy.yaml and returns the path.

@@ -1,12 +1,17 @@
 // Command mailproxy-demo runs a self-contained mailproxy demonstration on
 // loopback (it is what `make run` starts):
 //
-//   - an in-memory IMAP backend (users demo/demo and alice/secret, each with
-//     a seeded INBOX) on a free 127.0.0.1 port;
+//   - in-memory IMAP and POP3 backends (users demo/demo and alice/secret,
+//     each mailbox seeded with the same three messages) and an SMTP backend
+//     (go-smtp, logging every message it receives), each on a free
+//     127.0.0.1 port;
 //   - the example auth_http service (package authservice) in-process on a
-//     free 127.0.0.1 port, with a users file and a random shared secret;
+//     free 127.0.0.1 port, with a users file that sends each protocol to its
+//     backend and a random shared secret;
 //   - a self-signed ECDSA certificate for localhost and a mailproxy YAML
-//     configuration, all in a fresh temp dir;
+//     configuration with an IMAP, a POP3 and an SMTP server (the SMTP one
+//     with xclient off, since go-smtp does not understand XCLIENT), all in a
+//     fresh temp dir;
 //   - the mailproxy binary itself as a child process ("-c CONFIG"), whose
 //     stdout and stderr are forwarded.
 //
@@ -17,9 +22,13 @@
 //
 // Usage:
 //
-//	mailproxy-demo [-imap 127.0.0.1:1143] [-imaps 127.0.0.1:1993] [-mailproxy PATH]
+//	mailproxy-demo [-imap 127.0.0.1:1143] [-imaps 127.0.0.1:1993]
+//	               [-pop3 127.0.0.1:1110] [-pop3s 127.0.0.1:1995]
+//	               [-smtp 127.0.0.1:1587] [-smtps 127.0.0.1:1465] [-mailproxy PATH]
 //
-// -mailproxy defaults to "mailproxy" in the directory of this program.
+// The plain listeners offer STARTTLS (STLS for POP3); the "s" ones speak
+// TLS from the start. -mailproxy defaults to "mailproxy" in the directory
+// of this program.
 package main
 
 import (
@@ -46,15 +55,44 @@ import (
 
 // options are the command-line settings.
 type options struct {
-	imapAddr  string // proxy listener, plain with STARTTLS
-	imapsAddr string // proxy listener, implicit TLS
+	listen    listenAddrs
 	mailproxy string // path of the proxy binary
+}
+
+// listenAddrs are the proxy's listen addresses: per protocol one plain
+// listener offering STARTTLS (STLS for POP3) and one implicit-TLS listener.
+type listenAddrs struct {
+	imap, imaps string
+	pop3, pop3s string
+	smtp, smtps string
+}
+
+// listener is one proxy listen address with its flag.
+type listener struct {
+	flag     string // command-line flag, e.g. "pop3s"
+	protocol string // imap, pop3 or smtp
+	addr     string
+	tls      bool // implicit TLS
+}
+
+// list returns the listeners in flag order: imap, imaps, pop3, pop3s,
+// smtp, smtps.
+func (l listenAddrs) list() []listener {
+	return []listener{
+		{"imap", "imap", l.imap, false}, {"imaps", "imap", l.imaps, true},
+		{"pop3", "pop3", l.pop3, false}, {"pop3s", "pop3", l.pop3s, true},
+		{"smtp", "smtp", l.smtp, false}, {"smtps", "smtp", l.smtps, true},
+	}
 }
 
 func main() {
 	o := options{}
-	flag.StringVar(&o.imapAddr, "imap", "127.0.0.1:1143", "`ADDR`ess of the proxy's IMAP listener (STARTTLS offered)")
-	flag.StringVar(&o.imapsAddr, "imaps", "127.0.0.1:1993", "`ADDR`ess of the proxy's IMAP-over-TLS listener")
+	flag.StringVar(&o.listen.imap, "imap", "127.0.0.1:1143", "`ADDR`ess of the proxy's IMAP listener (STARTTLS offered)")
+	flag.StringVar(&o.listen.imaps, "imaps", "127.0.0.1:1993", "`ADDR`ess of the proxy's IMAP-over-TLS listener")
+	flag.StringVar(&o.listen.pop3, "pop3", "127.0.0.1:1110", "`ADDR`ess of the proxy's POP3 listener (STLS offered)")
+	flag.StringVar(&o.listen.pop3s, "pop3s", "127.0.0.1:1995", "`ADDR`ess of the proxy's POP3-over-TLS listener")
+	flag.StringVar(&o.listen.smtp, "smtp", "127.0.0.1:1587", "`ADDR`ess of the proxy's SMTP submission listener (STARTTLS offered, AUTH required)")
+	flag.StringVar(&o.listen.smtps, "smtps", "127.0.0.1:1465", "`ADDR`ess of the proxy's SMTP-over-TLS listener (AUTH required)")
 	flag.StringVar(&o.mailproxy, "mailproxy", defaultProxyPath(), "`PATH` of the mailproxy binary")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -75,8 +113,8 @@ func main() {
 // stopped, and its temp dir removed, before it returns.
 func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	for _, c := range [][2]string{{"imap", o.imapAddr}, {"imaps", o.imapsAddr}} {
-		if err := checkFree(c[0], c[1]); err != nil {
+	for _, l := range o.listen.list() {
+		if err := checkFree(l.flag, l.addr); err != nil {
 			return err
 		}
 	}
@@ -87,17 +125,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
-	users := make(map[string]string)
-	for _, u := range demoUsers {
-		users[u.name] = u.password
-	}
-	backend, err := mailtest.StartIMAPBackend("127.0.0.1:0", users, true)
+	be, err := startBackends(log)
 	if err != nil {
 		return err
 	}
-	defer backend.Close()
+	defer be.close()
 
-	auth, stopAuth, err := startAuth(dir, backend.Addr(), log)
+	auth, stopAuth, err := startAuth(dir, be.addrs(), log)
 	if err != nil {
 		return err
 	}
@@ -113,8 +147,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		secret:       auth.secret,
 		certFile:     certFile,
 		keyFile:      keyFile,
-		imapAddr:     o.imapAddr,
-		imapsAddr:    o.imapsAddr,
+		listen:       o.listen,
 	}
 	cfgFile, err := cfg.write(dir)
 	if err != nil {
@@ -131,7 +164,14 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	targets := []probeTarget{{addr: connectAddr(o.imapAddr)}, {addr: connectAddr(o.imapsAddr), tls: probeTLS}}
+	var targets []probeTarget
+	for _, l := range o.listen.list() {
+		t := probeTarget{protocol: l.protocol, addr: connectAddr(l.addr)}
+		if l.tls {
+			t.tls = probeTLS
+		}
+		targets = append(targets, t)
+	}
 	if err := proxy.waitListening(ctx, 15*time.Second, targets...); err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted during start-up
@@ -140,7 +180,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 
 	printInstructions(stdout, demoInfo{
-		imapAddr: o.imapAddr, imapsAddr: o.imapsAddr, backend: backend.Addr(),
+		listen: o.listen, backends: be.addrs(),
 		authURL: auth.url, secretHeader: cfg.secretHeader, dir: dir, proxyPID: proxy.pid(),
 	})
 
@@ -162,11 +202,11 @@ type authEndpoint struct {
 	secret string
 }
 
-// startAuth writes the users file for backend into dir and serves the auth
-// service on a free loopback port with a random shared secret. stop shuts
-// the HTTP server down.
-func startAuth(dir, backend string, log *slog.Logger) (ep authEndpoint, stop func(), err error) {
-	usersFile, err := writeUsers(dir, backend)
+// startAuth writes the users file for backends (protocol to "ip:port")
+// into dir and serves the auth service on a free loopback port with a
+// random shared secret. stop shuts the HTTP server down.
+func startAuth(dir string, backends map[string]string, log *slog.Logger) (ep authEndpoint, stop func(), err error) {
+	usersFile, err := writeUsers(dir, backends)
 	if err != nil {
 		return ep, nil, err
 	}

@@ -5,11 +5,17 @@ import (
 	"context"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"mailproxy/authservice"
+	"mailproxy/config"
+	"mailproxy/internal/mailtest"
 )
 
 // The test binary doubles as a fake mailproxy (fakeproxy_test.go): run()
@@ -76,37 +82,81 @@ func self(t *testing.T) string {
 	return p
 }
 
+// freeListen returns six loopback addresses that were free a moment ago.
+func freeListen(t *testing.T) listenAddrs {
+	t.Helper()
+	return listenAddrs{
+		imap: freeAddr(t), imaps: freeAddr(t),
+		pop3: freeAddr(t), pop3s: freeAddr(t),
+		smtp: freeAddr(t), smtps: freeAddr(t),
+	}
+}
+
 func TestDemo(t *testing.T) {
 	t.Setenv(fakeEnv, "serve")
-	imap, imaps := freeAddr(t), freeAddr(t)
+	l := freeListen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, options{imapAddr: imap, imapsAddr: imaps, mailproxy: self(t)}, &stdout, &stderr)
+		done <- run(ctx, options{listen: l, mailproxy: self(t)}, &stdout, &stderr)
 	}()
 
-	waitFor(t, &stdout, "openssl s_client -quiet -crlf -connect", done, &stderr)
+	waitFor(t, &stdout, "openssl s_client -quiet -crlf -connect "+l.smtps, done, &stderr)
 	out := stdout.String()
 	for _, want := range []string{
-		"curl --user demo:demo imap://" + imap + "/\n",
-		"curl --user demo:demo 'imap://" + imap + "/INBOX?ALL'",
-		"curl --user demo:demo 'imap://" + imap + "/INBOX;UID=1'",
-		"curl --ssl-reqd -k --user demo:demo 'imap://" + imap + "/INBOX;UID=1'",
-		"curl -k --user alice:secret 'imaps://" + imaps + "/INBOX;UID=2'",
-		"openssl s_client -quiet -crlf -starttls imap -connect " + imap,
-		"openssl s_client -quiet -crlf -connect " + imaps,
+		"curl --user demo:demo imap://" + l.imap + "/\n",
+		"curl --user demo:demo 'imap://" + l.imap + "/INBOX?ALL'",
+		"curl --user demo:demo 'imap://" + l.imap + "/INBOX;UID=1'",
+		"curl --ssl-reqd -k --user demo:demo 'imap://" + l.imap + "/INBOX;UID=1'",
+		"curl -k --user alice:secret 'imaps://" + l.imaps + "/INBOX;UID=2'",
+		"openssl s_client -quiet -crlf -starttls imap -connect " + l.imap + "\n",
+		"openssl s_client -quiet -crlf -connect " + l.imaps + "\n",
+		"curl --user demo:demo pop3://" + l.pop3 + "/\n",
+		"curl --user demo:demo pop3://" + l.pop3 + "/1\n",
+		"curl --ssl-reqd -k --user demo:demo pop3://" + l.pop3 + "/1\n",
+		"curl -k --user alice:secret pop3s://" + l.pop3s + "/2\n",
+		"openssl s_client -quiet -crlf -starttls pop3 -connect " + l.pop3 + "\n",
+		"openssl s_client -quiet -crlf -connect " + l.pop3s + "\n",
+		"curl --ssl-reqd -k --user demo:demo --mail-from demo@example.com --mail-rcpt alice@example.com --upload-file - --crlf smtp://" + l.smtp + " <<'EOF'\n" +
+			"From: <demo@example.com>\nTo: <alice@example.com>\nSubject: Hello through mailproxy\n\n",
+		"curl -k --user alice:secret --mail-from alice@example.com --mail-rcpt demo@example.com --upload-file - --crlf smtps://" + l.smtps + " <<'EOF'\n",
+		"\nEOF\n",
+		"AUTH PLAIN AGRlbW8AZGVtbw==",
+		"openssl s_client -quiet -crlf -starttls smtp -connect " + l.smtp + "\n",
+		"openssl s_client -quiet -crlf -connect " + l.smtps + "\n",
 		"demo / demo, alice / secret",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("instructions lack %q:\n%s", want, out)
 		}
 	}
-	// The fake proxy checked the wiring: secret, users file, backend, TLS.
-	waitFor(t, &stderr, "fake: auth Auth-Status=OK", done, &stderr)
-	waitFor(t, &stderr, "fake: backend INBOX has 3 messages", done, &stderr)
-	waitFor(t, &stderr, "fake: wrong secret Auth-Status=Internal server error", done, &stderr)
+	// The fake proxy checked the wiring: secret, users file, backends, TLS.
+	for _, want := range []string{
+		"fake: imap auth Auth-Status=OK",
+		"fake: imap backend INBOX has 3 messages",
+		"fake: pop3 auth Auth-Status=OK",
+		"fake: pop3 backend maildrop has 3 messages",
+		"fake: smtp auth Auth-Status=OK",
+		"fake: smtp backend accepted a message",
+		`msg="smtp backend received a message" component=smtp_backend from=demo@example.com to=alice@example.com subject="fake proxy check"`,
+		"fake: wrong secret Auth-Status=Internal server error",
+	} {
+		waitFor(t, &stderr, want, done, &stderr)
+	}
+	// Each protocol has its own backend.
+	backends := regexp.MustCompile(`fake: (\w+) auth Auth-Status=OK backend=(\S+)`).FindAllStringSubmatch(stderr.String(), -1)
+	seen := map[string]bool{}
+	for _, m := range backends {
+		seen[m[2]] = true
+		if !regexp.MustCompile(`(?i)` + m[1] + ` backend +` + regexp.QuoteMeta(m[2]) + ` `).MatchString(out) {
+			t.Errorf("the instructions do not give %s as the %s backend", m[2], m[1])
+		}
+	}
+	if len(backends) != 3 || len(seen) != 3 {
+		t.Errorf("backends %q, want three different ones", backends)
+	}
 
 	m := regexp.MustCompile(`generated files +(\S+)`).FindStringSubmatch(out)
 	if m == nil {
@@ -134,7 +184,14 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("temp dir %s still there: %v", dir, err)
 	}
-	for _, addr := range []string{imap, imaps} {
+	addrs := []string{}
+	for _, x := range l.list() {
+		addrs = append(addrs, x.addr)
+	}
+	for _, m := range backends {
+		addrs = append(addrs, m[2])
+	}
+	for _, addr := range addrs {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
 			t.Errorf("%s still accepts after the demo stopped", addr)
@@ -144,7 +201,7 @@ func TestDemo(t *testing.T) {
 
 func TestDemoProxyExits(t *testing.T) {
 	t.Setenv(fakeEnv, "exit")
-	err := run(context.Background(), options{imapAddr: freeAddr(t), imapsAddr: freeAddr(t), mailproxy: self(t)}, new(syncBuffer), new(syncBuffer))
+	err := run(context.Background(), options{listen: freeListen(t), mailproxy: self(t)}, new(syncBuffer), new(syncBuffer))
 	if err == nil || !strings.Contains(err.Error(), "mailproxy exited during start-up: exit status 3") {
 		t.Errorf("run = %v, want the child's early exit", err)
 	}
@@ -156,16 +213,24 @@ func TestDemoErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	with := func(f func(*listenAddrs)) listenAddrs {
+		l := freeListen(t)
+		f(&l)
+		return l
+	}
+	b := busy.Addr().String()
 	tests := []struct {
 		o    options
 		want string
 	}{
-		{options{imapAddr: freeAddr(t), imapsAddr: freeAddr(t), mailproxy: "/nonexistent/mailproxy"},
+		{options{listen: freeListen(t), mailproxy: "/nonexistent/mailproxy"},
 			"no mailproxy binary at /nonexistent/mailproxy (build it with `make build`, or pass -mailproxy PATH)"},
-		{options{imapAddr: busy.Addr().String(), imapsAddr: freeAddr(t), mailproxy: self(t)},
-			"cannot use " + busy.Addr().String() + " for -imap"},
-		{options{imapAddr: freeAddr(t), imapsAddr: "256.1.1.1:1", mailproxy: self(t)},
-			"cannot use 256.1.1.1:1 for -imaps"},
+		{options{listen: with(func(l *listenAddrs) { l.imap = b }), mailproxy: self(t)}, "cannot use " + b + " for -imap"},
+		{options{listen: with(func(l *listenAddrs) { l.imaps = "256.1.1.1:1" }), mailproxy: self(t)}, "cannot use 256.1.1.1:1 for -imaps"},
+		{options{listen: with(func(l *listenAddrs) { l.pop3 = b }), mailproxy: self(t)}, "cannot use " + b + " for -pop3"},
+		{options{listen: with(func(l *listenAddrs) { l.pop3s = b }), mailproxy: self(t)}, "cannot use " + b + " for -pop3s"},
+		{options{listen: with(func(l *listenAddrs) { l.smtp = b }), mailproxy: self(t)}, "cannot use " + b + " for -smtp"},
+		{options{listen: with(func(l *listenAddrs) { l.smtps = b }), mailproxy: self(t)}, "cannot use " + b + " for -smtps"},
 	}
 	for _, tt := range tests {
 		err := run(context.Background(), tt.o, new(syncBuffer), new(syncBuffer))
@@ -176,37 +241,105 @@ func TestDemoErrors(t *testing.T) {
 }
 
 func TestConfigYAML(t *testing.T) {
+	certFile, keyFile, err := mailtest.WriteSelfSignedCert(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := &proxyConfig{
 		authURL: "http://127.0.0.1:9000/auth", secretHeader: "X-Auth-Key", secret: `s"e:c#ret`,
-		certFile: `/tmp/a b/cert.pem`, keyFile: "/tmp/k: ey.pem",
-		imapAddr: "127.0.0.1:1143", imapsAddr: "[::1]:1993",
+		certFile: certFile, keyFile: keyFile,
+		listen: listenAddrs{
+			imap: "127.0.0.1:1143", imaps: "[::1]:1993",
+			pop3: "127.0.0.1:1110", pop3s: "[::1]:1995",
+			smtp: "127.0.0.1:1587", smtps: "[::1]:1465",
+		},
 	}
 	got, err := parseConfig([]byte(c.render()))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, c.render())
 	}
-	want := fakeConfig{}
-	want.Mail.AuthHTTP = c.authURL
-	want.Mail.AuthHTTPHeader = map[string]string{"X-Auth-Key": c.secret}
-	want.Mail.SSLCertificate = c.certFile
-	want.Mail.SSLCertificateKey = c.keyFile
-	if got.Mail.AuthHTTP != want.Mail.AuthHTTP || got.Mail.AuthHTTPHeader["X-Auth-Key"] != c.secret ||
+	if got.Mail.AuthHTTP != c.authURL || got.Mail.AuthHTTPHeader["X-Auth-Key"] != c.secret || len(got.Mail.AuthHTTPHeader) != 1 ||
 		got.Mail.SSLCertificate != c.certFile || got.Mail.SSLCertificateKey != c.keyFile {
-		t.Errorf("mail section = %+v, want %+v", got.Mail, want.Mail)
+		t.Errorf("mail section = %+v", got.Mail)
 	}
-	if len(got.Servers) != 1 {
-		t.Fatalf("%d servers, want 1", len(got.Servers))
+	if len(got.Servers) != 3 {
+		t.Fatalf("%d servers, want 3", len(got.Servers))
 	}
-	s := got.Servers[0]
-	if s.Protocol != "imap" || s.StartTLS != "on" || strings.Join(s.IMAPAuth, ",") != "plain,login,cram-md5" {
-		t.Errorf("server = %+v", s)
+	want := []struct {
+		protocol, auth string
+		xclient        *bool
+		plain, tls     string
+	}{
+		{"imap", "plain,login,cram-md5", nil, "127.0.0.1:1143", "[::1]:1993"},
+		{"pop3", "plain,apop,cram-md5", nil, "127.0.0.1:1110", "[::1]:1995"},
+		{"smtp", "plain,login", new(bool), "127.0.0.1:1587", "[::1]:1465"},
 	}
-	ls, err := s.listens()
+	for i, w := range want {
+		s := got.Servers[i]
+		auth := strings.Join(slices.Concat(s.IMAPAuth, s.POP3Auth, s.SMTPAuth), ",")
+		if s.Protocol != w.protocol || s.StartTLS != "on" || auth != w.auth ||
+			(s.XClient == nil) != (w.xclient == nil) || (s.XClient != nil && *s.XClient != *w.xclient) {
+			t.Errorf("server %d = %+v, want %+v", i, s, w)
+		}
+		ls, err := s.listens()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ls) != 2 || ls[0] != (fakeListen{w.plain, false}) || ls[1] != (fakeListen{w.tls, true}) {
+			t.Errorf("%s listen = %+v", w.protocol, ls)
+		}
+	}
+
+	// mailproxy's own parser accepts it and reads the same values.
+	cfg, err := config.Parse(filepath.Join(t.TempDir(), "mailproxy.yaml"), []byte(c.render()))
+	if err != nil {
+		t.Fatalf("config.Parse: %v\n%s", err, c.render())
+	}
+	var protos []string
+	for _, s := range cfg.Servers {
+		protos = append(protos, s.Protocol)
+		if s.StartTLS != config.StartTLSOn || len(s.Listen) != 2 || !s.Listen[1].SSL || s.Listen[0].SSL {
+			t.Errorf("%s: starttls %v, listen %+v", s.Protocol, s.StartTLS, s.Listen)
+		}
+		if len(s.AuthHTTPHeader) != 1 || s.AuthHTTPHeader[0].Value != c.secret {
+			t.Errorf("%s: auth_http_header %+v", s.Protocol, s.AuthHTTPHeader)
+		}
+	}
+	if strings.Join(protos, ",") != "imap,pop3,smtp" {
+		t.Errorf("protocols %v", protos)
+	}
+	if s := cfg.Servers[1]; strings.Join(s.POP3Auth, ",") != "plain,apop,cram-md5" {
+		t.Errorf("pop3_auth %v", s.POP3Auth)
+	}
+	if s := cfg.Servers[2]; s.XClient || strings.Join(s.SMTPAuth, ",") != "plain,login" {
+		t.Errorf("smtp: xclient %v, smtp_auth %v", s.XClient, s.SMTPAuth)
+	}
+}
+
+func TestUsersFile(t *testing.T) {
+	dir := t.TempDir()
+	backends := map[string]string{"imap": "127.0.0.1:1", "pop3": "127.0.0.1:2", "smtp": "[::1]:3"}
+	path, err := writeUsers(dir, backends)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ls) != 2 || ls[0] != (fakeListen{"127.0.0.1:1143", false}) || ls[1] != (fakeListen{"[::1]:1993", true}) {
-		t.Errorf("listen = %+v", ls)
+	users, err := authservice.LoadUsers(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if users.Len() != len(demoUsers) {
+		t.Errorf("%d users, want %d", users.Len(), len(demoUsers))
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range demoUsers {
+		for p, addr := range backends {
+			if line := u.name + "\t" + u.password + "\t" + addr + "\t" + p + "\n"; !strings.Contains(string(data), line) {
+				t.Errorf("users file lacks %q:\n%s", line, data)
+			}
+		}
 	}
 }
 
@@ -226,9 +359,20 @@ func TestConnectAddr(t *testing.T) {
 }
 
 func TestInstructionsIPv6(t *testing.T) {
-	var b bytes.Buffer
-	printInstructions(&b, demoInfo{imapAddr: "[::1]:1143", imapsAddr: "[::1]:1993"})
-	if !strings.Contains(b.String(), "curl -g --user demo:demo 'imap://[::1]:1143/INBOX;UID=1'") {
-		t.Errorf("IPv6 instructions:\n%s", b.String())
+	for _, l := range []listenAddrs{
+		{imap: "[::1]:1143", imaps: "127.0.0.1:1993", pop3: "127.0.0.1:1110", pop3s: "127.0.0.1:1995", smtp: "127.0.0.1:1587", smtps: "127.0.0.1:1465"},
+		{imap: "127.0.0.1:1143", imaps: "127.0.0.1:1993", pop3: "127.0.0.1:1110", pop3s: "127.0.0.1:1995", smtp: "127.0.0.1:1587", smtps: "[::]:1465"},
+	} {
+		var b bytes.Buffer
+		printInstructions(&b, demoInfo{listen: l})
+		for _, want := range []string{
+			"curl -g --user demo:demo 'imap://" + connectAddr(l.imap) + "/INBOX;UID=1'",
+			"curl -g --user demo:demo pop3://" + l.pop3 + "/1\n",
+			"curl -g -k --user alice:secret --mail-from alice@example.com --mail-rcpt demo@example.com --upload-file - --crlf smtps://" + connectAddr(l.smtps) + " <<'EOF'",
+		} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("IPv6 instructions lack %q:\n%s", want, b.String())
+			}
+		}
 	}
 }

@@ -17,7 +17,7 @@ var demoBodies = []string{
 	"Hello!\r\n\r\nYou reached this mailbox through mailproxy, a drop-in\r\n" +
 		"replacement for nginx's mail proxy module.\r\n",
 	"The client talks to mailproxy. mailproxy asks the auth_http service\r\n" +
-		"where the user lives, logs in to that IMAP backend, and then copies\r\n" +
+		"where the user lives, logs in to that backend, and then copies\r\n" +
 		"bytes in both directions.\r\n",
 	"Short and sweet.\r\n",
 }

@@ -1,0 +1,17 @@
+// Package mailtest holds helpers for mailproxy's tests and demo: in-memory
+// backends for the three protocols the proxy serves, sample messages, and
+// throw-away TLS certificates.
+//
+//   - StartIMAPBackend: go-imap's imapserver with imapmemserver.
+//   - StartPOP3Backend: a small hand-written RFC 1939 server whose
+//     maildrops hold the same DemoMessages.
+//   - StartSMTPBackend: go-smtp's server, recording every message.
+//   - StartXCLIENTBackend: a small hand-written SMTP server that also
+//     understands XCLIENT and records the exact command lines it receives.
+//
+// Every backend listens on plain TCP, serves each connection in its own
+// goroutine and closes every connection on Close.
+//
+// It is for tests and the demo only; the proxy itself must not import it
+// (go-imap v2 is a beta, see DEPENDENCIES.md).
+package mailtest
