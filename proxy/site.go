@@ -16,8 +16,10 @@ import (
 	"mailproxy/authhttp"
 	"mailproxy/config"
 	"mailproxy/imap"
+	"mailproxy/internal/resolver"
 	"mailproxy/internal/session"
 	"mailproxy/pop3"
+	"mailproxy/smtp"
 	mailtls "mailproxy/tls"
 )
 
@@ -85,8 +87,26 @@ func newSite(cfg *config.Server) (*site, error) {
 			MaxErrors:    cfg.MaxErrors,
 		})
 		s.proto = protocol{name: "pop3", serve: srv.Serve, login: pop3.LoginBackend, internalError: pop3.InternalError}
+	case "smtp":
+		var res *resolver.Resolver
+		if len(cfg.Resolver) > 0 {
+			res = resolver.New(cfg.Resolver, cfg.ResolverIPv4, cfg.ResolverIPv6, cfg.ResolverTimeout)
+		}
+		srv := smtp.NewServer(smtp.Options{
+			ServerName:    cfg.ServerName,
+			Capabilities:  cfg.SMTPCapabilities,
+			Auth:          cfg.SMTPAuth,
+			StartTLS:      cfg.StartTLS,
+			ClientBuffer:  cfg.SMTPClientBuffer,
+			MaxErrors:     cfg.MaxErrors,
+			GreetingDelay: cfg.SMTPGreetingDelay,
+			XClient:       cfg.XClient,
+			ProxySMTPAuth: cfg.ProxySMTPAuth,
+			Resolver:      res,
+		})
+		s.proto = protocol{name: "smtp", serve: srv.Serve, login: srv.LoginBackend, internalError: smtp.InternalError}
 	default:
-		return nil, fmt.Errorf("protocol %s is not implemented yet", cfg.Protocol)
+		return nil, fmt.Errorf("unknown protocol %q", cfg.Protocol)
 	}
 	return s, nil
 }
