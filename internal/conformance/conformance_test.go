@@ -11,7 +11,7 @@ import (
 
 // implementedProtocols lists the protocols mailproxy implements; cases of
 // the others are skipped. Add "pop3" and "smtp" here as they land.
-var implementedProtocols = map[string]bool{"imap": true, "pop3": true}
+var implementedProtocols = map[string]bool{"imap": true, "pop3": true, "smtp": true}
 
 // corpusDir is the corpus, relative to this package's directory (go test
 // runs a package's tests in its own directory).
