@@ -232,10 +232,13 @@ func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 			cc.writeClient(be.Reply)
 		} else {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			switch {
+			case errors.As(err, &ne) && ne.Timeout():
 				cc.log.Info("upstream timed out", "upstream", l.Upstream, "login", l.User)
-			} else {
-				cc.log.Error("upstream sent invalid response", "text", errText(err), "upstream", l.Upstream, "login", l.User)
+			case errors.As(err, &be) && be.Reply != nil:
+				cc.log.Error("upstream sent invalid response", "text", be.Text, "upstream", l.Upstream, "login", l.User)
+			default:
+				cc.log.Error("upstream login failed", "err", errText(err), "upstream", l.Upstream, "login", l.User)
 			}
 			cc.writeClient(cc.site.proto.internalError)
 		}
