@@ -78,13 +78,7 @@ func TestFaults(t *testing.T) {
 	greetThenClose := func(c net.Conn) { io.WriteString(c, "* OK ready\r\n") }
 	garbage := func(c net.Conn) { c.Write([]byte("\x00\xff garbage\r\n")) }
 
-	cases := []struct {
-		name  string
-		pass  string // proxy_pass_error_message
-		auth  func(string) string
-		port  int // listener index
-		steps []string
-	}{
+	cases := []faultCase{
 		{name: "auth-down", auth: nil, steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
 		{name: "auth-silent", auth: func(string) string { time.Sleep(3 * time.Second); return "" }, steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
 		{name: "auth-garbage", auth: authReply("\x00\x01\x02 garbage\r\n\r\n"), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}},
@@ -106,20 +100,39 @@ func TestFaults(t *testing.T) {
 		{name: "proxy-header-malformed", port: 1, steps: []string{">PROXY TCP4 1.2.3.x 1.2.3.4 1 2\r\n", "closed"}},
 		{name: "proxy-header-never-sent", port: 1, steps: []string{"closed"}},
 	}
+	runFaults(t, faultYAML, "* OK IMAP4 ready\r\n", "o NOOP\r\n", "o OK completed\r\n", cases)
+	_ = be
+}
+
+// faultCase is one misbehaving peer and the dialogue the client has with
+// the proxy meanwhile: "<bytes" expected, ">bytes" sent, "closed" (the
+// proxy closes without another byte), "hangup" (the client goes away).
+type faultCase struct {
+	name  string
+	pass  string // "on": proxy_pass_error_message
+	auth  func(string) string
+	port  int // listener index
+	steps []string
+}
+
+// runFaults plays each case against a proxy started from yaml (PASS is
+// replaced by the proxy_pass_error_message value), then checks that
+// another client still gets greeting and an answer to probe, that no
+// session is left, and at the end that no goroutine or descriptor leaked.
+func runFaults(t *testing.T, yaml, greeting, probe, probeReply string, cases []faultCase) {
+	t.Helper()
 	baseline := runtime.NumGoroutine()
 	baseFDs := openFDs(t)
-	var servers []interface{ Sessions() int }
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			auth := "127.0.0.1:1"
+			var auth string
 			if c.auth != nil {
 				auth = startAuth(t, c.auth).addr()
 			} else {
 				auth = closedPort(t)
 			}
-			yaml := strings.Replace(faultYAML, "PASS", map[bool]string{true: "true", false: "false"}[c.pass == "on"], 1)
-			srv, addrs := startProxy(t, yaml, auth)
-			servers = append(servers, srv)
+			y := strings.Replace(yaml, "PASS", map[bool]string{true: "true", false: "false"}[c.pass == "on"], 1)
+			srv, addrs := startProxy(t, y, auth)
 			conv := dialRaw(t, addrs[c.port])
 			for _, s := range c.steps {
 				switch {
@@ -135,15 +148,14 @@ func TestFaults(t *testing.T) {
 			}
 			// The proxy still serves everyone else.
 			other := dialRaw(t, addrs[0])
-			other.expect("* OK IMAP4 ready\r\n")
-			other.send("o NOOP\r\n")
-			other.expect("o OK completed\r\n")
+			other.expect(greeting)
+			other.send(probe)
+			other.expect(probeReply)
 			other.c.Close()
 			conv.c.Close()
 			waitFor(t, func() bool { return srv.Sessions() == 0 }, "sessions to end")
 		})
 	}
-	_ = be
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= baseline+2 }, fmt.Sprintf("goroutines back to %d", baseline))
 	// Every case's listeners, auth servers and backends are closed by its
 	// cleanup; what remains open must be what was open before.
