@@ -57,9 +57,9 @@ func TestErrors(t *testing.T) {
 		// Unknown and duplicate keys.
 		{"unknown server key", srv("    timout: 5s"), []string{at(5, `server: unknown key "timout"`)}},
 		{"unknown mail key", y("mail:", "  auth_http: a", "  bogus: 1", "servers:", "  - listen: [143]"), []string{at(3, `mail: unknown key "bogus"`)}},
-		{"unsupported nginx key", srv("    ssl_verify_client: on", "    ssl_crl: x.pem"), []string{
-			at(5, `server: key "ssl_verify_client" (an nginx directive) is not supported`),
-			at(6, `server: key "ssl_crl" (an nginx directive) is not supported`),
+		{"unsupported nginx key", srv("    ssl_dhparam: dh.pem", "    ssl_conf_command: [Options, -SessionTicket]"), []string{
+			at(5, `server: key "ssl_dhparam" (an nginx directive) is not supported`),
+			at(6, `server: key "ssl_conf_command" (an nginx directive) is not supported`),
 		}},
 		{"server-only key in mail", y("mail:", "  auth_http: a", "  listen: [143]", "  protocol: imap", "servers:", "  - listen: [143]"), []string{
 			at(3, `mail: key "listen" is only allowed in a server`),

@@ -155,6 +155,7 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 	}
 	var mail settings
 	var servers *yaml.Node
+	var globals []pair
 	serversLine := root.Line
 	for _, p := range mapPairs(c, "top level", root) {
 		switch p.key {
@@ -168,6 +169,8 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 			}
 		case "servers":
 			servers, serversLine = p.value, p.line
+		case "shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log":
+			globals = append(globals, p)
 		default:
 			if _, known := directives[p.key]; known {
 				c.errorf(p.line, "unknown top-level key %q: directives go in mail or in a server", p.key)
@@ -184,7 +187,8 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 		c.errorf(servers.Line, "servers: expected a list, got %s", describe(servers))
 		return nil
 	}
-	cfg := &Config{}
+	cfg := &Config{LogFormat: "text", LogLevel: "info", ErrorLog: "stderr"}
+	readGlobals(c, e, cfg, globals)
 	for _, item := range servers.Content {
 		n := deref(item)
 		if n == nil || n.Kind != yaml.MappingNode {

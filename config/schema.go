@@ -76,6 +76,20 @@ type settings struct {
 
 	resolver        opt[resolverSpec]
 	resolverTimeout opt[time.Duration]
+
+	sslPasswordFile        opt[string]
+	sslPreferServerCiphers opt[bool]
+	sslECDHCurve           opt[string]
+	sslSessionCache        opt[[]string]
+	sslSessionTimeout      opt[time.Duration]
+	sslSessionTickets      opt[bool]
+	sslSessionTicketKey    opt[[]string]
+	sslVerifyClient        opt[string]
+	sslVerifyDepth         opt[int]
+	sslClientCertificate   opt[string]
+	sslTrustedCertificate  opt[string]
+	sslCRL                 opt[string]
+	authHTTPPassClientCert opt[bool]
 }
 
 // parser parses one directive value; see values.go.
@@ -139,20 +153,27 @@ var directives = map[string]directive{
 
 	"resolver":         bind(false, func(s *settings) *opt[resolverSpec] { return &s.resolver }, resolverValue),
 	"resolver_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.resolverTimeout }, duration),
+
+	"ssl_password_file":          bind(false, func(s *settings) *opt[string] { return &s.sslPasswordFile }, nonEmptyText),
+	"ssl_prefer_server_ciphers":  bind(false, func(s *settings) *opt[bool] { return &s.sslPreferServerCiphers }, flag),
+	"ssl_ecdh_curve":             bind(false, func(s *settings) *opt[string] { return &s.sslECDHCurve }, nonEmptyText),
+	"ssl_session_cache":          bind(false, func(s *settings) *opt[[]string] { return &s.sslSessionCache }, sessionCacheList),
+	"ssl_session_timeout":        bind(false, func(s *settings) *opt[time.Duration] { return &s.sslSessionTimeout }, duration),
+	"ssl_session_tickets":        bind(false, func(s *settings) *opt[bool] { return &s.sslSessionTickets }, flag),
+	"ssl_session_ticket_key":     bind(false, func(s *settings) *opt[[]string] { return &s.sslSessionTicketKey }, pathList),
+	"ssl_verify_client":          bind(false, func(s *settings) *opt[string] { return &s.sslVerifyClient }, verifyClientValue),
+	"ssl_verify_depth":           bind(false, func(s *settings) *opt[int] { return &s.sslVerifyDepth }, count),
+	"ssl_client_certificate":     bind(false, func(s *settings) *opt[string] { return &s.sslClientCertificate }, nonEmptyText),
+	"ssl_trusted_certificate":    bind(false, func(s *settings) *opt[string] { return &s.sslTrustedCertificate }, nonEmptyText),
+	"ssl_crl":                    bind(false, func(s *settings) *opt[string] { return &s.sslCRL }, nonEmptyText),
+	"auth_http_pass_client_cert": bind(false, func(s *settings) *opt[bool] { return &s.authHTTPPassClientCert }, flag),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a
 // converted nginx configuration gets a clearer message than "unknown key".
 var unsupported = map[string]bool{
-	"error_log":                  true,
-	"auth_http_pass_client_cert": true, "ssl": true, "ssl_password_file": true,
-	"ssl_certificate_compression": true, "ssl_dhparam": true,
-	"ssl_ecdh_curve": true, "ssl_prefer_server_ciphers": true,
-	"ssl_session_cache": true, "ssl_session_tickets": true,
-	"ssl_session_ticket_key": true, "ssl_session_timeout": true,
-	"ssl_verify_client": true, "ssl_verify_depth": true,
-	"ssl_client_certificate": true, "ssl_trusted_certificate": true,
-	"ssl_crl": true, "ssl_conf_command": true,
+	"error_log": true, "ssl": true, "ssl_certificate_compression": true,
+	"ssl_dhparam": true, "ssl_conf_command": true,
 }
 
 // readSettings reads the directives of the `mail` map (server false) or of

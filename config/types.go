@@ -49,6 +49,17 @@ type Listen struct {
 type Config struct {
 	File    string
 	Servers []*Server
+
+	// Process-wide settings (top-level keys).
+
+	// ShutdownTimeout bounds the graceful stop (SIGQUIT); 0 waits for
+	// every session. nginx's worker_shutdown_timeout.
+	ShutdownTimeout time.Duration
+	LogFormat       string // "text" (default) or "json"
+	LogLevel        string // "debug", "info" (default), "warn", "error"
+	MetricsListen   string // "" (off) or the host:port of the metrics listener
+	PID             string // pid file written once every listener is bound; "" for none
+	ErrorLog        string // log destination: "stderr" (default) or a file path
 }
 
 // Server is one fully resolved server entry: mail-level defaults and nginx
@@ -107,6 +118,20 @@ type Server struct {
 	ResolverIPv4    bool
 	ResolverIPv6    bool
 	ResolverTimeout time.Duration // default 30s
+
+	SSLPasswordFile        string        // passphrases for encrypted keys, one per line
+	SSLPreferServerCiphers bool          // default false
+	SSLECDHCurve           string        // default "auto"; colon-separated group names
+	SSLSessionCache        []string      // default ["none"]; nginx's off | none | builtin[:size] | shared:name:size
+	SSLSessionTimeout      time.Duration // default 5m
+	SSLSessionTickets      bool          // default true
+	SSLSessionTicketKey    []string      // key files (48 or 80 bytes), the first encrypts
+	SSLVerifyClient        string        // "off" (default), "on", "optional", "optional_no_ca"
+	SSLVerifyDepth         int           // default 1
+	SSLClientCertificate   string        // CA file, also sent as acceptable CAs
+	SSLTrustedCertificate  string        // CA file used for verification only
+	SSLCRL                 string        // CRL file
+	AuthHTTPPassClientCert bool          // send Auth-SSL-Cert
 }
 
 // NeedsTLS reports whether the server needs a certificate: a listen with

@@ -110,6 +110,24 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.Resolver = slices.Clone(res.servers)
 	srv.ResolverIPv4, srv.ResolverIPv6 = !res.noIPv4, !res.noIPv6
 	srv.ResolverTimeout = s.resolverTimeout.or(m.resolverTimeout).get(defaultResolverTimeout)
+
+	srv.SSLPasswordFile = absPath(e.dir, s.sslPasswordFile.or(m.sslPasswordFile).get(""))
+	srv.SSLPreferServerCiphers = s.sslPreferServerCiphers.or(m.sslPreferServerCiphers).get(false)
+	srv.SSLECDHCurve = s.sslECDHCurve.or(m.sslECDHCurve).get("auto")
+	srv.SSLSessionCache = slices.Clone(s.sslSessionCache.or(m.sslSessionCache).get([]string{"none"}))
+	srv.SSLSessionTimeout = s.sslSessionTimeout.or(m.sslSessionTimeout).get(5 * time.Minute)
+	srv.SSLSessionTickets = s.sslSessionTickets.or(m.sslSessionTickets).get(true)
+	srv.SSLSessionTicketKey = absPaths(e.dir, s.sslSessionTicketKey.or(m.sslSessionTicketKey).v)
+	verify := s.sslVerifyClient.or(m.sslVerifyClient)
+	srv.SSLVerifyClient = verify.get("off")
+	srv.SSLVerifyDepth = s.sslVerifyDepth.or(m.sslVerifyDepth).get(1)
+	srv.SSLClientCertificate = absPath(e.dir, s.sslClientCertificate.or(m.sslClientCertificate).get(""))
+	srv.SSLTrustedCertificate = absPath(e.dir, s.sslTrustedCertificate.or(m.sslTrustedCertificate).get(""))
+	srv.SSLCRL = absPath(e.dir, s.sslCRL.or(m.sslCRL).get(""))
+	srv.AuthHTTPPassClientCert = s.authHTTPPassClientCert.or(m.authHTTPPassClientCert).get(false)
+	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
+		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
+	}
 	return srv
 }
 
@@ -151,6 +169,14 @@ func resolveCertificates(c *collector, e *env, srv *Server, cert, key opt[[]stri
 			}
 		}
 	}
+}
+
+// absPath is absPaths for one optional path ("" stays "").
+func absPath(dir, p string) string {
+	if p == "" {
+		return ""
+	}
+	return absPaths(dir, []string{p})[0]
 }
 
 // absPaths joins relative paths to dir; nil stays nil.
