@@ -7,16 +7,21 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mailproxy/config"
 )
 
-// Server runs every listener of a configuration.
+// Server runs every listener of a configuration, and of the next one
+// after a Reload.
 type Server struct {
-	log   *slog.Logger
+	log *slog.Logger
+
+	rmu   sync.Mutex // serialises Listen, Reload and the listener lists
 	sites []*site
-	lns   []*listener
+	lns   []*listener          // current listeners, configuration order
+	accs  map[string]*acceptor // bound sockets by listen address
 
 	base   context.Context
 	cancel context.CancelFunc
@@ -28,45 +33,65 @@ type Server struct {
 	accept sync.WaitGroup // accept loops
 }
 
-// listener is one bound listen entry and the site it serves.
+// listener is one bound listen entry and the site it serves, for one
+// configuration generation. It is immutable: a reload that keeps the
+// socket makes a new listener for it, and connections keep the one they
+// were accepted with.
 type listener struct {
 	ln   *net.TCPListener
 	site *site
 	cfg  config.Listen
 }
 
+// acceptor owns one bound socket across reloads and hands each accepted
+// connection to the socket's current listener.
+type acceptor struct {
+	ln      *net.TCPListener
+	cur     atomic.Pointer[listener]
+	serving bool // an accept loop runs (guarded by Server.rmu)
+}
+
 // New builds the runtime state of cfg: auth clients, TLS settings and
 // protocol front ends. Nothing is bound yet.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	s := &Server{log: log, conns: map[*clientConn]struct{}{}}
+	sites, err := buildSites(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{log: log, sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{}}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// buildSites builds the runtime state of every server of cfg.
+func buildSites(cfg *config.Config) ([]*site, error) {
+	var sites []*site
 	for _, sc := range cfg.Servers {
 		st, err := newSite(sc)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", cfg.File, sc.Line, err)
 		}
-		s.sites = append(s.sites, st)
+		sites = append(sites, st)
 	}
-	s.base, s.cancel = context.WithCancel(context.Background())
-	return s, nil
+	return sites, nil
 }
 
 // Listen binds every listen entry. On failure nothing stays bound.
 func (s *Server) Listen() error {
-	for _, st := range s.sites {
-		for _, l := range st.cfg.Listen {
-			ln, err := net.Listen("tcp", l.Address)
-			if err != nil {
-				s.closeListeners()
-				return fmt.Errorf("listen %s: %w", l.Address, err)
-			}
-			s.lns = append(s.lns, &listener{ln: ln.(*net.TCPListener), site: st, cfg: l})
-		}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	lns, accs, err := s.bind(s.sites, nil)
+	if err != nil {
+		return err
 	}
+	s.lns, s.accs = lns, accs
 	return nil
 }
 
 // Addrs returns the bound addresses, in configuration order.
 func (s *Server) Addrs() []net.Addr {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
 	var out []net.Addr
 	for _, l := range s.lns {
 		out = append(out, l.ln.Addr())
@@ -74,35 +99,50 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
-// Serve accepts on every bound listener until Shutdown or Close, then
-// returns nil.
+// Serve accepts on every bound listener (and on those a Reload binds)
+// until Shutdown or Close, then returns nil.
 func (s *Server) Serve() error {
-	for _, l := range s.lns {
-		s.log.Info("listening", "address", l.ln.Addr().String(), "protocol", l.site.proto.name, "ssl", l.cfg.SSL, "proxy_protocol", l.cfg.ProxyProtocol)
-		s.accept.Add(1)
-		go s.acceptLoop(l)
-	}
+	s.rmu.Lock()
+	s.startAccepting()
+	s.rmu.Unlock()
 	s.accept.Wait()
 	return nil
 }
 
-// acceptLoop accepts connections of l, backing off on temporary errors.
-func (s *Server) acceptLoop(l *listener) {
+// startAccepting starts an accept loop for every acceptor that has none.
+// s.rmu must be held.
+func (s *Server) startAccepting() {
+	for _, l := range s.lns {
+		a := s.accs[acceptorKey(l)]
+		if a.serving {
+			continue
+		}
+		a.serving = true
+		s.log.Info("listening", "address", l.ln.Addr().String(), "protocol", l.site.proto.name, "ssl", l.cfg.SSL, "proxy_protocol", l.cfg.ProxyProtocol)
+		s.accept.Add(1)
+		go s.acceptLoop(a)
+	}
+}
+
+// acceptLoop accepts connections on a's socket until it is closed,
+// backing off on temporary errors. Each connection is served with the
+// listener current at accept time.
+func (s *Server) acceptLoop(a *acceptor) {
 	defer s.accept.Done()
 	var backoff time.Duration
 	for {
-		c, err := l.ln.AcceptTCP()
+		c, err := a.ln.AcceptTCP()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Error("accept failed", "address", l.cfg.Address, "err", err, "retry_in", backoff)
+			s.log.Error("accept failed", "address", a.ln.Addr().String(), "err", err, "retry_in", backoff)
 			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
-		cc := newClientConn(s, l, c)
+		cc := newClientConn(s, a.cur.Load(), c)
 		if !s.track(cc, true) {
 			c.Close()
 			return
@@ -136,8 +176,10 @@ func (s *Server) Sessions() int {
 }
 
 func (s *Server) closeListeners() {
-	for _, l := range s.lns {
-		l.ln.Close()
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	for _, a := range s.accs {
+		a.ln.Close()
 	}
 }
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Interop test (`make interop`): a private Dovecot on loopback, the example
-# auth service (mailproxy-auth) and mailproxy in front of Dovecot, driven by
-# real clients: curl, Python's imaplib and openssl s_client.
+# Interop test (`make interop`): a private Dovecot (IMAP, POP3) and a
+# private Postfix on loopback, the example auth service (mailproxy-auth) and
+# mailproxy in front of them, driven by real clients: curl (imap, pop3, smtp),
+# swaks, Python's imaplib, poplib and smtplib, and openssl s_client.
+# Postfix delivers (virtual(8), nothing leaves the machine) into a maildir in
+# the state directory, where each SMTP case finds its own message again.
 #
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
+#        scripts/interop.sh imap|pop3|smtp ...   run only those protocols' cases
 # Environment:
 #   KEEP=1       keep the state directory (logs, configs, maildirs)
 #   VERBOSE=1    print tracebacks and log tails even when everything passes
@@ -23,6 +27,20 @@ SECRET="interop-secret-$$"
 SUBJECT="interop hello $$"
 BIG_SUBJECT="interop big $$"
 BIG_SIZE=$((5 * 1024 * 1024))
+MAIL_DOMAIN=interop.test
+MAIL_FROM="$MAIL_USER@$MAIL_DOMAIN"
+MAIL_RCPT="bob@$MAIL_DOMAIN"
+TAG="interop-$$"   # prefix of each SMTP message's X-Interop-Case header
+ONLY=" $* "        # protocols whose cases run (all when empty)
+for a in "$@"; do
+	case $a in
+	imap | pop3 | smtp) ;;
+	*)
+		echo "usage: $0 [imap|pop3|smtp ...]" >&2
+		exit 2
+		;;
+	esac
+done
 
 export LC_ALL=C
 if [ -z "${HOME:-}" ]; then
@@ -37,6 +55,7 @@ failed=0
 STATE=""
 PIDS=()
 POLICY_CREATED=0
+POSTFIX_STARTED=0
 
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
@@ -44,7 +63,7 @@ fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 show_logs() { # [NAME...]: tail the named logs (default: the daemons')
 	[ -n "$STATE" ] && [ -d "$STATE/log" ] || return 0
 	local n f
-	[ $# -gt 0 ] || set -- mailproxy mailproxy-auth dovecot
+	[ $# -gt 0 ] || set -- mailproxy mailproxy-auth dovecot postfix
 	for n in "$@"; do
 		f="$STATE/log/$n.log"
 		[ -s "$f" ] || continue
@@ -61,7 +80,7 @@ summary() {
 # die: a setup step failed; report it as a failed case and stop.
 die() {
 	fail setup "$*"
-	show_logs apt build doveadm mailproxy mailproxy-auth dovecot
+	show_logs apt build doveadm postfix-ctl mailproxy mailproxy-auth dovecot postfix
 	echo "$passed passed, $failed failed"
 	exit 1
 }
@@ -83,9 +102,28 @@ stop_pid() {
 	return 0
 }
 
+# stop_postfix: `postfix -c DIR stop`, then wait for the master to go (it
+# is not our child: `postfix start` daemonizes it); SIGKILL by its pid file
+# as a last resort.
+stop_postfix() {
+	[ "$POSTFIX_STARTED" = 1 ] || return 0
+	POSTFIX_STARTED=0
+	local pid i
+	pid=$(tr -dc 0-9 <"$PF/spool/pid/master.pid" 2>/dev/null)
+	postfix -c "$PF/etc" stop >>"$STATE/log/postfix-ctl.log" 2>&1
+	[ -n "$pid" ] || return 0
+	for i in $(seq 100); do
+		alive "$pid" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
 cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM
+	stop_postfix
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		stop_pid "${PIDS[i]}"
 	done
@@ -132,6 +170,8 @@ wait_listen() { # NAME PORT
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+want() { [ "$ONLY" = "  " ] || [[ $ONLY == *" $1 "* ]]; } # PROTOCOL: its cases run
+
 # ---------------------------------------------------------------- packages
 STATE=$(mktemp -d /tmp/mailproxy-interop.XXXXXX) || die "mktemp failed"
 # Dovecot's mail processes run unprivileged: every parent must be traversable.
@@ -142,6 +182,11 @@ pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok in
 
 missing=()
 pkg_installed dovecot-imapd || missing+=(dovecot-imapd)
+pkg_installed dovecot-pop3d || missing+=(dovecot-pop3d)
+pkg_installed postfix || missing+=(postfix)
+pkg_installed swaks || missing+=(swaks)
+# swaks needs Net::SSLeay for --tls/--tls-on-connect (only a Recommends).
+pkg_installed libnet-ssleay-perl || missing+=(libnet-ssleay-perl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -155,6 +200,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		POLICY_CREATED=1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix asks what to configure: nothing (this script writes its own).
+	echo 'postfix postfix/main_mailer_type select No configuration' |
+		debconf-set-selections >>"$STATE/log/apt.log" 2>&1
 	apt-get update >"$STATE/log/apt.log" 2>&1 || die "apt-get update failed (see apt.log)"
 	apt-get install -y --no-install-recommends "${missing[@]}" >>"$STATE/log/apt.log" 2>&1 ||
 		die "apt-get install ${missing[*]} failed (see apt.log)"
@@ -163,9 +211,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 		POLICY_CREATED=0
 	fi
 fi
-for u in dovecot dovenull; do
-	getent passwd "$u" >/dev/null || die "user $u missing (dovecot-core creates it)"
+for u in dovecot dovenull postfix; do
+	getent passwd "$u" >/dev/null || die "user $u missing (dovecot-core / postfix create it)"
 done
+getent group postdrop >/dev/null || die "group postdrop missing (postfix creates it)"
 
 # ---------------------------------------------------------------- build
 (cd "$ROOT" && GOTOOLCHAIN=local go build -buildvcs=false -o "$STATE/bin/mailproxy" ./cmd/mailproxy &&
@@ -173,14 +222,15 @@ done
 	>"$STATE/log/build.log" 2>&1 || die "go build failed: $(head -c 300 "$STATE/log/build.log" | tr '\n' ' ')"
 
 # ---------------------------------------------------------------- ports, certificate
-read -r DOVECOT_PORT AUTH_PORT PROXY_PORT PROXY_SSL_PORT < <(python3 -c '
+read -r DOVECOT_PORT AUTH_PORT PROXY_PORT PROXY_SSL_PORT DOVECOT_POP3_PORT POSTFIX_PORT \
+	POP3_PORT POP3_SSL_PORT SMTP_PORT SMTP_SSL_PORT < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(10)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
 ') || die "could not pick free ports"
-[ -n "${PROXY_SSL_PORT:-}" ] || die "could not pick free ports"
+[ -n "${SMTP_SSL_PORT:-}" ] || die "could not pick free ports"
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=localhost" \
 	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -201,7 +251,7 @@ base_dir = $STATE/dovecot/run
 state_dir = $STATE/dovecot/lib
 instance_name = mailproxy-interop
 log_path = $STATE/log/dovecot.log
-protocols = imap
+protocols = imap pop3
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -227,7 +277,8 @@ service imap-login {
 }
 service pop3-login {
   inet_listener pop3 {
-    port = 0
+    address = 127.0.0.1
+    port = $DOVECOT_POP3_PORT
   }
   inet_listener pop3s {
     port = 0
@@ -268,6 +319,7 @@ chown -R "$MAIL_UID:$MAIL_GID" "$STATE/home"
 
 start dovecot dovecot -F -c "$STATE/dovecot/dovecot.conf"
 wait_listen dovecot "$DOVECOT_PORT"
+wait_listen dovecot "$DOVECOT_POP3_PORT"
 
 doveadm() { command doveadm -c "$STATE/dovecot/dovecot.conf" "$@"; }
 # UIDs are assigned in the order the messages are seen: sync after each.
@@ -282,10 +334,93 @@ SMALL_UID=$(doveadm search -u "$MAIL_USER" mailbox INBOX subject "$SUBJECT" 2>>"
 BIG_UID=$(doveadm search -u "$MAIL_USER" mailbox INBOX subject "$BIG_SUBJECT" 2>>"$STATE/log/doveadm.log" | awk '{print $2; exit}')
 [ -n "$SMALL_UID" ] && [ -n "$BIG_UID" ] || die "seeded messages not found by doveadm search"
 
+# ---------------------------------------------------------------- Postfix
+# A private instance: its own config directory and queue under the state
+# directory, no chroot, logging to a file through postlogd, XCLIENT allowed
+# from loopback, every non-local transport an error, and virtual(8)
+# delivery for $MAIL_DOMAIN into maildirs under $STATE/vmail.
+PF="$STATE/postfix"
+VMAIL="$STATE/vmail"
+RCPT_MAILDIR="$VMAIL/$MAIL_DOMAIN/${MAIL_RCPT%@*}"
+mkdir -p "$PF/etc" "$PF/spool" "$PF/lib" "$RCPT_MAILDIR"/{cur,new,tmp} || die "mkdir postfix dirs"
+chown -R "$MAIL_UID:$MAIL_GID" "$VMAIL" && chown postfix "$PF/lib" || die "chown postfix dirs"
+cat >"$PF/etc/vmailbox" <<EOF
+$MAIL_RCPT $MAIL_DOMAIN/${MAIL_RCPT%@*}/
+$MAIL_FROM $MAIL_DOMAIN/$MAIL_USER/
+EOF
+cat >"$PF/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $PF/spool
+data_directory = $PF/lib
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.$MAIL_DOMAIN
+mydomain = $MAIL_DOMAIN
+myorigin = \$mydomain
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_banner = \$myhostname ESMTP mailproxy-interop
+biff = no
+smtputf8_enable = no
+maillog_file = $STATE/log/postfix.log
+maillog_file_prefixes = $STATE/log
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+smtpd_sasl_authenticated_header = yes
+default_transport = error:interop: no mail leaves this machine
+relay_transport = error:interop: no mail leaves this machine
+local_transport = error:interop: no local delivery
+virtual_mailbox_domains = $MAIL_DOMAIN
+virtual_mailbox_base = $VMAIL
+virtual_mailbox_maps = texthash:$PF/etc/vmailbox
+virtual_uid_maps = static:$MAIL_UID
+virtual_gid_maps = static:$MAIL_GID
+virtual_minimum_uid = 1
+message_size_limit = 20971520
+virtual_mailbox_limit = 52428800
+EOF
+cat >"$PF/etc/master.cf" <<EOF
+# service type  private unpriv  chroot  wakeup  maxproc command
+127.0.0.1:$POSTFIX_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+postfix -c "$PF/etc" post-install create-missing >>"$STATE/log/postfix-ctl.log" 2>&1 ||
+	die "postfix post-install create-missing failed (see postfix-ctl.log)"
+POSTFIX_STARTED=1 # from here on, cleanup runs `postfix stop`
+postfix -c "$PF/etc" start >>"$STATE/log/postfix-ctl.log" 2>&1 ||
+	die "postfix start failed (see postfix-ctl.log)"
+tr -dc 0-9 <"$PF/spool/pid/master.pid" >"$STATE/postfix.pid" 2>/dev/null
+[ -s "$STATE/postfix.pid" ] || die "postfix started but wrote no master.pid"
+wait_listen postfix "$POSTFIX_PORT"
+
 # ---------------------------------------------------------------- auth service, proxy
 cat >"$STATE/users" <<EOF
 # NAME PASSWORD BACKEND_IP:PORT [protocols]
-$MAIL_USER $MAIL_PASS 127.0.0.1:$DOVECOT_PORT
+$MAIL_USER $MAIL_PASS 127.0.0.1:$DOVECOT_PORT imap
+$MAIL_USER $MAIL_PASS 127.0.0.1:$DOVECOT_POP3_PORT pop3
+$MAIL_USER $MAIL_PASS 127.0.0.1:$POSTFIX_PORT smtp
 EOF
 start mailproxy-auth "$STATE/bin/mailproxy-auth" -listen "127.0.0.1:$AUTH_PORT" \
 	-users "$STATE/users" -secret "$SECRET" -wait "$WAIT"
@@ -304,29 +439,57 @@ servers:
     listen:
       - 127.0.0.1:$PROXY_PORT
       - {address: "127.0.0.1:$PROXY_SSL_PORT", ssl: true}
+  - protocol: pop3
+    starttls: on
+    pop3_auth: [plain, apop, cram-md5]
+    listen:
+      - 127.0.0.1:$POP3_PORT
+      - {address: "127.0.0.1:$POP3_SSL_PORT", ssl: true}
+  - protocol: smtp
+    server_name: proxy.$MAIL_DOMAIN
+    starttls: on
+    smtp_auth: [plain, login, cram-md5]
+    smtp_capabilities: ["SIZE 20971520", 8BITMIME, PIPELINING]
+    xclient: on
+    listen:
+      - 127.0.0.1:$SMTP_PORT
+      - {address: "127.0.0.1:$SMTP_SSL_PORT", ssl: true}
 EOF
 start mailproxy "$STATE/bin/mailproxy" -c "$STATE/mailproxy.yaml"
 wait_listen mailproxy "$PROXY_PORT"
 wait_listen mailproxy "$PROXY_SSL_PORT"
+for p in "$POP3_PORT" "$POP3_SSL_PORT" "$SMTP_PORT" "$SMTP_SSL_PORT"; do
+	wait_listen mailproxy "$p"
+done
 PROXY_PID=$(cat "$STATE/mailproxy.pid")
 
 IMAP="imap://127.0.0.1:$PROXY_PORT"
 IMAPS="imaps://127.0.0.1:$PROXY_SSL_PORT"
+POP3="pop3://127.0.0.1:$POP3_PORT"
+POP3S="pop3s://127.0.0.1:$POP3_SSL_PORT"
+SMTP="smtp://127.0.0.1:$SMTP_PORT"
+SMTPS="smtps://127.0.0.1:$SMTP_SSL_PORT"
 OUT="$STATE/out"
 
-# ---------------------------------------------------------------- curl
-# curl_case NAME URL WANT_IN_TRACE [curl args...]: fetch the small message,
-# expect it back, and WANT_IN_TRACE (an ERE) in curl's -v protocol trace.
-curl_case() {
-	local name=$1 url=$2 want=$3 rc
-	shift 3
-	curl -sS -v --max-time 30 -u "$MAIL_USER:$MAIL_PASS" "$@" "$url/INBOX;UID=$SMALL_UID" \
+# ---------------------------------------------------------------- helpers
+trace_tail() { # TRACE: the last protocol errors in a curl -v trace, on one line
+	grep -E '^(curl:|< [A-Z0-9]+ (NO|BAD)|< \* BYE|< -ERR|< [45][0-9][0-9][ -])' "$1" |
+		tail -n 3 | tr -d '\r' | tr '\n' ' '
+}
+
+# curl_get NAME URL WANT_IN_TRACE WANT_IN_BODY [curl args...]: fetch URL,
+# expect WANT_IN_BODY (a fixed string) in what comes back and WANT_IN_TRACE
+# (an ERE) in curl's -v protocol trace.
+curl_get() {
+	local name=$1 url=$2 want=$3 body=$4 rc
+	shift 4
+	curl -sS -v --max-time 30 -u "$MAIL_USER:$MAIL_PASS" "$@" "$url" \
 		-o "$OUT/$name.body" 2>"$OUT/$name.trace"
 	rc=$?
 	if [ "$rc" != 0 ]; then
-		fail "$name" "curl exit $rc: $(grep -E '^(curl:|< [A-Z0-9]+ (NO|BAD)|< \* BYE)' "$OUT/$name.trace" | tail -n 3 | tr -d '\r' | tr '\n' ' ')"
-	elif ! grep -qF "Subject: $SUBJECT" "$OUT/$name.body"; then
-		fail "$name" "fetched message lacks 'Subject: $SUBJECT' ($(wc -c <"$OUT/$name.body") bytes)"
+		fail "$name" "curl exit $rc: $(trace_tail "$OUT/$name.trace")"
+	elif ! grep -qF "$body" "$OUT/$name.body"; then
+		fail "$name" "fetched message lacks '$body' ($(wc -c <"$OUT/$name.body") bytes)"
 	elif ! grep -Eq "$want" "$OUT/$name.trace"; then
 		fail "$name" "no /$want/ in curl's trace"
 	else
@@ -334,93 +497,232 @@ curl_case() {
 	fi
 }
 
-curl_case curl-default "$IMAP" '^> [A-Z0-9]+ (AUTHENTICATE|LOGIN) '
-CURL_DEFAULT_MECH=$(grep -Eo '^> [A-Z0-9]+ (AUTHENTICATE [A-Z0-9-]+|LOGIN)' "$OUT/curl-default.trace" | head -n 1 | cut -d' ' -f3-)
-curl_case curl-auth-plain "$IMAP" '^> [A-Z0-9]+ AUTHENTICATE PLAIN' --login-options AUTH=PLAIN
-curl_case curl-auth-login "$IMAP" '^> [A-Z0-9]+ AUTHENTICATE LOGIN' --login-options AUTH=LOGIN
-curl_case curl-auth-cram-md5 "$IMAP" '^> [A-Z0-9]+ AUTHENTICATE CRAM-MD5' --login-options AUTH=CRAM-MD5
-curl_case curl-starttls "$IMAP" '^> [A-Z0-9]+ STARTTLS' --ssl-reqd -k
-curl_case curl-imaps "$IMAPS" 'SSL connection using' -k
+# curl_case NAME URL WANT_IN_TRACE [curl args...]: fetch the small message
+# over IMAP.
+curl_case() {
+	local name=$1 url=$2 want=$3
+	shift 3
+	curl_get "$name" "$url/INBOX;UID=$SMALL_UID" "$want" "Subject: $SUBJECT" "$@"
+}
 
-# A wrong password fails, after about Auth-Wait seconds.
-name=curl-wrong-password
-t0=$(now_ms)
-curl -sS -v --max-time 30 -u "$MAIL_USER:$MAIL_PASS-wrong" "$IMAP/INBOX;UID=$SMALL_UID" \
-	-o "$OUT/$name.body" 2>"$OUT/$name.trace"
-rc=$?
-took=$(($(now_ms) - t0))
-if [ "$rc" = 0 ]; then
-	fail "$name" "curl succeeded with a wrong password"
-elif [ "$rc" = 28 ]; then
-	fail "$name" "curl timed out (exit 28) instead of getting NO"
-elif [ "$took" -lt $((WAIT * 1000 - 300)) ] || [ "$took" -gt $((WAIT * 1000 + 5000)) ]; then
-	fail "$name" "failed after ${took} ms, want about Auth-Wait ${WAIT}s (curl exit $rc)"
-elif ! grep -Eq '^< [A-Z0-9]+ NO' "$OUT/$name.trace"; then
-	fail "$name" "no tagged NO in curl's trace (curl exit $rc)"
-else
-	pass "$name"
-fi
-
-# The 5 MB message through the proxy, checksummed.
-name=curl-5mb-fetch
-curl -sS --max-time 60 -u "$MAIL_USER:$MAIL_PASS" "$IMAP/INBOX;UID=$BIG_UID" \
-	-o "$OUT/$name.body" 2>"$OUT/$name.trace"
-rc=$?
-if [ "$rc" != 0 ]; then
-	fail "$name" "curl exit $rc: $(tail -n 1 "$OUT/$name.trace")"
-else
-	got=$(sha256sum "$OUT/$name.body" | cut -d' ' -f1)
-	if [ "$got" = "$BIG_SHA" ]; then
+# delivered NAME TAG [maildir.py check options...]: PASS if Postfix delivered
+# the message tagged TAG with the client's HELO NAME.interop.test, [127.0.0.1]
+# and the login in its Received: line (XCLIENT), else FAIL with the reason.
+delivered() {
+	local name=$1 tag=$2 why
+	shift 2
+	if why=$(python3 "$HERE/maildir.py" check "$RCPT_MAILDIR" "$tag" \
+		--helo "$name.$MAIL_DOMAIN" --login "$MAIL_USER" "$@" 2>&1); then
 		pass "$name"
 	else
-		fail "$name" "sha256 $got ($(wc -c <"$OUT/$name.body") bytes), want $BIG_SHA ($(wc -c <"$BIG_FILE") bytes)"
+		fail "$name" "$why"
+	fi
+}
+
+# curl_send NAME URL WANT_IN_TRACE SIZE [curl args...]: send a message of
+# SIZE bytes (EHLO NAME.interop.test), expect WANT_IN_TRACE in the trace and
+# the message delivered intact.
+curl_send() {
+	local name=$1 url=$2 want=$3 size=$4 tag="$TAG-$1" sha rc
+	shift 4
+	sha=$(MAIL_FROM=$MAIL_FROM MAIL_RCPT=$MAIL_RCPT python3 "$HERE/maildir.py" make \
+		"$OUT/$name.eml" "$tag" "curl $name" "$size") || {
+		fail "$name" "could not write the message"
+		return
+	}
+	curl -sS -v --max-time 60 -u "$MAIL_USER:$MAIL_PASS" --mail-from "$MAIL_FROM" \
+		--mail-rcpt "$MAIL_RCPT" --upload-file "$OUT/$name.eml" "$@" "$url/$name.$MAIL_DOMAIN" \
+		-o "$OUT/$name.body" 2>"$OUT/$name.trace"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		fail "$name" "curl exit $rc: $(trace_tail "$OUT/$name.trace")"
+	elif ! grep -Eq "$want" "$OUT/$name.trace"; then
+		fail "$name" "no /$want/ in curl's trace"
+	else
+		delivered "$name" "$tag" --body-sha "$sha" --timeout 30
+	fi
+	[ "$size" -lt 100000 ] || rm -f "$OUT/$name.eml"
+}
+
+# wrong_password NAME URL REFUSAL_RE [curl args...]: a wrong password fails,
+# after about Auth-Wait seconds, with REFUSAL_RE in curl's trace.
+wrong_password() {
+	local name=$1 url=$2 refusal=$3 rc t0 took
+	shift 3
+	t0=$(now_ms)
+	curl -sS -v --max-time 30 -u "$MAIL_USER:$MAIL_PASS-wrong" "$@" "$url" \
+		-o "$OUT/$name.body" 2>"$OUT/$name.trace"
+	rc=$?
+	took=$(($(now_ms) - t0))
+	if [ "$rc" = 0 ]; then
+		fail "$name" "curl succeeded with a wrong password"
+	elif [ "$rc" = 28 ]; then
+		fail "$name" "curl timed out (exit 28) instead of getting a refusal"
+	elif [ "$took" -lt $((WAIT * 1000 - 300)) ] || [ "$took" -gt $((WAIT * 1000 + 5000)) ]; then
+		fail "$name" "failed after ${took} ms, want about Auth-Wait ${WAIT}s (curl exit $rc)"
+	elif ! grep -Eq "$refusal" "$OUT/$name.trace"; then
+		fail "$name" "no /$refusal/ in curl's trace (curl exit $rc: $(trace_tail "$OUT/$name.trace"))"
+	else
+		pass "$name"
+	fi
+}
+
+# checksum_get NAME URL SHA: fetch URL (curl), compare the sha256.
+checksum_get() {
+	local name=$1 url=$2 sha=$3 rc got
+	curl -sS --max-time 60 -u "$MAIL_USER:$MAIL_PASS" "$url" \
+		-o "$OUT/$name.body" 2>"$OUT/$name.trace"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		fail "$name" "curl exit $rc: $(tail -n 1 "$OUT/$name.trace")"
+	else
+		got=$(sha256sum "$OUT/$name.body" | cut -d' ' -f1)
+		if [ "$got" = "$sha" ]; then
+			pass "$name"
+		else
+			fail "$name" "sha256 $got ($(wc -c <"$OUT/$name.body") bytes), want $sha ($(wc -c <"$BIG_FILE") bytes)"
+		fi
+	fi
+	rm -f "$OUT/$name.body"
+}
+
+# batched FILE: in swaks' transcript, MAIL FROM, RCPT TO and DATA all went
+# out before the first reply after MAIL FROM (--pipeline did pipeline).
+batched() {
+	awk '/-> MAIL FROM/ && !m {m = NR; next}
+		m && /-> DATA/ && !d {d = NR}
+		m && /<- +[0-9]/ && !r {r = NR}
+		END {exit !(m && d && r > d)}' "$1"
+}
+
+# swaks_case NAME PORT WANT_IN_OUTPUT [swaks args...]: send with swaks,
+# check its transcript and the delivery.
+swaks_case() {
+	local name=$1 port=$2 want=$3 tag="$TAG-$1" rc
+	shift 3
+	timeout 60 swaks --server 127.0.0.1 --port "$port" --timeout 30 \
+		--ehlo "$name.$MAIL_DOMAIN" --from "$MAIL_FROM" --to "$MAIL_RCPT" \
+		--auth-user "$MAIL_USER" --auth-password "$MAIL_PASS" \
+		--header "Subject: swaks $name" --header "X-Interop-Case: $tag" \
+		"$@" >"$OUT/$name.out" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		fail "$name" "swaks exit $rc: $(grep -E '^(\*\*\*|<\*\*|<[-~]+ +[45])' "$OUT/$name.out" | tail -n 3 | tr -d '\r' | tr '\n' ' ')"
+	elif ! grep -Eq -- "$want" "$OUT/$name.out"; then
+		fail "$name" "no /$want/ in swaks' transcript"
+	elif [[ " $* " == *" --pipeline "* ]] && ! batched "$OUT/$name.out"; then
+		fail "$name" "MAIL, RCPT and DATA not sent before the first reply to them (see $name.out)"
+	else
+		delivered "$name" "$tag"
+	fi
+}
+
+# run_py LABEL CASES SCRIPT ARGS...: run a Python client script that prints
+# PASS/FAIL lines; a script that reports fewer than CASES cases fails LABEL.
+run_py() {
+	local label=$1 want_cases=$2 seen=0 py_rc="?" line rest
+	shift 2
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*)
+			pass "${line#PASS }"
+			seen=$((seen + 1))
+			;;
+		"FAIL "*)
+			rest=${line#FAIL }
+			fail "${rest%%: *}" "${rest#*: }"
+			seen=$((seen + 1))
+			;;
+		"__rc "*) py_rc=${line#__rc } ;;
+		*) echo "$line" ;;
+		esac
+	done < <(
+		timeout 180 python3 "$@" 2>"$OUT/$label.err"
+		echo "__rc $?"
+	)
+	if [ "$seen" -lt "$want_cases" ]; then
+		fail "$label" "only $seen of $want_cases cases reported (python exit $py_rc): $(tail -n 1 "$OUT/$label.err")"
+	fi
+	if [ -n "${VERBOSE:-}" ] && [ -s "$OUT/$label.err" ]; then cat "$OUT/$label.err" >&2; fi
+}
+
+# ================================================================ IMAP
+if want imap; then
+	curl_case curl-default "$IMAP" '^> [A-Z0-9]+ (AUTHENTICATE|LOGIN) '
+	CURL_DEFAULT_MECH=$(grep -Eo '^> [A-Z0-9]+ (AUTHENTICATE [A-Z0-9-]+|LOGIN)' "$OUT/curl-default.trace" | head -n 1 | cut -d' ' -f3-)
+	curl_case curl-auth-plain "$IMAP" '^> [A-Z0-9]+ AUTHENTICATE PLAIN' --login-options AUTH=PLAIN
+	curl_case curl-auth-login "$IMAP" '^> [A-Z0-9]+ AUTHENTICATE LOGIN' --login-options AUTH=LOGIN
+	curl_case curl-auth-cram-md5 "$IMAP" '^> [A-Z0-9]+ AUTHENTICATE CRAM-MD5' --login-options AUTH=CRAM-MD5
+	curl_case curl-starttls "$IMAP" '^> [A-Z0-9]+ STARTTLS' --ssl-reqd -k
+	curl_case curl-imaps "$IMAPS" 'SSL connection using' -k
+	wrong_password curl-wrong-password "$IMAP/INBOX;UID=$SMALL_UID" '^< [A-Z0-9]+ NO'
+	checksum_get curl-5mb-fetch "$IMAP/INBOX;UID=$BIG_UID" "$BIG_SHA"
+
+	run_py imaplib 5 "$HERE/imap_clients.py" 127.0.0.1 "$PROXY_PORT" "$PROXY_SSL_PORT" \
+		"$MAIL_USER" "$MAIL_PASS" "$SUBJECT" "$BIG_UID" "$BIG_SHA" "$WAIT"
+
+	name=openssl-starttls
+	printf 'a LOGIN %s %s\r\nb SELECT INBOX\r\nc LOGOUT\r\n' "$MAIL_USER" "$MAIL_PASS" |
+		timeout 30 openssl s_client -starttls imap -connect "127.0.0.1:$PROXY_PORT" -quiet \
+			>"$OUT/$name.out" 2>"$OUT/$name.err"
+	rc=$?
+	missing_ok=""
+	for t in a b c; do
+		grep -q "^$t OK" "$OUT/$name.out" || missing_ok="$missing_ok $t"
+	done
+	if [ -n "$missing_ok" ]; then
+		fail "$name" "no tagged OK for:$missing_ok (exit $rc; got: $(head -c 300 "$OUT/$name.out" | tr -d '\r' | tr '\n' '|'))"
+	elif ! grep -q '^\* BYE' "$OUT/$name.out"; then
+		fail "$name" "no * BYE after LOGOUT"
+	else
+		pass "$name"
 	fi
 fi
-rm -f "$OUT/$name.body"
 
-# ---------------------------------------------------------------- Python imaplib
-PY_CASES=5
-py_seen=0
-while IFS= read -r line; do
-	case $line in
-	"PASS "*)
-		pass "${line#PASS }"
-		py_seen=$((py_seen + 1))
-		;;
-	"FAIL "*)
-		rest=${line#FAIL }
-		fail "${rest%%: *}" "${rest#*: }"
-		py_seen=$((py_seen + 1))
-		;;
-	"__rc "*) py_rc=${line#__rc } ;;
-	*) echo "$line" ;;
-	esac
-done < <(
-	timeout 120 python3 "$HERE/imap_clients.py" 127.0.0.1 "$PROXY_PORT" "$PROXY_SSL_PORT" \
-		"$MAIL_USER" "$MAIL_PASS" "$SUBJECT" "$BIG_UID" "$BIG_SHA" "$WAIT" 2>"$OUT/python.err"
-	echo "__rc $?"
-)
-if [ "$py_seen" -lt "$PY_CASES" ]; then
-	fail imaplib "only $py_seen of $PY_CASES cases reported (python exit ${py_rc:-?}): $(tail -n 1 "$OUT/python.err")"
+# ================================================================ POP3
+# Dovecot numbers the messages by UID: 1 is the small one, 2 the 5 MB one.
+if want pop3; then
+	curl_get curl-pop3-default "$POP3/1" '^> (AUTH|APOP|USER)' "Subject: $SUBJECT"
+	CURL_POP3_DEFAULT=$(grep -Eo '^> (AUTH [A-Z0-9-]+|APOP|USER)' "$OUT/curl-pop3-default.trace" | head -n 1 | cut -c3-)
+	curl_get curl-pop3-auth-plain "$POP3/1" '^> AUTH PLAIN' "Subject: $SUBJECT" --login-options AUTH=PLAIN
+	curl_get curl-pop3-auth-login "$POP3/1" '^> AUTH LOGIN' "Subject: $SUBJECT" --login-options AUTH=LOGIN
+	curl_get curl-pop3-auth-cram-md5 "$POP3/1" '^> AUTH CRAM-MD5' "Subject: $SUBJECT" --login-options AUTH=CRAM-MD5
+	curl_get curl-pop3-apop "$POP3/1" '^> APOP ' "Subject: $SUBJECT" --login-options 'AUTH=+APOP'
+	curl_get curl-pop3-stls "$POP3/1" '^> STLS' "Subject: $SUBJECT" --ssl-reqd -k
+	curl_get curl-pop3s "$POP3S/1" 'SSL connection using' "Subject: $SUBJECT" -k
+	wrong_password curl-pop3-wrong-password "$POP3/1" '^< -ERR'
+	checksum_get curl-pop3-5mb-retr "$POP3/2" "$BIG_SHA"
+
+	run_py poplib 6 "$HERE/pop3_clients.py" 127.0.0.1 "$POP3_PORT" "$POP3_SSL_PORT" \
+		"$MAIL_USER" "$MAIL_PASS" "$SUBJECT" "$BIG_SHA" "$WAIT"
 fi
-[ -n "${VERBOSE:-}" ] && [ -s "$OUT/python.err" ] && cat "$OUT/python.err" >&2
 
-# ---------------------------------------------------------------- openssl s_client
-name=openssl-starttls
-printf 'a LOGIN %s %s\r\nb SELECT INBOX\r\nc LOGOUT\r\n' "$MAIL_USER" "$MAIL_PASS" |
-	timeout 30 openssl s_client -starttls imap -connect "127.0.0.1:$PROXY_PORT" -quiet \
-		>"$OUT/$name.out" 2>"$OUT/$name.err"
-rc=$?
-missing_ok=""
-for t in a b c; do
-	grep -q "^$t OK" "$OUT/$name.out" || missing_ok="$missing_ok $t"
-done
-if [ -n "$missing_ok" ]; then
-	fail "$name" "no tagged OK for:$missing_ok (exit $rc; got: $(head -c 300 "$OUT/$name.out" | tr -d '\r' | tr '\n' '|'))"
-elif ! grep -q '^\* BYE' "$OUT/$name.out"; then
-	fail "$name" "no * BYE after LOGOUT"
-else
-	pass "$name"
+# ================================================================ SMTP
+# Every message is delivered by Postfix into $RCPT_MAILDIR and checked there.
+if want smtp; then
+	curl_send curl-smtp-default "$SMTP" '^> AUTH ' 100
+	CURL_SMTP_DEFAULT=$(grep -Eo '^> AUTH [A-Z0-9-]+' "$OUT/curl-smtp-default.trace" | head -n 1 | cut -c3-)
+	curl_send curl-smtp-auth-plain "$SMTP" '^> AUTH PLAIN' 100 --login-options AUTH=PLAIN
+	curl_send curl-smtp-auth-login "$SMTP" '^> AUTH LOGIN' 100 --login-options AUTH=LOGIN
+	curl_send curl-smtp-auth-cram-md5 "$SMTP" '^> AUTH CRAM-MD5' 100 --login-options AUTH=CRAM-MD5
+	curl_send curl-smtp-starttls "$SMTP" '^> STARTTLS' 100 --ssl-reqd -k
+	curl_send curl-smtps "$SMTPS" 'SSL connection using' 100 -k
+	# 5 MB through the plain (spliced) path: body checksum, [127.0.0.1] and
+	# "Authenticated sender: alice" (XCLIENT) in Postfix's Received: line.
+	curl_send curl-smtp-5mb "$SMTP" '^> AUTH ' "$BIG_SIZE" --login-options AUTH=PLAIN
+	printf 'Subject: never sent\r\n\r\nwrong password\r\n' >"$OUT/wrong.eml"
+	wrong_password curl-smtp-wrong-password "$SMTP/wrong.$MAIL_DOMAIN" '^< 535 ' \
+		--mail-from "$MAIL_FROM" --mail-rcpt "$MAIL_RCPT" --upload-file "$OUT/wrong.eml"
+
+	swaks_case swaks-auth-plain "$SMTP_PORT" '-> AUTH PLAIN' --auth PLAIN
+	swaks_case swaks-auth-login "$SMTP_PORT" '-> AUTH LOGIN' --auth LOGIN
+	swaks_case swaks-auth-cram-md5 "$SMTP_PORT" '-> AUTH CRAM-MD5' --auth CRAM-MD5
+	swaks_case swaks-tls "$SMTP_PORT" '~> AUTH PLAIN' --auth PLAIN --tls
+	swaks_case swaks-tls-on-connect "$SMTP_SSL_PORT" '~> AUTH LOGIN' --auth LOGIN --tls-on-connect
+	swaks_case swaks-pipeline "$SMTP_PORT" '-> DATA' --auth PLAIN --pipeline
+
+	run_py smtplib 7 "$HERE/smtp_clients.py" 127.0.0.1 "$SMTP_PORT" "$SMTP_SSL_PORT" \
+		"$MAIL_USER" "$MAIL_PASS" "$MAIL_FROM" "$MAIL_RCPT" "$RCPT_MAILDIR" "$TAG" "$WAIT"
 fi
 
 # ---------------------------------------------------------------- the proxy survived
@@ -435,7 +737,9 @@ else
 	pass mailproxy-log-clean
 fi
 
-[ -n "${CURL_DEFAULT_MECH:-}" ] && echo "# curl-default used: $CURL_DEFAULT_MECH"
+[ -n "${CURL_DEFAULT_MECH:-}" ] && echo "# curl-default (imap) used: $CURL_DEFAULT_MECH"
+[ -n "${CURL_POP3_DEFAULT:-}" ] && echo "# curl-pop3-default used: $CURL_POP3_DEFAULT"
+[ -n "${CURL_SMTP_DEFAULT:-}" ] && echo "# curl-smtp-default used: $CURL_SMTP_DEFAULT"
 
 summary
 [ "$failed" -eq 0 ]

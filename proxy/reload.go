@@ -1,0 +1,101 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+
+	"mailproxy/config"
+)
+
+// bind returns the listeners of sites, reusing the sockets of old (by
+// listen address) and binding the others. On failure it closes what it
+// bound and leaves old untouched. The caller holds s.rmu.
+func (s *Server) bind(sites []*site, old map[string]*acceptor) ([]*listener, map[string]*acceptor, error) {
+	accs := map[string]*acceptor{}
+	var lns []*listener
+	var fresh []*acceptor
+	for _, st := range sites {
+		for _, lc := range st.cfg.Listen {
+			var a *acceptor
+			if !ephemeral(lc.Address) {
+				a = old[lc.Address]
+			}
+			if a == nil {
+				ln, err := net.Listen("tcp", lc.Address)
+				if err != nil {
+					for _, f := range fresh {
+						f.ln.Close()
+					}
+					return nil, nil, fmt.Errorf("listen %s: %w", lc.Address, err)
+				}
+				a = &acceptor{ln: ln.(*net.TCPListener)}
+				fresh = append(fresh, a)
+			}
+			l := &listener{ln: a.ln, site: st, cfg: lc}
+			accs[acceptorKey(l)] = a
+			lns = append(lns, l)
+		}
+	}
+	for _, l := range lns {
+		accs[acceptorKey(l)].cur.Store(l)
+	}
+	return lns, accs, nil
+}
+
+// acceptorKey identifies a listener's socket across reloads: its listen
+// address, or for port 0 (tests) the address it was bound to, which no
+// other configuration can name.
+func acceptorKey(l *listener) string {
+	if ephemeral(l.cfg.Address) {
+		return "bound " + l.ln.Addr().String()
+	}
+	return l.cfg.Address
+}
+
+// ephemeral reports a listen address with port 0.
+func ephemeral(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port == "0"
+}
+
+// Reload switches to cfg without dropping anything: the new runtime state
+// is built first (an error leaves the old configuration serving);
+// listeners whose address is unchanged keep their socket, so no
+// connection is refused during the swap; new addresses are bound (a bind
+// failure rolls everything back); removed addresses stop accepting.
+// Established sessions — before login or spliced — keep the configuration
+// they were accepted with. Reload must not be called before Listen.
+func (s *Server) Reload(cfg *config.Config) error {
+	sites, err := buildSites(cfg)
+	if err != nil {
+		return err
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("reload: the server is shutting down")
+	}
+	old := s.accs
+	// bind points kept sockets at their new listener only once every new
+	// address is bound, so a failed bind leaves the old state serving.
+	lns, accs, err := s.bind(sites, old)
+	if err != nil {
+		return err
+	}
+	kept := map[*acceptor]bool{}
+	for _, a := range accs {
+		kept[a] = true
+	}
+	for _, a := range old {
+		if !kept[a] {
+			a.ln.Close()
+			s.log.Info("listener removed", "address", a.ln.Addr().String())
+		}
+	}
+	s.sites, s.lns, s.accs = sites, lns, accs
+	s.startAccepting()
+	return nil
+}
