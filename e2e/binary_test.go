@@ -85,6 +85,12 @@ func startBinary(t *testing.T, yaml string, args ...string) *process {
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startBinaryFile(t, file, args...)
+}
+
+// startBinaryFile is startBinary for a configuration file that exists.
+func startBinaryFile(t *testing.T, file string, args ...string) *process {
+	t.Helper()
 	p := &process{cmd: exec.Command(binary(t), append([]string{"-c", file}, args...)...), stderr: &syncBuffer{}}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
