@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -39,7 +38,7 @@ func TestReload(t *testing.T) {
 	be := startIMAPBackend(t)
 	auth := startAuth(t, okTo(be.Addr()))
 	a1, a2 := freeAddr(t), freeAddr(t)
-	srv, err := proxy.New(reloadConfig(t, auth.addr(), "OLD", a1), slog.New(slog.DiscardHandler))
+	srv, err := proxy.New(reloadConfig(t, auth.addr(), "OLD", a1), testLogger())
 	must(t, err)
 	must(t, srv.Listen())
 	done := make(chan struct{})
