@@ -25,7 +25,9 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 		req.SSL = &authhttp.SSLInfo{Protocol: p, Cipher: c}
 	}
 	for {
+		start := time.Now()
 		resp, err := cc.site.auth.Do(ctx, req)
+		cc.srv.observer().AuthRequest(cc.site.proto.name, authResult(resp, err), time.Since(start))
 		if err != nil {
 			cc.log.Error("auth http server "+cc.site.auth.Addr()+" failed", "err", err, "login", req.User)
 			return nil, err
@@ -45,4 +47,17 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// authResult names the outcome of one auth request for metrics.
+func authResult(resp *authhttp.Response, err error) string {
+	switch {
+	case err != nil:
+		return "error"
+	case resp.Status == authhttp.StatusOK:
+		return "ok"
+	case resp.Status == authhttp.StatusWait:
+		return "wait"
+	}
+	return "fail"
 }

@@ -130,6 +130,7 @@ func (cc *clientConn) run() string {
 		tc := mailtls.Server(cc.tcp, cc.site.tls)
 		if err := mailtls.Handshake(tc, time.Now().Add(cfg.Timeout)); err != nil {
 			cc.log.Info("TLS handshake failed", "err", err)
+			cc.srv.observer().TLSHandshake(cc.site.proto.name, "failed")
 			return "TLS handshake failed"
 		}
 		cc.setTLS(tc)
@@ -146,6 +147,7 @@ func (cc *clientConn) run() string {
 		tc := mailtls.Server(cc.tcp, cc.site.tls)
 		if err := mailtls.Handshake(tc, deadline); err != nil {
 			cc.log.Info("STARTTLS handshake failed", "err", err)
+			cc.srv.observer().TLSHandshake(cc.site.proto.name, "failed")
 			return err
 		}
 		cc.setTLS(tc)
@@ -180,6 +182,7 @@ func (cc *clientConn) run() string {
 func (cc *clientConn) setTLS(tc *stdtls.Conn) {
 	st := tc.ConnectionState()
 	cc.conn, cc.tlsState = tc, &st
+	cc.srv.observer().TLSHandshake(cc.site.proto.name, mailtls.VersionName(st.Version))
 }
 
 func preauthOutcome(err error) string {
@@ -204,6 +207,7 @@ func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 	c, err := d.DialContext(cc.ctx, "tcp", l.Backend.String())
 	if err != nil {
 		cc.log.Error("connecting to upstream failed", "upstream", l.Upstream, "err", err)
+		cc.srv.observer().BackendFailure(cc.site.proto.name, "connect")
 		cc.writeClient(cc.site.proto.internalError)
 		return nil, err
 	}
@@ -226,6 +230,7 @@ func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 	}
 	relay, err := cc.site.proto.login(c, l, cfg.ProxyBuffer, deadline)
 	if err != nil {
+		cc.srv.observer().BackendFailure(cc.site.proto.name, "login")
 		var be *session.BackendError
 		if errors.As(err, &be) && be.Reply != nil && cfg.ProxyPassErrorMessage {
 			cc.log.Info("upstream sent invalid response", "text", be.Text, "upstream", l.Upstream, "login", l.User)
@@ -287,4 +292,5 @@ func (cc *clientConn) summary() {
 		attrs = append(attrs, "tls", mailtls.VersionName(cc.tlsState.Version), "starttls", cc.starttls)
 	}
 	cc.log.Info("session done", attrs...)
+	cc.srv.observer().SessionEnded(cc.site.proto.name, cc.outcome, cc.toBackend, cc.toClient, time.Since(cc.start))
 }

@@ -23,3 +23,31 @@ type Observer interface {
 	// Reload: a configuration reload was attempted.
 	Reload(ok bool)
 }
+
+// SetObserver makes o receive the server's events from now on; nil stops
+// observing. It is safe to call at any time.
+func (s *Server) SetObserver(o Observer) {
+	if o == nil {
+		s.obs.Store(nil)
+		return
+	}
+	s.obs.Store(&o)
+}
+
+// observer returns the current Observer, never nil.
+func (s *Server) observer() Observer {
+	if o := s.obs.Load(); o != nil {
+		return *o
+	}
+	return noObserver{}
+}
+
+// noObserver observes nothing.
+type noObserver struct{}
+
+func (noObserver) SessionStarted(string)                                    {}
+func (noObserver) SessionEnded(string, string, int64, int64, time.Duration) {}
+func (noObserver) AuthRequest(string, string, time.Duration)                {}
+func (noObserver) BackendFailure(string, string)                            {}
+func (noObserver) TLSHandshake(string, string)                              {}
+func (noObserver) Reload(bool)                                              {}

@@ -66,6 +66,12 @@ func ephemeral(addr string) bool {
 // Established sessions — before login or spliced — keep the configuration
 // they were accepted with. Reload must not be called before Listen.
 func (s *Server) Reload(cfg *config.Config) error {
+	err := s.reload(cfg)
+	s.observer().Reload(err == nil)
+	return err
+}
+
+func (s *Server) reload(cfg *config.Config) error {
 	sites, err := buildSites(cfg)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 // after a Reload.
 type Server struct {
 	log *slog.Logger
+	obs atomic.Pointer[Observer] // nil: nothing is observed
 
 	rmu   sync.Mutex // serialises Listen, Reload and the listener lists
 	sites []*site
@@ -143,6 +144,7 @@ func (s *Server) acceptLoop(a *acceptor) {
 		}
 		backoff = 0
 		cc := newClientConn(s, a.cur.Load(), c)
+		s.observer().SessionStarted(cc.site.proto.name)
 		if !s.track(cc, true) {
 			c.Close()
 			return
