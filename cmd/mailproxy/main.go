@@ -13,7 +13,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+
+	"mailproxy/internal/logging"
 	"os"
 )
 
@@ -36,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	file := fs.String("c", "/etc/mailproxy/mailproxy.yaml", "configuration `file`")
 	test := fs.Bool("t", false, "check the configuration and exit")
 	showVersion := fs.Bool("V", false, "print the version and exit")
-	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	level := fs.String("log-level", "", "log level: debug, info, warn or error (overrides log_level)")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -44,12 +45,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "mailproxy version "+version)
 		return exitOK
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "mailproxy: -log-level: %v\n", err)
-		return exitConfig
+	if *level != "" {
+		if _, err := logging.ParseLevel(*level); err != nil {
+			fmt.Fprintf(stderr, "mailproxy: -log-level: %v\n", err)
+			return exitConfig
+		}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 	srv, err := load(*file)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -59,5 +60,5 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "mailproxy: the configuration file %s syntax is ok\nconfiguration ok\n", *file)
 		return exitOK
 	}
-	return serve(*file, srv, log)
+	return serve(*file, srv, *level, stderr)
 }

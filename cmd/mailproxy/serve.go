@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"mailproxy/config"
+	"mailproxy/internal/logging"
+	"mailproxy/internal/metrics"
 	"mailproxy/proxy"
 )
 
@@ -23,12 +26,34 @@ import (
 //     them at once;
 //   - SIGTERM/SIGINT stop at once.
 //
-// It returns the exit status.
-func serve(file string, cfg *config.Config, log *slog.Logger) int {
+// It returns the exit status. levelFlag, when not empty, overrides the
+// configuration's log_level.
+func serve(file string, cfg *config.Config, levelFlag string, stderr io.Writer) int {
+	level := cfg.LogLevel
+	if levelFlag != "" {
+		level = levelFlag
+	}
+	log, logs, err := logging.New(cfg.LogFormat, level, cfg.ErrorLog, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailproxy: error_log: %v\n", err)
+		return exitFail
+	}
+	defer logs.Close()
 	srv, err := proxy.New(cfg, log)
 	if err != nil {
 		log.Error("configuration", "err", err)
 		return exitConfig
+	}
+	var m *metrics.Metrics
+	if cfg.MetricsListen != "" {
+		m = metrics.New()
+		stop, err := m.Serve(cfg.MetricsListen)
+		if err != nil {
+			log.Error("cannot start the metrics listener", "address", cfg.MetricsListen, "err", err)
+			return exitFail
+		}
+		defer stop(context.Background())
+		srv.SetObserver(m)
 	}
 	if err := srv.Listen(); err != nil {
 		log.Error("cannot start", "err", err)
@@ -45,7 +70,8 @@ func serve(file string, cfg *config.Config, log *slog.Logger) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	go handleSignals(sigs, file, cfg, srv, log)
+	go handleSignals(sigs, file, cfg, srv, log, logs, m)
+	setReady(m, true)
 	log.Info("mailproxy started", "version", version, "config", file)
 	srv.Serve()
 	srv.Shutdown(context.Background())
@@ -53,24 +79,32 @@ func serve(file string, cfg *config.Config, log *slog.Logger) int {
 	return exitOK
 }
 
-// handleSignals acts on the signals serve subscribed to.
-func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *proxy.Server, log *slog.Logger) {
+// handleSignals acts on the signals serve subscribed to. logs is the log
+// destination (reopened on SIGHUP for rotation); m may be nil.
+func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *proxy.Server, log *slog.Logger, logs io.Closer, m *metrics.Metrics) {
 	draining := false
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
+			if err := logging.Reopen(logs); err != nil {
+				log.Error("cannot reopen the log file", "err", err)
+			}
 			next, err := reload(file, srv)
 			if err != nil {
 				log.Error("reload failed; the running configuration keeps serving", "config", file, "err", err)
 				continue
 			}
 			cfg = next
+			if h, ok := logs.(*logging.Handle); ok {
+				h.SetLevel(cfg.LogLevel)
+			}
 			log.Info("configuration reloaded", "config", file, "servers", len(cfg.Servers))
 		case syscall.SIGQUIT:
 			if draining {
 				continue
 			}
 			draining = true
+			setReady(m, false)
 			log.Info("SIGQUIT: no new connections; waiting for open sessions", "sessions", srv.Sessions(), "shutdown_timeout", cfg.ShutdownTimeout.String())
 			go func(timeout time.Duration) {
 				ctx := context.Background()
@@ -84,6 +118,7 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 				}
 			}(cfg.ShutdownTimeout)
 		default:
+			setReady(m, false)
 			log.Info("stopping", "signal", sig.String(), "sessions", srv.Sessions())
 			srv.Close()
 		}
@@ -100,4 +135,11 @@ func reload(file string, srv *proxy.Server) (*config.Config, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return cfg, nil
+}
+
+// setReady reports readiness on /readyz when metrics are on.
+func setReady(m *metrics.Metrics, ready bool) {
+	if m != nil {
+		m.SetReady(ready)
+	}
 }

@@ -1,0 +1,176 @@
+// Package metrics turns the proxy's Observer events into Prometheus
+// metrics and serves them, with /healthz and /readyz, on a small HTTP
+// listener (the top-level metrics_listen key).
+//
+// *Metrics implements proxy.Observer. The proxy does not import this
+// package; cmd/mailproxy creates one with New, hands it to the proxy and
+// calls Serve. Every label value is normalised to a small fixed set (see
+// labels.go), so no client, backend or error text can grow the number of
+// series.
+package metrics
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds one private registry with mailproxy's metrics and the Go
+// and process collectors. All methods are safe for concurrent use, and
+// every Observer method is a no-op on a nil *Metrics.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	sessions     *prometheus.CounterVec   // protocol, outcome
+	active       *prometheus.GaugeVec     // protocol
+	sessionDur   *prometheus.HistogramVec // protocol
+	authRequests *prometheus.CounterVec   // protocol, result
+	authDur      *prometheus.HistogramVec // protocol
+	backendFails *prometheus.CounterVec   // protocol, stage
+	bytes        *prometheus.CounterVec   // protocol, direction
+	tlsHands     *prometheus.CounterVec   // protocol, version
+	reloads      *prometheus.CounterVec   // result
+
+	ready atomic.Bool
+}
+
+// New returns a Metrics with every series registered; the known label
+// combinations start at zero so dashboards see them before the first
+// event. It is not ready (see SetReady).
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_sessions_total",
+		Help: "Client sessions ended, by protocol and normalised outcome.",
+	}, []string{"protocol", "outcome"})
+	m.active = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mailproxy_sessions_active",
+		Help: "Client sessions open now.",
+	}, []string{"protocol"})
+	m.sessionDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "mailproxy_session_duration_seconds",
+		Help:    "Duration of client sessions, from accept to close.",
+		Buckets: []float64{0.1, 1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
+	}, []string{"protocol"})
+	m.authRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_auth_requests_total",
+		Help: "auth_http round trips, by result (ok, fail, wait, error).",
+	}, []string{"protocol", "result"})
+	m.authDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "mailproxy_auth_request_duration_seconds",
+		Help:    "Duration of auth_http round trips.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"protocol"})
+	m.backendFails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_backend_failures_total",
+		Help: "Backend failures, by stage (connect, login).",
+	}, []string{"protocol", "stage"})
+	m.bytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_bytes_total",
+		Help: "Bytes relayed after login, by direction (to_backend, to_client), counted when a session ends.",
+	}, []string{"protocol", "direction"})
+	m.tlsHands = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_tls_handshakes_total",
+		Help: "Client TLS handshakes (implicit TLS and STARTTLS), by negotiated version or failed.",
+	}, []string{"protocol", "version"})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_reloads_total",
+		Help: "Configuration reloads, by result (ok, failed).",
+	}, []string{"result"})
+
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.sessions, m.active, m.sessionDur, m.authRequests, m.authDur,
+		m.backendFails, m.bytes, m.tlsHands, m.reloads,
+	)
+	for _, p := range protocols {
+		m.active.WithLabelValues(p)
+		for _, d := range []string{"to_backend", "to_client"} {
+			m.bytes.WithLabelValues(p, d)
+		}
+	}
+	m.reloads.WithLabelValues("ok")
+	m.reloads.WithLabelValues("failed")
+	return m
+}
+
+// Registry returns the registry the metrics live in, e.g. for a caller
+// that wants to add its own collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// SessionStarted counts an accepted connection as active.
+func (m *Metrics) SessionStarted(protocol string) {
+	if m == nil {
+		return
+	}
+	m.active.WithLabelValues(Protocol(protocol)).Inc()
+}
+
+// SessionEnded counts the session under its normalised outcome (see
+// Outcome), makes it inactive, adds its relayed bytes and records its
+// duration. Negative byte counts and durations count as zero.
+func (m *Metrics) SessionEnded(protocol, outcome string, toBackend, toClient int64, d time.Duration) {
+	if m == nil {
+		return
+	}
+	p := Protocol(protocol)
+	m.sessions.WithLabelValues(p, Outcome(outcome)).Inc()
+	m.active.WithLabelValues(p).Dec()
+	if toBackend > 0 {
+		m.bytes.WithLabelValues(p, "to_backend").Add(float64(toBackend))
+	}
+	if toClient > 0 {
+		m.bytes.WithLabelValues(p, "to_client").Add(float64(toClient))
+	}
+	m.sessionDur.WithLabelValues(p).Observe(seconds(d))
+}
+
+// AuthRequest counts one auth_http round trip and records its duration.
+func (m *Metrics) AuthRequest(protocol, result string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	p := Protocol(protocol)
+	m.authRequests.WithLabelValues(p, oneOf(result, authResults)).Inc()
+	m.authDur.WithLabelValues(p).Observe(seconds(d))
+}
+
+// BackendFailure counts a backend that could not be reached ("connect")
+// or refused the login dialogue ("login").
+func (m *Metrics) BackendFailure(protocol, stage string) {
+	if m == nil {
+		return
+	}
+	m.backendFails.WithLabelValues(Protocol(protocol), oneOf(stage, stages)).Inc()
+}
+
+// TLSHandshake counts a client handshake by OpenSSL version name
+// ("TLSv1.3") or "failed".
+func (m *Metrics) TLSHandshake(protocol, version string) {
+	if m == nil {
+		return
+	}
+	m.tlsHands.WithLabelValues(Protocol(protocol), oneOf(version, tlsVersions)).Inc()
+}
+
+// Reload counts a configuration reload attempt as "ok" or "failed".
+func (m *Metrics) Reload(ok bool) {
+	if m == nil {
+		return
+	}
+	r := "failed"
+	if ok {
+		r = "ok"
+	}
+	m.reloads.WithLabelValues(r).Inc()
+}
+
+func seconds(d time.Duration) float64 {
+	if d < 0 {
+		return 0
+	}
+	return d.Seconds()
+}
