@@ -21,14 +21,22 @@ func (s *Server) bind(sites []*site, old map[string]*acceptor) ([]*listener, map
 				a = old[lc.Address]
 			}
 			if a == nil {
-				ln, err := net.Listen("tcp", lc.Address)
+				ln, err := s.listen(lc.Address)
 				if err != nil {
 					for _, f := range fresh {
 						f.ln.Close()
 					}
 					return nil, nil, fmt.Errorf("listen %s: %w", lc.Address, err)
 				}
-				a = &acceptor{ln: ln.(*net.TCPListener)}
+				tl, ok := ln.(*net.TCPListener)
+				if !ok {
+					ln.Close()
+					for _, f := range fresh {
+						f.ln.Close()
+					}
+					return nil, nil, fmt.Errorf("listen %s: not a TCP socket", lc.Address)
+				}
+				a = &acceptor{ln: tl}
 				fresh = append(fresh, a)
 			}
 			l := &listener{ln: a.ln, site: st, cfg: lc}
@@ -40,6 +48,28 @@ func (s *Server) bind(sites []*site, old map[string]*acceptor) ([]*listener, map
 		accs[acceptorKey(l)].cur.Store(l)
 	}
 	return lns, accs, nil
+}
+
+// listen returns a socket for address: an inherited one (socket
+// activation) when the source has one, else a new bind.
+func (s *Server) listen(address string) (net.Listener, error) {
+	if s.inherited != nil {
+		if ln := s.inherited(address); ln != nil {
+			s.log.Info("using an inherited socket", "address", address)
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", address)
+}
+
+// SetInherited gives the server sockets it did not bind itself (systemd
+// socket activation): for each listen address to bind, from (under Listen
+// or Reload) is asked first and may return a *net.TCPListener already
+// listening there, or nil. Call it before Listen.
+func (s *Server) SetInherited(from func(address string) net.Listener) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.inherited = from
 }
 
 // acceptorKey identifies a listener's socket across reloads: its listen

@@ -23,6 +23,8 @@ type Server struct {
 	sites []*site
 	lns   []*listener          // current listeners, configuration order
 	accs  map[string]*acceptor // bound sockets by listen address
+	// inherited returns a socket passed by systemd for an address, or nil.
+	inherited func(address string) net.Listener
 
 	base   context.Context
 	cancel context.CancelFunc

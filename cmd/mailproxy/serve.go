@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"mailproxy/config"
 	"mailproxy/internal/logging"
 	"mailproxy/internal/metrics"
+	"mailproxy/internal/sdactivation"
+	"mailproxy/internal/sdnotify"
 	"mailproxy/proxy"
 )
 
@@ -55,10 +59,28 @@ func serve(file string, cfg *config.Config, levelFlag string, stderr io.Writer) 
 		defer stop(context.Background())
 		srv.SetObserver(m)
 	}
-	if err := srv.Listen(); err != nil {
-		log.Error("cannot start", "err", err)
+	inherited, err := sdactivation.Listeners()
+	if err != nil {
+		log.Error("socket activation", "err", err)
 		return exitFail
 	}
+	if len(inherited) > 0 {
+		srv.SetInherited(func(address string) net.Listener {
+			ln, _, _ := sdactivation.ByAddress(inherited, address)
+			return ln
+		})
+	}
+	if err := srv.Listen(); err != nil {
+		log.Error("cannot start", "err", err)
+		sdactivation.Close(inherited)
+		return exitFail
+	}
+	for name, lns := range inherited {
+		for _, ln := range lns {
+			log.Warn("an inherited socket matches no listen entry; closing it", "name", name, "address", ln.Addr().String())
+		}
+	}
+	sdactivation.Close(inherited)
 	if cfg.PID != "" {
 		if err := os.WriteFile(cfg.PID, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			log.Error("cannot write the pid file", "file", cfg.PID, "err", err)
@@ -72,6 +94,7 @@ func serve(file string, cfg *config.Config, levelFlag string, stderr io.Writer) 
 	defer signal.Stop(sigs)
 	go handleSignals(sigs, file, cfg, srv, log, logs, m)
 	setReady(m, true)
+	sdnotify.Ready()
 	log.Info("mailproxy started", "version", version, "config", file)
 	srv.Serve()
 	srv.Shutdown(context.Background())
@@ -89,11 +112,15 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 			if err := logging.Reopen(logs); err != nil {
 				log.Error("cannot reopen the log file", "err", err)
 			}
+			sdnotify.Reloading()
 			next, err := reload(file, srv)
+			sdnotify.Ready()
 			if err != nil {
 				log.Error("reload failed; the running configuration keeps serving", "config", file, "err", err)
+				sdnotify.Status("reload failed: " + strings.ReplaceAll(err.Error(), "\n", "; "))
 				continue
 			}
+			sdnotify.Status("configuration reloaded")
 			cfg = next
 			if h, ok := logs.(*logging.Handle); ok {
 				h.SetLevel(cfg.LogLevel)
@@ -105,6 +132,7 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 			}
 			draining = true
 			setReady(m, false)
+			sdnotify.Stopping()
 			log.Info("SIGQUIT: no new connections; waiting for open sessions", "sessions", srv.Sessions(), "shutdown_timeout", cfg.ShutdownTimeout.String())
 			go func(timeout time.Duration) {
 				ctx := context.Background()
@@ -119,6 +147,7 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 			}(cfg.ShutdownTimeout)
 		default:
 			setReady(m, false)
+			sdnotify.Stopping()
 			log.Info("stopping", "signal", sig.String(), "sessions", srv.Sessions())
 			srv.Close()
 		}
