@@ -5,6 +5,10 @@
 //	mailproxy -c /etc/mailproxy/mailproxy.yaml   run in the foreground
 //	mailproxy -t -c FILE                          check a configuration
 //	mailproxy -V                                  print the version
+//	mailproxy import-nginx [-p PREFIX] FILE       print nginx.conf's mail block as YAML
+//
+// -c also takes an nginx configuration as is, with nginx's -p and -g
+// (importnginx.go).
 //
 // Exit status: 0 clean stop, 1 runtime failure, 2 configuration error.
 package main
@@ -32,12 +36,17 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "import-nginx" {
+		return importNginx(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("mailproxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("c", "/etc/mailproxy/mailproxy.yaml", "configuration `file`")
 	test := fs.Bool("t", false, "check the configuration and exit")
 	showVersion := fs.Bool("V", false, "print the version and exit")
 	level := fs.String("log-level", "", "log level: debug, info, warn or error (overrides log_level)")
+	var nginx nginxFlags
+	nginx.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -51,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitConfig
 		}
 	}
-	srv, err := load(*file)
+	srv, err := loadConfig(*file, nginx)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
@@ -60,5 +69,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "mailproxy: the configuration file %s syntax is ok\nconfiguration ok\n", *file)
 		return exitOK
 	}
+	nginxAtStart = nginx // for reloads
 	return serve(*file, srv, *level, stderr)
 }

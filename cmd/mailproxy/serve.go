@@ -156,7 +156,7 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 
 // reload loads file and switches srv to it.
 func reload(file string, srv *proxy.Server) (*config.Config, error) {
-	cfg, err := config.Load(file)
+	cfg, err := configForReload(file)
 	if err != nil {
 		return nil, err
 	}
