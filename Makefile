@@ -52,3 +52,20 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# deb builds bin/mailproxy_VERSION_ARCH.deb with nfpm (dist/nfpm.yaml):
+# static binaries (CGO_ENABLED=0, so the package needs no libc version),
+# the systemd unit, the example configuration and the maintainer scripts.
+# The Debian version is git describe's, made valid: v1.2.3-4-gabc becomes
+# 1.2.3+4.gabc, a bare commit hash 0.0.0+HASH. nfpm runs with `go run`,
+# outside go.mod.
+NFPM        ?= github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9])/\1/; /^[0-9]/!s/^/0.0.0+/; s/-/+/; s/-/./g')
+.PHONY: deb
+deb:
+	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN)/deb/mailproxy ./cmd/mailproxy
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/deb/mailproxy-auth ./cmd/mailproxy-auth
+	rm -f $(BIN)/mailproxy_*.deb
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH=$$($(GO) env GOARCH) DEB_BIN='$(BIN)/deb' \
+	  $(GO) run $(NFPM) package --config dist/nfpm.yaml --packager deb --target $(BIN)/

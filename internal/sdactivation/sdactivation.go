@@ -15,11 +15,17 @@
 //		}
 //		…
 //	}
-//	// whatever is left in inherited matches no listen entry: refuse to start
+//	// whatever is left in inherited matches no listen entry: report it
 //
 // Names are labels for logs: an inherited socket is matched to a listen
 // entry by its local address, never by name, so one FileDescriptorName
 // for every socket is enough.
+//
+// systemd keeps its own copy of every socket for as long as the .socket
+// unit runs. Closing an inherited listener (say, because a reload dropped
+// its address) therefore does not close the port: the kernel goes on
+// completing connections that nobody accepts. Tell the operator to change
+// the .socket unit as well.
 package sdactivation
 
 import (
@@ -62,8 +68,10 @@ const Unnamed = "unknown"
 //   - Call it once: a second call finds the variables gone and returns
 //     (nil, nil).
 //   - Malformed variables, a name count that differs from LISTEN_FDS, or
-//     a descriptor that is not a listening stream socket is an error; every
-//     passed descriptor is then closed and no listener is returned.
+//     a descriptor that is not a stream socket (net.FileListener refuses
+//     it) is an error; every passed descriptor is then closed and no
+//     listener is returned. A unix stream socket is returned like a TCP
+//     one; ByAddress never matches it.
 func Listeners() (map[string][]net.Listener, error) {
 	pidText, fdsText := os.Getenv(EnvPID), os.Getenv(EnvFDs)
 	namesText := os.Getenv(EnvNames)

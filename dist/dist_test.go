@@ -1,0 +1,158 @@
+package dist
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"mailproxy/internal/mailtest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/mailproxy once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mailproxy-dist-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "mailproxy")
+		if out, err := exec.Command("go", "build", "-o", binPath, "mailproxy/cmd/mailproxy").CombinedOutput(); err != nil {
+			buildErr = &buildError{err, string(out)}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n" + e.out }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// installedConfig lays out text as /etc/mailproxy does after the package's
+// postinst: the configuration next to a generated cert.pem and key.pem.
+func installedConfig(t *testing.T, text string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cert, key, err := mailtest.SelfSignedCert("mail.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"cert.pem": cert, "key.pem": key, "mailproxy.yaml": []byte(text)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "mailproxy.yaml")
+}
+
+func checkConfig(t *testing.T, file string) {
+	t.Helper()
+	out, err := exec.Command(binary(t), "-t", "-c", file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "configuration ok") {
+		t.Fatalf("mailproxy -t: %v\n%s", err, out)
+	}
+}
+
+func TestExampleConfig(t *testing.T) {
+	raw, err := os.ReadFile("mailproxy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkConfig(t, installedConfig(t, string(raw)))
+}
+
+// commentedOut matches the example's commented-out settings: "# key:",
+// "# - item" or a deeper-indented "#   line". Prose comments start
+// otherwise (a capital, a path, a word without a colon).
+var commentedOut = regexp.MustCompile(`(?m)^(\s*)# ((?:[a-z_]+:|- |  ).*)$`)
+
+func TestExampleConfigCommentedSettings(t *testing.T) {
+	raw, err := os.ReadFile("mailproxy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := commentedOut.ReplaceAllString(string(raw), "$1$2")
+	for _, want := range []string{"\n  auth_http_header:", "\n  server_name:", "smtp_auth: [none]", "proxy_protocol: true",
+		"\nerror_log:", "\nmetrics_listen:"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("uncommenting missed %q:\n%s", want, text)
+		}
+	}
+	checkConfig(t, installedConfig(t, text))
+}
+
+// TestSystemdVerify runs `systemd-analyze verify` on the units in a
+// scratch root holding the host's units, /usr/bin/mailproxy (a stand-in:
+// verify only checks that Exec programs exist and are executable) and
+// /bin/kill. Any output is a failure: verify exits 0 even on unknown keys.
+func TestSystemdVerify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze not installed (Debian package systemd)")
+	}
+	units := "/usr/lib/systemd/system"
+	if _, err := os.Stat(filepath.Join(units, "sysinit.target")); err != nil {
+		t.Skip("no systemd units in", units)
+	}
+	kill, err := exec.LookPath("kill")
+	if err != nil || !filepath.IsAbs(kill) {
+		t.Skip("no kill(1)")
+	}
+	root := t.TempDir()
+	for _, d := range []string{"usr/bin", "usr/lib/systemd", "etc/systemd/system"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"bin": "usr/bin", "lib": "usr/lib"} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/bin/mailproxy"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copies := [][2]string{
+		{units, "usr/lib/systemd"},
+		{kill, "usr/bin/kill"},
+		{"systemd/mailproxy.service", "etc/systemd/system/"},
+		{"systemd/mailproxy.socket", "etc/systemd/system/"},
+	}
+	for _, c := range copies {
+		if out, err := exec.Command("cp", "-a", c[0], filepath.Join(root, c[1])).CombinedOutput(); err != nil {
+			t.Fatalf("cp %s: %v\n%s", c[0], err, out)
+		}
+	}
+	cmd := exec.Command(analyze, "verify", "--man=no", "--root="+root,
+		filepath.Join(root, "etc/systemd/system/mailproxy.service"),
+		filepath.Join(root, "etc/systemd/system/mailproxy.socket"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
