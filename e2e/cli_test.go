@@ -128,3 +128,36 @@ func TestSIGTERMStopsAtOnce(t *testing.T) {
 		t.Fatal("mailproxy did not exit on SIGTERM")
 	}
 }
+
+// TestShutdownTimeoutCutsSessions: after SIGQUIT, sessions still open
+// when shutdown_timeout expires are closed and the process exits 0.
+func TestShutdownTimeoutCutsSessions(t *testing.T) {
+	be, err := mailtest.StartIMAPBackend("127.0.0.1:0", map[string]string{"alice": "secret"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	listen := freePort(t)
+	p := startBinary(t, "shutdown_timeout: 1s\n"+imapConfig(listen, authOK(t, be.Addr())))
+	c, r := login(t, listen)
+	defer c.Close()
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGQUIT)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := r.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("session not cut after shutdown_timeout: %v", err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("session cut after %v, before shutdown_timeout", d)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("mailproxy did not exit")
+	}
+}
