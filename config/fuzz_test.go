@@ -12,13 +12,16 @@ import (
 // not touch the file system.
 func FuzzParse(f *testing.F) {
 	old := loadKeyPair
-	loadKeyPair = func(cert, key string) error {
+	loadKeyPair = func(cert, key string, _ []string) error {
 		if strings.Contains(cert, "bad") {
 			return errors.New("bad pair")
 		}
 		return nil
 	}
-	f.Cleanup(func() { loadKeyPair = old })
+	oldFiles, oldPasswords := loadTLSFiles, readPasswords
+	loadTLSFiles = func(string, ...string) error { return nil }
+	readPasswords = func(string) ([]string, error) { return nil, nil }
+	f.Cleanup(func() { loadKeyPair, loadTLSFiles, readPasswords = old, oldFiles, oldPasswords })
 
 	f.Add([]byte(y(
 		"mail:",

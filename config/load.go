@@ -36,7 +36,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	e := &env{
 		hostname: defaultServerName(),
 		dir:      filepath.Dir(name),
-		pairs:    make(map[[2]string]bool),
+		pairs:    make(map[[3]string]bool),
 		listens:  make(listenSet),
 	}
 	var cfg *Config

@@ -90,6 +90,8 @@ type settings struct {
 	sslTrustedCertificate  opt[string]
 	sslCRL                 opt[string]
 	authHTTPPassClientCert opt[bool]
+	sniCertificates        opt[[]SNICertificate]
+	proxyProtocolTLVs      opt[bool]
 }
 
 // parser parses one directive value; see values.go.
@@ -167,6 +169,8 @@ var directives = map[string]directive{
 	"ssl_trusted_certificate":    bind(false, func(s *settings) *opt[string] { return &s.sslTrustedCertificate }, nonEmptyText),
 	"ssl_crl":                    bind(false, func(s *settings) *opt[string] { return &s.sslCRL }, nonEmptyText),
 	"auth_http_pass_client_cert": bind(false, func(s *settings) *opt[bool] { return &s.authHTTPPassClientCert }, flag),
+	"sni_certificates":           bind(false, func(s *settings) *opt[[]SNICertificate] { return &s.sniCertificates }, sniCertificateList),
+	"proxy_protocol_tlvs":        bind(false, func(s *settings) *opt[bool] { return &s.proxyProtocolTLVs }, flag),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

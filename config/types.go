@@ -132,6 +132,22 @@ type Server struct {
 	SSLTrustedCertificate  string        // CA file used for verification only
 	SSLCRL                 string        // CRL file
 	AuthHTTPPassClientCert bool          // send Auth-SSL-Cert
+
+	// SNICertificates are certificates chosen by the server name the
+	// client asks for (sni_certificates, beyond nginx); SSLCertificate
+	// stays the default. Paths are absolute and every pair was loaded.
+	SNICertificates []SNICertificate
+	// ProxyProtocolTLVs makes an outbound v2 PROXY header describe a TLS
+	// client connection in TLVs (proxy_protocol_tlvs, beyond nginx).
+	ProxyProtocolTLVs bool
+}
+
+// SNICertificate is one sni_certificates entry.
+type SNICertificate struct {
+	Names             []string // lower-case host names or "*.domain" wildcards
+	SSLCertificate    []string // one key per certificate (e.g. RSA and ECDSA)
+	SSLCertificateKey []string
+	Line              int
 }
 
 // NeedsTLS reports whether the server needs a certificate: a listen with

@@ -32,8 +32,11 @@ var (
 type env struct {
 	hostname string             // default server_name
 	dir      string             // directory of the file, base of relative paths
-	pairs    map[[2]string]bool // certificate/key pairs already checked
-	listens  listenSet          // every listen address seen so far
+	pairs    map[[3]string]bool // certificate, key, password file already checked
+	// passwords caches ssl_password_file contents by path (nil slice
+	// and false: the file could not be read, already reported).
+	passwords map[string]passwordFile
+	listens   listenSet // every listen address seen so far
 }
 
 // resolveServer applies inheritance (server value, else mail value, else
@@ -90,7 +93,10 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.SSLCiphers = s.sslCiphers.or(m.sslCiphers).get(defaultSSLCiphers)
 	startTLS := s.startTLS.or(m.startTLS)
 	srv.StartTLS = startTLS.get(StartTLSOff)
-	resolveCertificates(c, e, srv, s.sslCertificate.or(m.sslCertificate), s.sslCertificateKey.or(m.sslCertificateKey), startTLS)
+	pw := s.sslPasswordFile.or(m.sslPasswordFile)
+	srv.SSLPasswordFile = absPath(e.dir, pw.get(""))
+	resolveCertificates(c, e, srv, s.sslCertificate.or(m.sslCertificate), s.sslCertificateKey.or(m.sslCertificateKey), startTLS, pw.line)
+	resolveSNI(c, e, srv, s.sniCertificates.or(m.sniCertificates), pw.line)
 
 	srv.IMAPAuth = slices.Clone(s.imapAuth.or(m.imapAuth).get(defaultIMAPAuth))
 	srv.IMAPCapabilities = slices.Clone(s.imapCapabilities.or(m.imapCapabilities).get(defaultIMAPCapabilities))
@@ -111,7 +117,6 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.ResolverIPv4, srv.ResolverIPv6 = !res.noIPv4, !res.noIPv6
 	srv.ResolverTimeout = s.resolverTimeout.or(m.resolverTimeout).get(defaultResolverTimeout)
 
-	srv.SSLPasswordFile = absPath(e.dir, s.sslPasswordFile.or(m.sslPasswordFile).get(""))
 	srv.SSLPreferServerCiphers = s.sslPreferServerCiphers.or(m.sslPreferServerCiphers).get(false)
 	srv.SSLECDHCurve = s.sslECDHCurve.or(m.sslECDHCurve).get("auto")
 	srv.SSLSessionCache = slices.Clone(s.sslSessionCache.or(m.sslSessionCache).get([]string{"none"}))
@@ -125,8 +130,18 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.SSLTrustedCertificate = absPath(e.dir, s.sslTrustedCertificate.or(m.sslTrustedCertificate).get(""))
 	srv.SSLCRL = absPath(e.dir, s.sslCRL.or(m.sslCRL).get(""))
 	srv.AuthHTTPPassClientCert = s.authHTTPPassClientCert.or(m.authHTTPPassClientCert).get(false)
+	srv.ProxyProtocolTLVs = s.proxyProtocolTLVs.or(m.proxyProtocolTLVs).get(false)
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
+	}
+	if srv.NeedsTLS() {
+		checkTLSFiles(c, srv, tlsLines{
+			curve:   s.sslECDHCurve.or(m.sslECDHCurve).line,
+			tickets: s.sslSessionTicketKey.or(m.sslSessionTicketKey).line,
+			client:  s.sslClientCertificate.or(m.sslClientCertificate).line,
+			trusted: s.sslTrustedCertificate.or(m.sslTrustedCertificate).line,
+			crl:     s.sslCRL.or(m.sslCRL).line,
+		})
 	}
 	return srv
 }
@@ -135,7 +150,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 // taken from the directory of the file, as nginx takes them from its
 // configuration prefix), requires a certificate when TLS is used, requires
 // one key per certificate and checks that every pair loads.
-func resolveCertificates(c *collector, e *env, srv *Server, cert, key opt[[]string], startTLS opt[StartTLS]) {
+func resolveCertificates(c *collector, e *env, srv *Server, cert, key opt[[]string], startTLS opt[StartTLS], pwLine int) {
 	srv.SSLCertificate = absPaths(e.dir, cert.v)
 	srv.SSLCertificateKey = absPaths(e.dir, key.v)
 	if cert.bad || key.bad {
@@ -159,12 +174,7 @@ func resolveCertificates(c *collector, e *env, srv *Server, cert, key opt[[]stri
 		c.errorf(key.line, `no "ssl_certificate" is defined for key %q`, key.v[len(certs)])
 	default:
 		for i := range certs {
-			p := [2]string{certs[i], keys[i]}
-			if e.pairs[p] {
-				continue
-			}
-			e.pairs[p] = true
-			if err := loadKeyPair(certs[i], keys[i]); err != nil {
+			if err := e.checkPair(c, srv.SSLPasswordFile, pwLine, certs[i], keys[i]); err != nil {
 				c.errorf(cert.line, "ssl_certificate: cannot load certificate %q with key %q: %v", cert.v[i], key.v[i], err)
 			}
 		}

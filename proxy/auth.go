@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"mailproxy/authhttp"
-	mailtls "mailproxy/tls"
 )
 
 // minWaitRetry is the pause before repeating a request answered with
@@ -20,10 +19,7 @@ const minWaitRetry = time.Second
 func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (*authhttp.Response, error) {
 	req.ClientIP = cc.client.Addr().String()
 	req.Proxy = cc.pp
-	if cc.tlsState != nil {
-		p, c := mailtls.Describe(*cc.tlsState)
-		req.SSL = &authhttp.SSLInfo{Protocol: p, Cipher: c}
-	}
+	req.SSL = cc.sslInfo()
 	for {
 		start := time.Now()
 		resp, err := cc.site.auth.Do(ctx, req)

@@ -37,6 +37,7 @@ type clientConn struct {
 	conn     net.Conn // tcp, or the TLS connection over it
 	tlsState *stdtls.ConnectionState
 	starttls bool
+	cert     mailtls.Result // client certificate check of the last handshake
 
 	mu      sync.Mutex
 	backend net.Conn
@@ -134,6 +135,9 @@ func (cc *clientConn) run() string {
 			return "TLS handshake failed"
 		}
 		cc.setTLS(tc)
+		if err := cc.checkClientCert(); err != nil {
+			return preauthOutcome(err)
+		}
 	}
 	sc := &session.Conn{
 		Conn:         cc.conn,
@@ -153,7 +157,7 @@ func (cc *clientConn) run() string {
 		cc.setTLS(tc)
 		cc.starttls = true
 		sc.Conn, sc.TLS = tc, true
-		return nil
+		return cc.checkClientCert()
 	}
 	login, err := cc.site.proto.serve(cc.ctx, sc)
 	if err != nil {
@@ -190,6 +194,8 @@ func preauthOutcome(err error) string {
 	switch {
 	case errors.Is(err, session.ErrClosed):
 		return "closed before login"
+	case errors.Is(err, errCertRefused):
+		return "client certificate refused"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "client timed out"
 	}
@@ -214,13 +220,7 @@ func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 	cc.mu.Lock()
 	cc.backend = c
 	cc.mu.Unlock()
-	if cfg.ProxyProtocol != "" {
-		var hdr []byte
-		if cfg.ProxyProtocol == "v2" {
-			hdr = proxyproto.AppendV2(nil, cc.client, cc.local)
-		} else {
-			hdr = proxyproto.AppendV1(nil, cc.client, cc.local)
-		}
+	if hdr := cc.proxyHeader(); hdr != nil {
 		c.SetWriteDeadline(deadline)
 		if _, err := c.Write(hdr); err != nil {
 			cc.log.Error("could not send PROXY protocol header", "err", err)

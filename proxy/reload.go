@@ -121,6 +121,10 @@ func (s *Server) reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	s.sites, s.lns, s.accs = sites, lns, accs
+	// New accept loops start before removed ones stop, so Serve never
+	// sees zero loops (and returns) in the middle of a reload.
+	s.startAccepting()
 	kept := map[*acceptor]bool{}
 	for _, a := range accs {
 		kept[a] = true
@@ -131,7 +135,5 @@ func (s *Server) reload(cfg *config.Config) error {
 			s.log.Info("listener removed", "address", a.ln.Addr().String())
 		}
 	}
-	s.sites, s.lns, s.accs = sites, lns, accs
-	s.startAccepting()
 	return nil
 }

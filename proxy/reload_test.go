@@ -105,3 +105,28 @@ func TestReload(t *testing.T) {
 	}
 	must(t, srv.Shutdown(ctx))
 }
+
+// TestReloadReplacingEveryListener: a reload that changes every listen
+// address keeps the server running on the new ones (Serve must not see
+// zero accept loops and return).
+func TestReloadReplacingEveryListener(t *testing.T) {
+	auth := startAuth(t, failAuth)
+	a1, a2 := freeAddr(t), freeAddr(t)
+	srv, err := proxy.New(reloadConfig(t, auth.addr(), "ONE", a1), testLogger())
+	must(t, err)
+	must(t, srv.Listen())
+	done := make(chan struct{})
+	go func() { srv.Serve(); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	for i := 0; i < 5; i++ {
+		must(t, srv.Reload(reloadConfig(t, auth.addr(), "TWO", a2)))
+		must(t, srv.Reload(reloadConfig(t, auth.addr(), "ONE", a1)))
+	}
+	select {
+	case <-done:
+		t.Fatal("Serve returned during reloads")
+	case <-time.After(100 * time.Millisecond):
+	}
+	c := dialRaw(t, a1)
+	c.expect("* OK IMAP4 ready\r\n")
+}

@@ -33,16 +33,32 @@ type protocol struct {
 	// internalError is the reply sent before closing on infrastructure
 	// failures.
 	internalError []byte
+	// certError and noCert end a session whose client certificate failed
+	// verification or is missing (ssl_verify_client, SPEC §2.2).
+	certError, noCert []byte
 }
+
+// The replies to a refused client certificate (SPEC §2.2), sent before
+// the connection is closed.
+var (
+	imapCertError = []byte("* BYE SSL certificate error\r\n")
+	imapNoCert    = []byte("* BYE No required SSL certificate\r\n")
+	pop3CertError = []byte("-ERR SSL certificate error\r\n")
+	pop3NoCert    = []byte("-ERR No required SSL certificate\r\n")
+	smtpCertError = []byte("421 4.7.1 SSL certificate error\r\n")
+	smtpNoCert    = []byte("421 4.7.1 No required SSL certificate\r\n")
+)
 
 // site is the runtime form of one server entry, built once per
 // configuration load and shared by every connection it accepts.
 type site struct {
-	cfg    *config.Server
-	auth   *authhttp.Client
-	tls    *stdtls.Config // nil when the server needs no TLS
-	proto  protocol
-	realIP []netip.Prefix
+	cfg  *config.Server
+	auth *authhttp.Client
+	tls  *stdtls.Config // nil when the server needs no TLS
+	// clientAuth checks client certificates; nil for ssl_verify_client off.
+	clientAuth *mailtls.ClientAuth
+	proto      protocol
+	realIP     []netip.Prefix
 }
 
 func newSite(cfg *config.Server) (*site, error) {
@@ -56,13 +72,7 @@ func newSite(cfg *config.Server) (*site, error) {
 		return nil, fmt.Errorf("auth_http: %w", err)
 	}
 	if cfg.NeedsTLS() {
-		s.tls, err = mailtls.NewServerConfig(mailtls.Settings{
-			Certificates: cfg.SSLCertificate,
-			Keys:         cfg.SSLCertificateKey,
-			Protocols:    cfg.SSLProtocols,
-			Ciphers:      cfg.SSLCiphers,
-			ALPN:         cfg.Protocol,
-		})
+		s.tls, s.clientAuth, err = mailtls.NewServerConfig(tlsSettings(cfg))
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +87,7 @@ func newSite(cfg *config.Server) (*site, error) {
 			ClientBuffer: cfg.IMAPClientBuffer,
 			MaxErrors:    cfg.MaxErrors,
 		})
-		s.proto = protocol{name: "imap", serve: srv.Serve, login: imap.LoginBackend, internalError: imap.InternalError}
+		s.proto = protocol{name: "imap", serve: srv.Serve, login: imap.LoginBackend, internalError: imap.InternalError, certError: imapCertError, noCert: imapNoCert}
 	case "pop3":
 		srv := pop3.NewServer(pop3.Options{
 			ServerName:   cfg.ServerName,
@@ -86,7 +96,7 @@ func newSite(cfg *config.Server) (*site, error) {
 			StartTLS:     cfg.StartTLS,
 			MaxErrors:    cfg.MaxErrors,
 		})
-		s.proto = protocol{name: "pop3", serve: srv.Serve, login: pop3.LoginBackend, internalError: pop3.InternalError}
+		s.proto = protocol{name: "pop3", serve: srv.Serve, login: pop3.LoginBackend, internalError: pop3.InternalError, certError: pop3CertError, noCert: pop3NoCert}
 	case "smtp":
 		var res *resolver.Resolver
 		if len(cfg.Resolver) > 0 {
@@ -104,11 +114,39 @@ func newSite(cfg *config.Server) (*site, error) {
 			ProxySMTPAuth: cfg.ProxySMTPAuth,
 			Resolver:      res,
 		})
-		s.proto = protocol{name: "smtp", serve: srv.Serve, login: srv.LoginBackend, internalError: smtp.InternalError}
+		s.proto = protocol{name: "smtp", serve: srv.Serve, login: srv.LoginBackend, internalError: smtp.InternalError, certError: smtpCertError, noCert: smtpNoCert}
 	default:
 		return nil, fmt.Errorf("unknown protocol %q", cfg.Protocol)
 	}
 	return s, nil
+}
+
+// tlsSettings turns a server's ssl_* directives into mailtls settings.
+// ssl_prefer_server_ciphers and ssl_session_cache have no counterpart: Go
+// always prefers its own cipher order and resumes sessions with tickets
+// only (README, "TLS").
+func tlsSettings(cfg *config.Server) mailtls.Settings {
+	s := mailtls.Settings{
+		Certificates:          cfg.SSLCertificate,
+		Keys:                  cfg.SSLCertificateKey,
+		PasswordFile:          cfg.SSLPasswordFile,
+		Protocols:             cfg.SSLProtocols,
+		Ciphers:               cfg.SSLCiphers,
+		ECDHCurve:             cfg.SSLECDHCurve,
+		ALPN:                  cfg.Protocol,
+		DisableSessionTickets: !cfg.SSLSessionTickets,
+		SessionTicketKeys:     cfg.SSLSessionTicketKey,
+		SessionTimeout:        cfg.SSLSessionTimeout,
+		VerifyClient:          cfg.SSLVerifyClient,
+		VerifyDepth:           cfg.SSLVerifyDepth,
+		ClientCertificate:     cfg.SSLClientCertificate,
+		TrustedCertificate:    cfg.SSLTrustedCertificate,
+		CRL:                   cfg.SSLCRL,
+	}
+	for _, e := range cfg.SNICertificates {
+		s.SNI = append(s.SNI, mailtls.NamedCertificates{Names: e.Names, Certificates: e.SSLCertificate, Keys: e.SSLCertificateKey})
+	}
+	return s
 }
 
 // trusted reports whether peer may set the client address with a PROXY

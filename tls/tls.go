@@ -1,7 +1,12 @@
 // Package tls builds the TLS settings of a mail server from its nginx-style
-// directives (ssl_certificate, ssl_protocols, ssl_ciphers, SPEC.md §1.5)
-// and describes a TLS connection with OpenSSL's names, as nginx reports
-// them to the auth service (Auth-SSL-Protocol, Auth-SSL-Cipher, §9.2).
+// directives (ssl_*, SPEC.md §1.5) and describes a TLS connection with
+// OpenSSL's names, as nginx reports them to the auth service
+// (Auth-SSL-*, §9.2): protocol and cipher names, the client certificate's
+// verification result (verified the way OpenSSL does, §8.3) and its
+// subject, issuer, serial and fingerprint in OpenSSL's formats.
+//
+// Building is side-effect free: it reads files and returns new values, so
+// a reload can build a new configuration and drop it on error.
 //
 // The package shadows crypto/tls; importers alias it (mailtls).
 package tls
@@ -15,46 +20,123 @@ import (
 	"time"
 )
 
-// Settings are the TLS directives of one server.
+// DefaultSessionTimeout is nginx's ssl_session_timeout default.
+const DefaultSessionTimeout = 5 * time.Minute
+
+// Settings are the TLS directives of one server. Paths are used as given.
 type Settings struct {
-	Certificates []string // PEM files, one per key
-	Keys         []string
+	Certificates []string // ssl_certificate: PEM files, one per key
+	Keys         []string // ssl_certificate_key
+	PasswordFile string   // ssl_password_file: passphrases for encrypted keys
 	Protocols    []string // ssl_protocols names
 	Ciphers      string   // ssl_ciphers, an OpenSSL cipher string
+	ECDHCurve    string   // ssl_ecdh_curve: "auto" or OpenSSL group names joined by ':'
 	ALPN         string   // imap, pop3 or smtp
+
+	// DisableSessionTickets is ssl_session_tickets off.
+	DisableSessionTickets bool
+	// SessionTicketKeys are ssl_session_ticket_key files; none: Go's own
+	// rotating random keys.
+	SessionTicketKeys []string
+	// SessionTimeout is ssl_session_timeout, the longest a ticket is
+	// honoured; 0 means DefaultSessionTimeout.
+	SessionTimeout time.Duration
+
+	// SNI lists certificates chosen by the client's server name
+	// (sni_certificates); Certificates stay the default.
+	SNI []NamedCertificates
+
+	VerifyClient       string // ssl_verify_client: off (or ""), on, optional, optional_no_ca
+	VerifyDepth        int    // ssl_verify_depth: most intermediate CAs allowed
+	ClientCertificate  string // ssl_client_certificate: trusted CAs, also sent as acceptable
+	TrustedCertificate string // ssl_trusted_certificate: trusted CAs, not sent
+	CRL                string // ssl_crl: CRLs; every CA level must be covered
 }
 
-// NewServerConfig loads the certificates and returns the server config.
-// A setting Go cannot honour is an error naming it, never a downgrade.
-func NewServerConfig(s Settings) (*tls.Config, error) {
+// NewServerConfig loads every file s names and returns the server's TLS
+// configuration and its client-certificate policy (nil for
+// ssl_verify_client off). A setting Go cannot honour is an error naming
+// it, never a downgrade. The result shares nothing with earlier results.
+func NewServerConfig(s Settings) (*tls.Config, *ClientAuth, error) {
 	if len(s.Certificates) == 0 {
-		return nil, errors.New("no ssl_certificate")
+		return nil, nil, errors.New("no ssl_certificate")
 	}
-	if len(s.Certificates) != len(s.Keys) {
-		return nil, errors.New("each ssl_certificate needs one ssl_certificate_key")
+	passwords, err := ReadPasswordFile(s.PasswordFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ssl_password_file: %w", err)
 	}
 	cfg := &tls.Config{}
-	for i := range s.Certificates {
-		c, err := tls.LoadX509KeyPair(s.Certificates[i], s.Keys[i])
+	if cfg.Certificates, err = loadPairs(s.Certificates, s.Keys, passwords); err != nil {
+		return nil, nil, err
+	}
+	if len(s.SNI) > 0 || len(cfg.Certificates) > 1 {
+		p, err := newCertPicker(cfg.Certificates, s.SNI, passwords)
 		if err != nil {
-			return nil, fmt.Errorf("ssl_certificate %q: %w", s.Certificates[i], err)
+			return nil, nil, err
 		}
-		cfg.Certificates = append(cfg.Certificates, c)
+		cfg.GetCertificate = p.getCertificate
 	}
-	min, max, err := versionRange(s.Protocols)
-	if err != nil {
-		return nil, err
+	if cfg.MinVersion, cfg.MaxVersion, err = versionRange(s.Protocols); err != nil {
+		return nil, nil, err
 	}
-	cfg.MinVersion, cfg.MaxVersion = min, max
-	suites, err := ParseCiphers(s.Ciphers)
-	if err != nil {
-		return nil, err
+	if cfg.CipherSuites, err = ParseCiphers(s.Ciphers); err != nil {
+		return nil, nil, err
 	}
-	cfg.CipherSuites = suites
+	if cfg.CurvePreferences, err = ParseCurves(s.ECDHCurve); err != nil {
+		return nil, nil, err
+	}
 	if s.ALPN != "" {
 		cfg.NextProtos = []string{s.ALPN}
 	}
-	return cfg, nil
+	if err := setSessions(cfg, s); err != nil {
+		return nil, nil, err
+	}
+	auth, err := newClientAuth(s, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, auth, nil
+}
+
+// setSessions applies ssl_session_tickets, ssl_session_ticket_key and
+// ssl_session_timeout.
+func setSessions(cfg *tls.Config, s Settings) error {
+	if s.DisableSessionTickets {
+		cfg.SessionTicketsDisabled = true
+		return nil
+	}
+	keys, err := ReadTicketKeys(s.SessionTicketKeys)
+	if err != nil {
+		return err
+	}
+	if len(keys) > 0 {
+		cfg.SetSessionTicketKeys(keys)
+	}
+	timeout := s.SessionTimeout
+	if timeout <= 0 {
+		timeout = DefaultSessionTimeout
+	}
+	limitSessionLifetime(cfg, timeout)
+	return nil
+}
+
+// loadPairs loads certificate/key pairs, one key per certificate.
+func loadPairs(certs, keys []string, passwords []string) ([]tls.Certificate, error) {
+	if len(certs) == 0 {
+		return nil, errors.New("no ssl_certificate")
+	}
+	if len(certs) != len(keys) {
+		return nil, errors.New("each ssl_certificate needs one ssl_certificate_key")
+	}
+	var out []tls.Certificate
+	for i := range certs {
+		c, err := LoadKeyPair(certs[i], keys[i], passwords)
+		if err != nil {
+			return nil, fmt.Errorf("ssl_certificate %q: %w", certs[i], err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 var versionNames = map[string]uint16{

@@ -14,22 +14,23 @@ var (
 // Outcomes lists every value Outcome can return.
 var Outcomes = []string{
 	"client_closed", "backend_closed", "idle_timeout", "no_login", "timeout",
-	"backend_failed", "bad_proxy_header", "tls_failed", "client_error",
-	"backend_error", "error",
+	"backend_failed", "bad_proxy_header", "tls_failed", "client_cert_refused",
+	"client_error", "backend_error", "error",
 }
 
 // exact maps the proxy's fixed outcome strings to their labels.
 var exact = map[string]string{
-	"client closed":        "client_closed",
-	"backend closed":       "backend_closed",
-	"proxy_timeout":        "idle_timeout",
-	"closed before login":  "no_login",
-	"client timed out":     "timeout",
-	"backend login failed": "backend_failed",
-	"bad PROXY header":     "bad_proxy_header",
-	"TLS handshake failed": "tls_failed",
-	"client write failed":  "client_error",
-	"backend write failed": "backend_error",
+	"client closed":              "client_closed",
+	"backend closed":             "backend_closed",
+	"proxy_timeout":              "idle_timeout",
+	"closed before login":        "no_login",
+	"client timed out":           "timeout",
+	"backend login failed":       "backend_failed",
+	"bad PROXY header":           "bad_proxy_header",
+	"TLS handshake failed":       "tls_failed",
+	"client certificate refused": "client_cert_refused",
+	"client write failed":        "client_error",
+	"backend write failed":       "backend_error",
 }
 
 // prefixes maps outcome strings that carry an error text after a fixed
@@ -53,6 +54,7 @@ var prefixes = []struct{ prefix, label string }{
 //	backend login failed        backend_failed
 //	bad PROXY header            bad_proxy_header
 //	TLS handshake failed        tls_failed
+//	client certificate refused  client_cert_refused
 //	client error: …             client_error
 //	client write failed         client_error
 //	backend error: …            backend_error

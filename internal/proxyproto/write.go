@@ -30,24 +30,47 @@ func AppendV1(b []byte, client, local netip.AddrPort) []byte {
 }
 
 // AppendV2 appends a v2 PROXY header (command PROXY, STREAM) for client and
-// local; mixed families are sent as IPv6 with IPv4-mapped addresses.
-// An invalid address gives a LOCAL header.
-func AppendV2(b []byte, client, local netip.AddrPort) []byte {
+// local, followed by tlvs; mixed families are sent as IPv6 with
+// IPv4-mapped addresses. An invalid address gives a LOCAL header (which
+// still carries the TLVs). TLVs that would not fit the header's 16-bit
+// length, or whose value exceeds 65535 bytes, are left out.
+func AppendV2(b []byte, client, local netip.AddrPort, tlvs ...TLV) []byte {
 	b = append(b, v2sig...)
 	if !client.IsValid() || !local.IsValid() {
-		return append(b, 0x20, 0x00, 0, 0)
+		tlvs = fitting(tlvs, 0)
+		b = append(b, 0x20, 0x00)
+		b = binary.BigEndian.AppendUint16(b, uint16(tlvSize(tlvs)))
+		return appendTLVs(b, tlvs)
 	}
 	ca, la := client.Addr().Unmap(), local.Addr().Unmap()
 	if ca.Is4() && la.Is4() {
-		b = append(b, 0x21, 0x11, 0, 12)
+		tlvs = fitting(tlvs, 12)
+		b = append(b, 0x21, 0x11)
+		b = binary.BigEndian.AppendUint16(b, uint16(12+tlvSize(tlvs)))
 		b = append(b, ca.AsSlice()...)
 		b = append(b, la.AsSlice()...)
 	} else {
-		b = append(b, 0x21, 0x21, 0, 36)
+		tlvs = fitting(tlvs, 36)
+		b = append(b, 0x21, 0x21)
+		b = binary.BigEndian.AppendUint16(b, uint16(36+tlvSize(tlvs)))
 		c16, l16 := ca.As16(), la.As16()
 		b = append(b, c16[:]...)
 		b = append(b, l16[:]...)
 	}
 	b = binary.BigEndian.AppendUint16(b, client.Port())
-	return binary.BigEndian.AppendUint16(b, local.Port())
+	b = binary.BigEndian.AppendUint16(b, local.Port())
+	return appendTLVs(b, tlvs)
+}
+
+// fitting returns the TLVs that fit, in order, after used bytes of
+// addresses.
+func fitting(tlvs []TLV, used int) []TLV {
+	var out []TLV
+	for _, t := range tlvs {
+		if len(t.Value) <= 0xffff && used+3+len(t.Value) <= 0xffff {
+			used += 3 + len(t.Value)
+			out = append(out, t)
+		}
+	}
+	return out
 }
