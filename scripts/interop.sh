@@ -9,6 +9,12 @@
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
 #        scripts/interop.sh imap|pop3|smtp ...   run only those protocols' cases
+# The PROXY protocol cases put a private HAProxy (send-proxy, send-proxy-v2)
+# in front of mailproxy and a Dovecot listener with `haproxy = yes` behind
+# it; clients bind 127.0.0.2 so the real address differs from the proxies'.
+# The TLS cases use a CA, a client certificate and an SNI certificate made
+# with openssl in the state directory.
+#
 # Environment:
 #   KEEP=1       keep the state directory (logs, configs, maildirs)
 #   VERBOSE=1    print tracebacks and log tails even when everything passes
@@ -56,6 +62,7 @@ STATE=""
 PIDS=()
 POLICY_CREATED=0
 POSTFIX_STARTED=0
+HAPROXY_STARTED=0
 
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
@@ -120,10 +127,22 @@ stop_postfix() {
 	return 0
 }
 
+# stop_haproxy: HAProxy daemonizes (-D): stop it by its pid file.
+stop_haproxy() {
+	[ "$HAPROXY_STARTED" = 1 ] || return 0
+	HAPROXY_STARTED=0
+	local pid
+	for pid in $(tr -c '0-9' ' ' <"$STATE/haproxy.pid" 2>/dev/null); do
+		stop_pid "$pid"
+	done
+	return 0
+}
+
 cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM
 	stop_postfix
+	stop_haproxy
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		stop_pid "${PIDS[i]}"
 	done
@@ -191,6 +210,7 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 pkg_installed ca-certificates || missing+=(ca-certificates)
+pkg_installed haproxy || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || die "not root, cannot install: ${missing[*]}"
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -231,11 +251,52 @@ for s in socks:
 print(*[s.getsockname()[1] for s in socks])
 ') || die "could not pick free ports"
 [ -n "${SMTP_SSL_PORT:-}" ] || die "could not pick free ports"
+# PROXY protocol and TLS cases: HAProxy frontends (v1, v2), mailproxy's
+# proxy_protocol listeners, Dovecot's haproxy listeners, mailproxy servers
+# sending PROXY (on, v2), the client-certificate and SNI servers.
+read -r AUTHREC_PORT HAP1_IMAP HAP1_POP3 HAP1_SMTP HAP2_IMAP HAP2_POP3 HAP2_SMTP \
+	PP_IMAP PP_POP3 PP_SMTP DOVE_HAP_IMAP DOVE_HAP_POP3 PPOUT1_IMAP PPOUT1_POP3 \
+	PPOUT2_IMAP PPOUT2_POP3 VERIFY_SSL_PORT VERIFY_PORT SNI_SSL_PORT < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(19)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+') || die "could not pick free ports"
+[ -n "${SNI_SSL_PORT:-}" ] || die "could not pick free ports"
+# The client's own address, different from HAProxy's and mailproxy's.
+if python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null; then
+	CLIENT_IP=127.0.0.2
+else
+	CLIENT_IP=127.0.0.1
+	echo "# cannot bind 127.0.0.2: PROXY cases use 127.0.0.1 as the client address"
+fi
+PP_USER=carol # routed by the auth service to Dovecot's haproxy listeners
+PP_PASS='c4rol-Pass'
+SNI_NAME=sni.$MAIL_DOMAIN
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=localhost" \
 	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	-keyout "$STATE/key.pem" -out "$STATE/cert.pem" >"$STATE/out/openssl-req.txt" 2>&1 ||
 	die "openssl req failed"
+# A CA, a client certificate it signed, an untrusted self-signed client
+# certificate and a certificate for SNI_NAME.
+PKI="$STATE/pki"
+mkdir -p "$PKI"
+{
+	openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=Interop Test CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "$PKI/ca.key" -out "$PKI/ca.pem" &&
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=$MAIL_USER/O=Interop" \
+			-keyout "$PKI/client.key" -out "$PKI/client.csr" &&
+		printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >"$PKI/client.ext" &&
+		openssl x509 -req -in "$PKI/client.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
+			-days 7 -sha256 -extfile "$PKI/client.ext" -out "$PKI/client.pem" &&
+		openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=stranger" \
+			-keyout "$PKI/stranger.key" -out "$PKI/stranger.pem" &&
+		openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=$SNI_NAME" \
+			-addext "subjectAltName=DNS:$SNI_NAME" -keyout "$PKI/sni.key" -out "$PKI/sni.pem"
+} >"$STATE/out/openssl-pki.txt" 2>&1 || die "making the test PKI failed (see out/openssl-pki.txt)"
 
 # ---------------------------------------------------------------- Dovecot
 MAIL_UID=$(id -u nobody) MAIL_GID=$(getent group nogroup | cut -d: -f3)
@@ -243,6 +304,7 @@ MAIL_UID=$(id -u nobody) MAIL_GID=$(getent group nogroup | cut -d: -f3)
 mkdir -p "$STATE/dovecot" "$STATE/home/$MAIL_USER/Maildir"/{cur,new,tmp}
 cat >"$STATE/dovecot/users" <<EOF
 $MAIL_USER:{PLAIN}$MAIL_PASS:$MAIL_UID:$MAIL_GID::$STATE/home/$MAIL_USER::
+$PP_USER:{PLAIN}$PP_PASS:$MAIL_UID:$MAIL_GID::$STATE/home/$MAIL_USER::
 EOF
 chgrp dovecot "$STATE/dovecot/users" && chmod 640 "$STATE/dovecot/users" || die "passwd-file permissions"
 
@@ -258,6 +320,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
 mail_location = maildir:~/Maildir
+haproxy_trusted_networks = 127.0.0.0/8
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $STATE/dovecot/users
@@ -274,6 +337,11 @@ service imap-login {
   inet_listener imaps {
     port = 0
   }
+  inet_listener imap_haproxy {
+    address = 127.0.0.1
+    port = $DOVE_HAP_IMAP
+    haproxy = yes
+  }
 }
 service pop3-login {
   inet_listener pop3 {
@@ -282,6 +350,11 @@ service pop3-login {
   }
   inet_listener pop3s {
     port = 0
+  }
+  inet_listener pop3_haproxy {
+    address = 127.0.0.1
+    port = $DOVE_HAP_POP3
+    haproxy = yes
   }
 }
 EOF
@@ -320,6 +393,8 @@ chown -R "$MAIL_UID:$MAIL_GID" "$STATE/home"
 start dovecot dovecot -F -c "$STATE/dovecot/dovecot.conf"
 wait_listen dovecot "$DOVECOT_PORT"
 wait_listen dovecot "$DOVECOT_POP3_PORT"
+wait_listen dovecot "$DOVE_HAP_IMAP"
+wait_listen dovecot "$DOVE_HAP_POP3"
 
 doveadm() { command doveadm -c "$STATE/dovecot/dovecot.conf" "$@"; }
 # UIDs are assigned in the order the messages are seen: sync after each.
@@ -421,10 +496,18 @@ cat >"$STATE/users" <<EOF
 $MAIL_USER $MAIL_PASS 127.0.0.1:$DOVECOT_PORT imap
 $MAIL_USER $MAIL_PASS 127.0.0.1:$DOVECOT_POP3_PORT pop3
 $MAIL_USER $MAIL_PASS 127.0.0.1:$POSTFIX_PORT smtp
+$PP_USER $PP_PASS 127.0.0.1:$DOVE_HAP_IMAP imap
+$PP_USER $PP_PASS 127.0.0.1:$DOVE_HAP_POP3 pop3
 EOF
 start mailproxy-auth "$STATE/bin/mailproxy-auth" -listen "127.0.0.1:$AUTH_PORT" \
 	-users "$STATE/users" -secret "$SECRET" -wait "$WAIT"
 wait_listen mailproxy-auth "$AUTH_PORT"
+# The servers of the PROXY and TLS cases ask the auth service through a
+# relay that records each request's Client-IP (and TLS verdict).
+AUTHREC_LOG="$STATE/log/authrec-requests.log"
+: >"$AUTHREC_LOG"
+start authrec python3 "$HERE/authrec.py" "$AUTHREC_PORT" "$AUTH_PORT" "$AUTHREC_LOG"
+wait_listen authrec "$AUTHREC_PORT"
 
 cat >"$STATE/mailproxy.yaml" <<EOF
 mail:
@@ -454,6 +537,59 @@ servers:
     listen:
       - 127.0.0.1:$SMTP_PORT
       - {address: "127.0.0.1:$SMTP_SSL_PORT", ssl: true}
+  # Behind HAProxy (send-proxy, send-proxy-v2).
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - {address: "127.0.0.1:$PP_IMAP", proxy_protocol: true}
+  - protocol: pop3
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - {address: "127.0.0.1:$PP_POP3", proxy_protocol: true}
+  - protocol: smtp
+    server_name: proxy.$MAIL_DOMAIN
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    smtp_auth: [plain, login]
+    smtp_capabilities: ["SIZE 20971520", 8BITMIME, PIPELINING]
+    xclient: on
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - {address: "127.0.0.1:$PP_SMTP", proxy_protocol: true}
+  # Sending PROXY to Dovecot's haproxy listeners.
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    proxy_protocol: on
+    listen: [127.0.0.1:$PPOUT1_IMAP]
+  - protocol: pop3
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    proxy_protocol: on
+    listen: [127.0.0.1:$PPOUT1_POP3]
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    proxy_protocol: v2
+    listen: [127.0.0.1:$PPOUT2_IMAP]
+  - protocol: pop3
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    proxy_protocol: v2
+    listen: [127.0.0.1:$PPOUT2_POP3]
+  # Client certificates required.
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    starttls: on
+    ssl_verify_client: on
+    ssl_client_certificate: $PKI/ca.pem
+    listen:
+      - {address: "127.0.0.1:$VERIFY_SSL_PORT", ssl: true}
+      - 127.0.0.1:$VERIFY_PORT
+  # A certificate by SNI name, the default one for other names.
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    sni_certificates:
+      - {names: ["$SNI_NAME"], ssl_certificate: $PKI/sni.pem, ssl_certificate_key: $PKI/sni.key}
+    listen:
+      - {address: "127.0.0.1:$SNI_SSL_PORT", ssl: true}
 EOF
 start mailproxy "$STATE/bin/mailproxy" -c "$STATE/mailproxy.yaml"
 wait_listen mailproxy "$PROXY_PORT"
@@ -461,7 +597,37 @@ wait_listen mailproxy "$PROXY_SSL_PORT"
 for p in "$POP3_PORT" "$POP3_SSL_PORT" "$SMTP_PORT" "$SMTP_SSL_PORT"; do
 	wait_listen mailproxy "$p"
 done
+for p in "$PP_IMAP" "$PP_POP3" "$PP_SMTP" "$PPOUT1_IMAP" "$PPOUT1_POP3" "$PPOUT2_IMAP" \
+	"$PPOUT2_POP3" "$VERIFY_SSL_PORT" "$VERIFY_PORT" "$SNI_SSL_PORT"; do
+	wait_listen mailproxy "$p"
+done
 PROXY_PID=$(cat "$STATE/mailproxy.pid")
+
+# ---------------------------------------------------------------- HAProxy
+# Private, daemonized (-D), TCP mode, no health checks: v1 and v2 frontends
+# for each protocol in front of mailproxy's proxy_protocol listeners.
+hap_listen() { # NAME BIND_PORT SERVER_PORT SEND_PROXY
+	printf 'listen %s\n    bind 127.0.0.1:%s\n    server s1 127.0.0.1:%s %s\n\n' "$@"
+}
+{
+	printf 'global\n    maxconn 256\n\ndefaults\n    mode tcp\n    timeout connect 5s\n'
+	printf '    timeout client 60s\n    timeout server 60s\n\n'
+	hap_listen imap-v1 "$HAP1_IMAP" "$PP_IMAP" send-proxy
+	hap_listen pop3-v1 "$HAP1_POP3" "$PP_POP3" send-proxy
+	hap_listen smtp-v1 "$HAP1_SMTP" "$PP_SMTP" send-proxy
+	hap_listen imap-v2 "$HAP2_IMAP" "$PP_IMAP" send-proxy-v2
+	hap_listen pop3-v2 "$HAP2_POP3" "$PP_POP3" send-proxy-v2
+	hap_listen smtp-v2 "$HAP2_SMTP" "$PP_SMTP" send-proxy-v2
+} >"$STATE/haproxy.cfg"
+HAPROXY_STARTED=1 # from here on, cleanup stops it by its pid file
+haproxy -f "$STATE/haproxy.cfg" -D -p "$STATE/haproxy.pid" >"$STATE/log/haproxy.log" 2>&1 </dev/null ||
+	die "haproxy did not start: $(tail -n 3 "$STATE/log/haproxy.log" | tr '\n' ' ')"
+for i in $(seq 50); do [ -s "$STATE/haproxy.pid" ] && break; sleep 0.1; done
+[ -s "$STATE/haproxy.pid" ] || die "haproxy wrote no pid file"
+for p in "$HAP1_IMAP" "$HAP1_POP3" "$HAP1_SMTP" "$HAP2_IMAP" "$HAP2_POP3" "$HAP2_SMTP"; do
+	for i in $(seq 50); do listening "$p" && break; sleep 0.1; done
+	listening "$p" || die "haproxy not listening on 127.0.0.1:$p"
+done
 
 IMAP="imap://127.0.0.1:$PROXY_PORT"
 IMAPS="imaps://127.0.0.1:$PROXY_SSL_PORT"
@@ -723,6 +889,177 @@ if want smtp; then
 
 	run_py smtplib 7 "$HERE/smtp_clients.py" 127.0.0.1 "$SMTP_PORT" "$SMTP_SSL_PORT" \
 		"$MAIL_USER" "$MAIL_PASS" "$MAIL_FROM" "$MAIL_RCPT" "$RCPT_MAILDIR" "$TAG" "$WAIT"
+fi
+
+# ================================================================ PROXY protocol
+# Clients bind $CLIENT_IP. Through HAProxy (send-proxy / send-proxy-v2) the
+# auth service must get Client-IP: $CLIENT_IP and Postfix (XCLIENT) must
+# record [$CLIENT_IP]; mailproxy sending PROXY (on / v2) to Dovecot's
+# haproxy listeners must make Dovecot log rip=$CLIENT_IP.
+
+# proxied_get NAME URL USER PASS [curl args...]: fetch URL from $CLIENT_IP
+# and expect the small message; print the reason and return 1 otherwise.
+proxied_get() {
+	local name=$1 url=$2 user=$3 pw=$4 rc
+	shift 4
+	curl -sS -v --max-time 30 --interface "$CLIENT_IP" -u "$user:$pw" "$@" "$url" \
+		-o "$OUT/$name.body" 2>"$OUT/$name.trace"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "curl exit $rc: $(trace_tail "$OUT/$name.trace")"
+		return 1
+	fi
+	grep -qF "Subject: $SUBJECT" "$OUT/$name.body" && return 0
+	echo "fetched message lacks 'Subject: $SUBJECT' ($(wc -c <"$OUT/$name.body") bytes)"
+	return 1
+}
+
+# auth_saw FROM_LINE PROTO: an auth request recorded after line FROM_LINE
+# of the relay's log is for PROTO with Client-IP: $CLIENT_IP.
+auth_saw() {
+	tail -n +"$(($1 + 1))" "$AUTHREC_LOG" | grep -E "(^| )Auth-Protocol=$2( |$)" |
+		grep -Eq "(^| )Client-IP=${CLIENT_IP//./\\.}( |$)"
+}
+auth_got() { # FROM_LINE: the auth requests recorded after FROM_LINE, on one line
+	tail -n +"$(($1 + 1))" "$AUTHREC_LOG" | tail -n 3 | tr '\n' '|'
+}
+
+# hap_get NAME URL PROTO: fetch through HAProxy, check the auth request.
+hap_get() {
+	local name=$1 url=$2 proto=$3 n why
+	n=$(wc -l <"$AUTHREC_LOG")
+	if ! why=$(proxied_get "$name" "$url" "$MAIL_USER" "$MAIL_PASS"); then
+		fail "$name" "$why"
+	elif ! auth_saw "$n" "$proto"; then
+		fail "$name" "auth service got no $proto request with Client-IP: $CLIENT_IP (got: $(auth_got "$n"))"
+	else
+		pass "$name"
+	fi
+}
+
+# hap_send NAME PORT: send a message through HAProxy on PORT from
+# $CLIENT_IP; check the auth request and [$CLIENT_IP] in Received:.
+hap_send() {
+	local name=$1 port=$2 tag="$TAG-$1" sha rc n why
+	n=$(wc -l <"$AUTHREC_LOG")
+	sha=$(MAIL_FROM=$MAIL_FROM MAIL_RCPT=$MAIL_RCPT python3 "$HERE/maildir.py" make \
+		"$OUT/$name.eml" "$tag" "curl $name" 100) || {
+		fail "$name" "could not write the message"
+		return
+	}
+	curl -sS -v --max-time 60 --interface "$CLIENT_IP" -u "$MAIL_USER:$MAIL_PASS" \
+		--login-options AUTH=PLAIN --mail-from "$MAIL_FROM" --mail-rcpt "$MAIL_RCPT" \
+		--upload-file "$OUT/$name.eml" "smtp://127.0.0.1:$port/$name.$MAIL_DOMAIN" \
+		-o "$OUT/$name.body" 2>"$OUT/$name.trace"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		fail "$name" "curl exit $rc: $(trace_tail "$OUT/$name.trace")"
+	elif ! auth_saw "$n" smtp; then
+		fail "$name" "auth service got no smtp request with Client-IP: $CLIENT_IP (got: $(auth_got "$n"))"
+	elif ! why=$(python3 "$HERE/maildir.py" check "$RCPT_MAILDIR" "$tag" --helo "$name.$MAIL_DOMAIN" \
+		--login "$MAIL_USER" --addr "$CLIENT_IP" --body-sha "$sha" --timeout 30 2>&1); then
+		fail "$name" "$why"
+	else
+		pass "$name"
+	fi
+}
+
+# pp_out NAME URL: log in as $PP_USER through a mailproxy server sending
+# PROXY to Dovecot's haproxy listener; Dovecot must log rip=$CLIENT_IP.
+pp_out() {
+	local name=$1 url=$2 off why i
+	off=$(stat -c %s "$STATE/log/dovecot.log")
+	if ! why=$(proxied_get "$name" "$url" "$PP_USER" "$PP_PASS"); then
+		fail "$name" "$why"
+		return
+	fi
+	for i in $(seq 30); do
+		if tail -c +"$((off + 1))" "$STATE/log/dovecot.log" |
+			grep -Eq "Login: user=<$PP_USER>.* rip=${CLIENT_IP//./\\.},"; then
+			pass "$name"
+			return
+		fi
+		sleep 0.1
+	done
+	fail "$name" "no 'Login: user=<$PP_USER>, ... rip=$CLIENT_IP' in dovecot.log (got: $(tail -c +"$((off + 1))" "$STATE/log/dovecot.log" | grep 'Login:' | tail -n 2 | tr '\n' '|'))"
+}
+
+if want imap; then
+	hap_get haproxy-v1-imap "imap://127.0.0.1:$HAP1_IMAP/INBOX;UID=$SMALL_UID" imap
+	hap_get haproxy-v2-imap "imap://127.0.0.1:$HAP2_IMAP/INBOX;UID=$SMALL_UID" imap
+	pp_out proxy-protocol-v1-to-dovecot-imap "imap://127.0.0.1:$PPOUT1_IMAP/INBOX;UID=$SMALL_UID"
+	pp_out proxy-protocol-v2-to-dovecot-imap "imap://127.0.0.1:$PPOUT2_IMAP/INBOX;UID=$SMALL_UID"
+	run_py imaplib-haproxy 1 "$HERE/imap_source.py" 127.0.0.1 "$HAP2_IMAP" "$CLIENT_IP" \
+		"$MAIL_USER" "$MAIL_PASS" "$SUBJECT" "$AUTHREC_LOG"
+fi
+if want pop3; then
+	hap_get haproxy-v1-pop3 "pop3://127.0.0.1:$HAP1_POP3/1" pop3
+	hap_get haproxy-v2-pop3 "pop3://127.0.0.1:$HAP2_POP3/1" pop3
+	pp_out proxy-protocol-v1-to-dovecot-pop3 "pop3://127.0.0.1:$PPOUT1_POP3/1"
+	pp_out proxy-protocol-v2-to-dovecot-pop3 "pop3://127.0.0.1:$PPOUT2_POP3/1"
+fi
+if want smtp; then
+	hap_send haproxy-v1-smtp "$HAP1_SMTP"
+	hap_send haproxy-v2-smtp "$HAP2_SMTP"
+fi
+
+# ================================================================ TLS: client certificates, SNI
+# s_client_login NAME OUT_RE [s_client args...]: LOGIN, SELECT, LOGOUT
+# through openssl s_client; expect OUT_RE (an ERE) in what comes back.
+s_client_login() {
+	local name=$1 re=$2 rc
+	shift 2
+	printf 'a LOGIN %s %s\r\nb SELECT INBOX\r\nc LOGOUT\r\n' "$MAIL_USER" "$MAIL_PASS" |
+		timeout 30 openssl s_client -quiet "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+	rc=$?
+	if grep -Eq "$re" "$OUT/$name.out"; then
+		pass "$name"
+	else
+		fail "$name" "no /$re/ (exit $rc; got: $(head -c 300 "$OUT/$name.out" | tr -d '\r' | tr '\n' '|') $(tail -n 1 "$OUT/$name.err"))"
+	fi
+}
+
+# served_subject NAME WANT [s_client args...]: the subject of the
+# certificate the SNI server presents.
+served_subject() {
+	local name=$1 want=$2 got
+	shift 2
+	got=$(timeout 30 openssl s_client -connect "127.0.0.1:$SNI_SSL_PORT" "$@" </dev/null 2>"$OUT/$name.err" |
+		openssl x509 -noout -subject 2>>"$OUT/$name.err")
+	if [ "$got" = "subject=CN = $want" ]; then
+		pass "$name"
+	else
+		fail "$name" "served '$got', want 'subject=CN = $want' ($(tail -n 1 "$OUT/$name.err"))"
+	fi
+}
+
+if want imap; then
+	n=$(wc -l <"$AUTHREC_LOG")
+	s_client_login client-cert-imaps '^b OK' -connect "127.0.0.1:$VERIFY_SSL_PORT" \
+		-cert "$PKI/client.pem" -key "$PKI/client.key"
+	if tail -n +"$((n + 1))" "$AUTHREC_LOG" | grep -q 'Auth-SSL-Verify=SUCCESS'; then
+		pass client-cert-auth-ssl-verify
+	else
+		fail client-cert-auth-ssl-verify "auth service got no Auth-SSL-Verify: SUCCESS (got: $(auth_got "$n"))"
+	fi
+	s_client_login client-cert-starttls '^b OK' -starttls imap -connect "127.0.0.1:$VERIFY_PORT" \
+		-cert "$PKI/client.pem" -key "$PKI/client.key"
+	s_client_login client-cert-missing '^\* BYE No required SSL certificate' \
+		-connect "127.0.0.1:$VERIFY_SSL_PORT"
+	s_client_login client-cert-missing-starttls '^\* BYE No required SSL certificate' \
+		-starttls imap -connect "127.0.0.1:$VERIFY_PORT"
+	s_client_login client-cert-untrusted '^\* BYE SSL certificate error' \
+		-connect "127.0.0.1:$VERIFY_SSL_PORT" -cert "$PKI/stranger.pem" -key "$PKI/stranger.key"
+	curl_case curl-client-cert "imaps://127.0.0.1:$VERIFY_SSL_PORT" 'SSL connection using' -k \
+		--cert "$PKI/client.pem" --key "$PKI/client.key"
+
+	served_subject sni-certificate-by-name "$SNI_NAME" -servername "$SNI_NAME"
+	served_subject sni-certificate-by-name-case "$SNI_NAME" -servername "SNI.${MAIL_DOMAIN^^}"
+	served_subject sni-certificate-other-name localhost -servername "other.$MAIL_DOMAIN"
+	served_subject sni-certificate-no-sni localhost -noservername
+	# curl verifying the SNI certificate against itself (no -k).
+	curl_case curl-sni-verified "imaps://$SNI_NAME:$SNI_SSL_PORT" 'SSL connection using' \
+		--resolve "$SNI_NAME:$SNI_SSL_PORT:127.0.0.1" --cacert "$PKI/sni.pem"
 fi
 
 # ---------------------------------------------------------------- the proxy survived
