@@ -240,32 +240,15 @@ func (x *conn) authenticate(tag, method, user, pass string) (*session.Login, err
 		x.write(InternalError)
 		return nil, err
 	}
-	if resp.HasUser {
-		user = resp.User
-	}
 	switch resp.Status {
 	case authhttp.StatusOK:
-		if resp.HasPass {
-			pass = resp.Pass
-		}
-		return &session.Login{
-			Backend:   resp.Server,
-			Upstream:  resp.Upstream,
-			User:      user,
-			Pass:      pass,
-			Tag:       tag,
-			Pipelined: append([]byte(nil), x.buf[x.pos:x.last]...),
-		}, nil
+		l := session.NewLogin(resp, user, pass)
+		l.Tag = tag
+		l.Pipelined = append([]byte(nil), x.buf[x.pos:x.last]...)
+		return l, nil
 	case authhttp.StatusFail:
-		x.c.Log.Info("client login failed", "reason", resp.Text, "login", user)
-		if resp.Wait <= 0 {
-			x.tagged(tag, "NO "+resp.Text+"\r\n")
-			return nil, session.ErrClosed
-		}
-		if err := sleep(x.ctx, resp.Wait); err != nil {
-			return nil, err
-		}
-		if err := x.tagged(tag, "NO "+resp.Text+"\r\n"); err != nil {
+		reply := []byte(tag + " NO " + resp.Text + "\r\n")
+		if err := x.c.Refused(x.ctx, resp, user, reply, func(b []byte) error { return x.write(b) }); err != nil {
 			return nil, err
 		}
 		x.arm()
@@ -273,15 +256,4 @@ func (x *conn) authenticate(tag, method, user, pass string) (*session.Login, err
 	}
 	x.write(InternalError)
 	return nil, fmt.Errorf("imap: unexpected auth status %d", resp.Status)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

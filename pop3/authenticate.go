@@ -1,7 +1,6 @@
 package pop3
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -42,33 +41,14 @@ func (x *conn) authenticate(method, user, pass string) (*session.Login, error) {
 		x.write(InternalError)
 		return nil, err
 	}
-	if resp.HasUser {
-		user = resp.User
-	}
 	switch resp.Status {
 	case authhttp.StatusOK:
-		if resp.HasPass {
-			pass = resp.Pass
-		}
-		return &session.Login{
-			Backend:   resp.Server,
-			Upstream:  resp.Upstream,
-			User:      user,
-			Pass:      pass,
-			Pipelined: append([]byte(nil), x.buf[x.pos:x.last]...),
-		}, nil
+		l := session.NewLogin(resp, user, pass)
+		l.Pipelined = append([]byte(nil), x.buf[x.pos:x.last]...)
+		return l, nil
 	case authhttp.StatusFail:
-		x.c.Log.Info("client login failed", "reason", resp.Text, "login", user)
 		reply := []byte("-ERR " + resp.Text + "\r\n")
-		if resp.Wait <= 0 {
-			x.write(reply)
-			return nil, session.ErrClosed
-		}
-		// Nothing is sent during the delay; input stays unread.
-		if err := sleep(x.ctx, resp.Wait); err != nil {
-			return nil, err
-		}
-		if err := x.write(reply); err != nil {
+		if err := x.c.Refused(x.ctx, resp, user, reply, func(b []byte) error { return x.write(b) }); err != nil {
 			return nil, err
 		}
 		x.arm()
@@ -76,15 +56,4 @@ func (x *conn) authenticate(method, user, pass string) (*session.Login, error) {
 	}
 	x.write(InternalError)
 	return nil, fmt.Errorf("pop3: unexpected auth status %d", resp.Status)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -163,29 +162,15 @@ func (x *conn) authenticate(method, user, pass string) (*session.Login, error) {
 		x.write(InternalError)
 		return nil, err
 	}
-	if resp.HasUser {
-		user = resp.User
-	}
 	switch resp.Status {
 	case authhttp.StatusOK:
 		if method == authhttp.MethodCRAMMD5 {
 			pass = "" // nginx forgets the digest once the request is built
 		}
-		if resp.HasPass {
-			pass = resp.Pass
-		}
-		l := &session.Login{
-			Backend:    resp.Server,
-			Upstream:   resp.Upstream,
-			User:       user,
-			Pass:       pass,
-			Pipelined:  append([]byte(nil), x.buf[x.pos:x.last]...),
-			Helo:       x.helo,
-			ESMTP:      x.esmtp,
-			Method:     method,
-			ClientHost: x.host,
-			Client:     x.c.Client,
-		}
+		l := session.NewLogin(resp, user, pass)
+		l.Pipelined = append([]byte(nil), x.buf[x.pos:x.last]...)
+		l.Helo, l.ESMTP, l.Method = x.helo, x.esmtp, method
+		l.ClientHost, l.Client = x.host, x.c.Client
 		if method == authhttp.MethodNone {
 			l.MailFrom, l.RcptTo = x.from, x.to
 		}
@@ -196,15 +181,7 @@ func (x *conn) authenticate(method, user, pass string) (*session.Login, error) {
 			code = authhttp.DefaultSMTPErrorCode
 		}
 		line := []byte(code + " " + resp.Text + "\r\n")
-		x.c.Log.Info("client login failed", "reason", resp.Text, "login", user)
-		if resp.Wait <= 0 {
-			x.write(line)
-			return nil, session.ErrClosed
-		}
-		if err := sleep(x.ctx, resp.Wait); err != nil {
-			return nil, err
-		}
-		if err := x.write(line); err != nil {
+		if err := x.c.Refused(x.ctx, resp, user, line, x.write); err != nil {
 			return nil, err
 		}
 		x.arm()
@@ -212,15 +189,4 @@ func (x *conn) authenticate(method, user, pass string) (*session.Login, error) {
 	}
 	x.write(InternalError)
 	return nil, fmt.Errorf("smtp: unexpected auth status %d", resp.Status)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
