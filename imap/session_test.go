@@ -8,52 +8,19 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"mailproxy/authhttp"
 	"mailproxy/config"
 	"mailproxy/internal/session"
+	"mailproxy/internal/sessiontest"
 )
 
-// tcpPair returns two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() { c, _ := ln.Accept(); ch <- c }()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server = <-ch
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
-}
+// The shared harness, under the names these tests use.
+var tcpPair = func(t *testing.T) (net.Conn, net.Conn) { return sessiontest.TCPPair(t) }
 
-// fakeAuth records requests and answers them in order.
-type fakeAuth struct {
-	mu      sync.Mutex
-	reqs    []authhttp.Request
-	answers []*authhttp.Response
-}
-
-func (f *fakeAuth) do(_ context.Context, r *authhttp.Request) (*authhttp.Response, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reqs = append(f.reqs, *r)
-	if len(f.answers) == 0 {
-		return nil, errors.New("no scripted answer")
-	}
-	a := f.answers[0]
-	f.answers = f.answers[1:]
-	return a, nil
-}
+type fakeAuth = sessiontest.FakeAuth
 
 type result struct {
 	login *session.Login
@@ -76,7 +43,7 @@ func serve(t *testing.T, o Options, auth *fakeAuth) (net.Conn, *bufio.Reader, ch
 		o.ServerName = "mx.example.com"
 	}
 	cl, sv := tcpPair(t)
-	sc := &session.Conn{Conn: sv, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler), Authenticate: auth.do}
+	sc := &session.Conn{Conn: sv, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler), Authenticate: auth.Do}
 	done := make(chan result, 1)
 	go func() {
 		l, err := NewServer(o).Serve(context.Background(), sc)
@@ -103,14 +70,12 @@ func dialogue(t *testing.T, c net.Conn, r *bufio.Reader, lines ...string) {
 	}
 }
 
-func ok(addr string) *authhttp.Response {
-	return &authhttp.Response{Status: authhttp.StatusOK, Server: netipMust(addr), Upstream: addr}
-}
+var ok = sessiontest.OK
 
 // TestAppendixA1 is SPEC Appendix A.1: CAPABILITY, LOGIN with a literal
 // and a quoted string with an escape.
 func TestAppendixA1(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:143")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:143")}}
 	c, r, done := serve(t, Options{}, auth)
 	dialogue(t, c, r,
 		"S: * OK IMAP4 ready\r\n",
@@ -128,7 +93,7 @@ func TestAppendixA1(t *testing.T) {
 	if res.login.Tag != "a2" || res.login.User != "alice" || res.login.Pass != `s3c"ret` || string(res.login.Pipelined) != "b NOOP\r\n" {
 		t.Fatalf("login = %+v", res.login)
 	}
-	q := auth.reqs[0]
+	q := auth.Requests()[0]
 	if q.Method != "plain" || q.User != "alice" || q.Pass != `s3c"ret` || q.Protocol != "imap" || q.LoginAttempt != 1 {
 		t.Fatalf("request = %+v", q)
 	}
@@ -137,7 +102,7 @@ func TestAppendixA1(t *testing.T) {
 // TestAppendixA2 is SPEC Appendix A.2: a failure with Auth-Wait keeps the
 // session after a silent delay; the retry counts as attempt 2.
 func TestAppendixA2(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{
+	auth := &fakeAuth{Answers: []*authhttp.Response{
 		{Status: authhttp.StatusFail, Text: "Invalid credentials", Wait: 500 * time.Millisecond},
 		ok("127.0.0.1:143"),
 	}}
@@ -153,8 +118,8 @@ func TestAppendixA2(t *testing.T) {
 	if res.err != nil || res.login.Tag != "a2" || res.login.Pass != "s3cret" {
 		t.Fatalf("%+v %v", res.login, res.err)
 	}
-	if auth.reqs[1].LoginAttempt != 2 || auth.reqs[1].Method != "plain" {
-		t.Fatalf("second request %+v", auth.reqs[1])
+	if auth.Requests()[1].LoginAttempt != 2 || auth.Requests()[1].Method != "plain" {
+		t.Fatalf("second request %+v", auth.Requests()[1])
 	}
 }
 
@@ -200,7 +165,7 @@ func TestStartTLSOnlyRefusesCredentials(t *testing.T) {
 		"C: a LOGIN u p\r\n", "S: a BAD invalid command\r\n",
 		"C: b AUTHENTICATE PLAIN AHUAcA==\r\n", "S: b BAD invalid command\r\n",
 		"C: c NOOP\r\n", "S: c OK completed\r\n")
-	if len(auth.reqs) != 0 {
+	if len(auth.Requests()) != 0 {
 		t.Fatal("credentials reached the auth service before TLS")
 	}
 }
@@ -223,14 +188,14 @@ func TestSASLMechanisms(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:143")}}
+			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:143")}}
 			c, r, done := serve(t, all, auth)
 			dialogue(t, c, r, append([]string{"S: * OK IMAP4 ready\r\n"}, tc.lines...)...)
 			res := <-done
 			if res.err != nil {
 				t.Fatal(res.err)
 			}
-			q := auth.reqs[0]
+			q := auth.Requests()[0]
 			if q.User != tc.user || q.Pass != tc.pass || q.Method != tc.meth {
 				t.Fatalf("request %+v", q)
 			}
@@ -244,7 +209,7 @@ func TestStartTLSDiscardsPipelined(t *testing.T) {
 	auth := &fakeAuth{}
 	cl, sv := tcpPair(t)
 	upgraded := make(chan struct{})
-	sc := &session.Conn{Conn: sv, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler), Authenticate: auth.do,
+	sc := &session.Conn{Conn: sv, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler), Authenticate: auth.Do,
 		StartTLS: func(time.Time) error { close(upgraded); return errors.New("handshake refused in test") }}
 	done := make(chan error, 1)
 	go func() {
@@ -255,7 +220,7 @@ func TestStartTLSDiscardsPipelined(t *testing.T) {
 	dialogue(t, cl, r, "S: * OK IMAP4 ready\r\n", "C: a STARTTLS\r\nb LOGIN u p\r\n", "S: a OK completed\r\n")
 	<-upgraded
 	<-done
-	if len(auth.reqs) != 0 {
+	if len(auth.Requests()) != 0 {
 		t.Fatal("a command pipelined after STARTTLS was executed")
 	}
 	cl.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
@@ -268,7 +233,7 @@ func TestStartTLSDiscardsPipelined(t *testing.T) {
 // a delayed failure with bytes of the new line in place of the tag (SPEC
 // §4.2, flagged a bug); mailproxy answers "* BAD".
 func TestAfterAuthWaitBadTagIsUntagged(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{{Status: authhttp.StatusFail, Text: "No", Wait: 100 * time.Millisecond}}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{{Status: authhttp.StatusFail, Text: "No", Wait: 100 * time.Millisecond}}}
 	c, r, _ := serve(t, Options{}, auth)
 	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: abcdefgh LOGIN u p\r\n", "S: abcdefgh NO No\r\n",
 		"C: !x NOOP\r\n", "S: * BAD invalid command\r\n")
@@ -278,14 +243,14 @@ func TestAfterAuthWaitBadTagIsUntagged(t *testing.T) {
 // failed attempt with EXTERNAL (SPEC §7, flagged a bug); mailproxy sends
 // an empty Auth-Pass.
 func TestExternalSendsNoStalePassword(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{
+	auth := &fakeAuth{Answers: []*authhttp.Response{
 		{Status: authhttp.StatusFail, Text: "No", Wait: 50 * time.Millisecond},
 		{Status: authhttp.StatusFail, Text: "No"},
 	}}
 	c, r, _ := serve(t, Options{Auth: []string{"plain", "external"}}, auth)
 	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: a LOGIN u secret\r\n", "S: a NO No\r\n",
 		"C: b AUTHENTICATE EXTERNAL dQ==\r\n", "S: b NO No\r\n")
-	if q := auth.reqs[1]; q.Method != "external" || q.Pass != "" {
+	if q := auth.Requests()[1]; q.Method != "external" || q.Pass != "" {
 		t.Fatalf("second request %+v", q)
 	}
 }

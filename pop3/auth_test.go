@@ -14,7 +14,7 @@ import (
 // once and the session ends (SPEC §10.4).
 func TestAuthFailureCloses(t *testing.T) {
 	for _, text := range []string{"Invalid login or password", ""} {
-		auth := &fakeAuth{answers: []*authhttp.Response{fail(text, 0)}}
+		auth := &fakeAuth{Answers: []*authhttp.Response{fail(text, 0)}}
 		e := serve(t, Options{}, auth)
 		e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR "+text+"\r\n")
 		e.closeWith(session.ErrClosed)
@@ -25,7 +25,7 @@ func TestAuthFailureCloses(t *testing.T) {
 // session goes back to "start" (USER forgotten), input sent meanwhile is
 // then processed, and the next attempt counts 2 (SPEC §10.4).
 func TestAuthWaitKeepsSession(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{fail("Try again", 500*time.Millisecond), ok("127.0.0.1:110")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{fail("Try again", 500*time.Millisecond), ok("127.0.0.1:110")}}
 	e := serve(t, Options{}, auth)
 	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n")
 	start := time.Now()
@@ -37,7 +37,7 @@ func TestAuthWaitKeepsSession(t *testing.T) {
 	e.dialogue("S: -ERR invalid command\r\n") // USER was forgotten
 	e.dialogue("C: USER u\r\n", "S: +OK\r\n", "C: PASS p2\r\n")
 	l := e.login()
-	reqs := auth.requests()
+	reqs := auth.Requests()
 	if l.Pass != "p2" || reqs[1].LoginAttempt != 2 || reqs[1].Pass != "p2" {
 		t.Fatalf("login %+v, second request %+v", l, reqs[1])
 	}
@@ -46,7 +46,7 @@ func TestAuthWaitKeepsSession(t *testing.T) {
 // TestAuthWaitResetsSASL: a failed SASL attempt with Auth-Wait leaves the
 // session in "start", where the next line is a command again.
 func TestAuthWaitResetsSASL(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{fail("No", 100*time.Millisecond)}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{fail("No", 100*time.Millisecond)}}
 	e := serve(t, Options{}, auth)
 	e.dialogue("S: +OK POP3 ready\r\n", "C: AUTH PLAIN\r\n", "S: + \r\n", "C: AHUAcA==\r\n", "S: -ERR No\r\n",
 		"C: NOOP\r\n", "S: +OK\r\n")
@@ -82,7 +82,7 @@ func TestPreauthDeadline(t *testing.T) {
 		t.Fatalf("timed out after %v", d)
 	}
 
-	auth := &fakeAuth{answers: []*authhttp.Response{fail("No", 400*time.Millisecond)}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{fail("No", 400*time.Millisecond)}}
 	e = serve(t, Options{}, auth, short)
 	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR No\r\n")
 	rearmed := time.Now()

@@ -14,7 +14,7 @@ import (
 func TestCommandBuffer(t *testing.T) {
 	// 128 bytes exactly: a PASS argument of 121 bytes.
 	pass := strings.Repeat("p", 121)
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{}, auth)
 	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n", "C: PASS "+pass+"\r\n")
 	if l := e.login(); l.Pass != pass {
@@ -53,7 +53,7 @@ func TestRewindOnlyWhenEmpty(t *testing.T) {
 // TestPipelining: commands sent in one packet are answered in order, and
 // the bytes after the authenticating command are handed over (SPEC §3.2).
 func TestPipelining(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{}, auth)
 	e.dialogue("S: +OK POP3 ready\r\n", "C: NOOP\r\nCAPA\r\nUSER u\r\nPASS p\r\nSTAT\r\nQUIT\r\n",
 		"S: +OK\r\n+OK Capability list follows\r\nTOP\r\nUSER\r\nUIDL\r\nSASL PLAIN LOGIN\r\n.\r\n+OK\r\n")

@@ -34,12 +34,12 @@ func TestSASLMechanisms(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 			e := serve(t, Options{Auth: tc.auth}, auth)
 			e.line()
 			e.dialogue(tc.lines...)
 			l := e.login()
-			q := auth.requests()[0]
+			q := auth.Requests()[0]
 			if q.User != tc.user || q.Pass != tc.pass || q.Method != tc.meth || l.User != tc.user || l.Pass != tc.pass {
 				t.Fatalf("request %+v login %+v", q, l)
 			}
@@ -54,13 +54,13 @@ func TestSASLMechanisms(t *testing.T) {
 // TestCRAMMD5ChallengeIsGreetingSalt: the challenge is the base64 of the
 // greeting's salt, and the same salt goes to the auth service.
 func TestCRAMMD5ChallengeIsGreetingSalt(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{Auth: []string{"cram-md5"}}, auth)
 	salt := e.greetingSalt()
 	e.dialogue("C: AUTH CRAM-MD5\r\n", "S: + "+base64.StdEncoding.EncodeToString([]byte(salt))+"\r\n",
 		"C: "+base64.StdEncoding.EncodeToString([]byte("bob 0123456789abcdef0123456789abcdef"))+"\r\n")
 	e.login()
-	if q := auth.requests()[0]; q.Salt != salt {
+	if q := auth.Requests()[0]; q.Salt != salt {
 		t.Fatalf("Auth-Salt %q, greeting salt %q", q.Salt, salt)
 	}
 }
@@ -99,7 +99,7 @@ func TestSASLRefusals(t *testing.T) {
 			e.dialogue(tc.lines...)
 			e.dialogue("S: -ERR invalid command\r\n")
 			e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
-			if len(auth.requests()) != 0 {
+			if len(auth.Requests()) != 0 {
 				t.Fatal("refused exchange reached the auth service")
 			}
 		})

@@ -25,7 +25,7 @@ func (e *env) greetingSalt() string {
 // TestAppendixA4 is SPEC Appendix A.4: APOP enabled, CAPA, a parser
 // error, USER and a PASS with spaces.
 func TestAppendixA4(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{Auth: []string{"plain", "apop"}}, auth)
 	e.greetingSalt()
 	e.dialogue(
@@ -39,7 +39,7 @@ func TestAppendixA4(t *testing.T) {
 	if l.User != "bob" || l.Pass != "pass with space" || l.Backend.String() != "127.0.0.1:110" || l.Upstream != "127.0.0.1:110" || len(l.Pipelined) != 0 {
 		t.Fatalf("login %+v", l)
 	}
-	q := auth.requests()[0]
+	q := auth.Requests()[0]
 	if q.Method != "plain" || q.User != "bob" || q.Pass != "pass with space" || q.Salt != "" || q.Protocol != "pop3" || q.LoginAttempt != 1 {
 		t.Fatalf("request %+v", q)
 	}
@@ -152,7 +152,7 @@ func TestUserState(t *testing.T) {
 // TestUserPassSpaces: USER and PASS keep inner and trailing spaces; the
 // leading ones are skipped (SPEC §5.2).
 func TestUserPassSpaces(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{}, auth)
 	e.dialogue("S: +OK POP3 ready\r\n", "C: user   a b \r\n", "S: +OK\r\n", "C: PASS  p\tq  r \r\n")
 	l := e.login()
@@ -166,7 +166,7 @@ func TestUserPassSpaces(t *testing.T) {
 func TestAPOP(t *testing.T) {
 	resp := ok("127.0.0.1:110")
 	resp.User, resp.HasUser, resp.Pass, resp.HasPass = "robert", true, "secret", true
-	auth := &fakeAuth{answers: []*authhttp.Response{resp}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{resp}}
 	e := serve(t, Options{Auth: []string{"plain", "apop"}}, auth)
 	salt := e.greetingSalt()
 	const digest = "0123456789abcdef0123456789abcdef"
@@ -179,7 +179,7 @@ func TestAPOP(t *testing.T) {
 	if l.User != "robert" || l.Pass != "secret" || string(l.Pipelined) != "QUIT\r\n" {
 		t.Fatalf("login %+v", l)
 	}
-	q := auth.requests()[0]
+	q := auth.Requests()[0]
 	if q.Method != "apop" || q.User != "bob" || q.Pass != digest || q.Salt != salt || q.LoginAttempt != 1 {
 		t.Fatalf("request %+v (salt %q)", q, salt)
 	}
@@ -199,7 +199,7 @@ func TestStartTLSOnlyRefusals(t *testing.T) {
 		"C: APOP a b\r\n", "S: -ERR invalid command\r\n",
 		"C: NOOP\r\n", "S: +OK\r\n",
 	)
-	if len(auth.requests()) != 0 {
+	if len(auth.Requests()) != 0 {
 		t.Fatal("credentials reached the auth service before TLS")
 	}
 }

@@ -60,7 +60,7 @@ func TestSTLS(t *testing.T) {
 	deadlines := make(chan time.Time, 1)
 	resp := ok("127.0.0.1:110")
 	resp.Pass, resp.HasPass = "realpw", true
-	auth := &fakeAuth{answers: []*authhttp.Response{resp}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{resp}}
 	o := Options{Auth: []string{"plain", "apop", "cram-md5", "external"}, StartTLS: config.StartTLSOn}
 	start := time.Now()
 	e := serve(t, o, auth, withTLS(t, deadlines))
@@ -78,7 +78,7 @@ func TestSTLS(t *testing.T) {
 		"C: APOP bob c4c9334bac560ecc979e58001b3e22fb\r\n",
 	)
 	l := e.login()
-	q := auth.requests()[0]
+	q := auth.Requests()[0]
 	if q.Method != "apop" || q.Salt != salt || l.Pass != "realpw" || l.User != "bob" {
 		t.Fatalf("request %+v login %+v", q, l)
 	}
@@ -86,7 +86,7 @@ func TestSTLS(t *testing.T) {
 
 // TestSTLSOnly: under starttls only, the session is usable after STLS.
 func TestSTLSOnly(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:110")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{StartTLS: config.StartTLSOnly}, auth, withTLS(t, make(chan time.Time, 1)))
 	e.dialogue("S: +OK POP3 ready\r\n", "C: stls\r\n", "S: +OK\r\n")
 	e.clientTLS()

@@ -102,12 +102,12 @@ func TestClientHostLookup(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.ip, func(t *testing.T) {
-			auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 			h := serve(t, Options{Resolver: res}, auth, withClient(c.ip))
 			h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n")
 			l := h.login(t)
-			if l.ClientHost != c.host || auth.requests()[0].ClientHost != c.host {
-				t.Fatalf("host %q, request %q", l.ClientHost, auth.requests()[0].ClientHost)
+			if l.ClientHost != c.host || auth.Requests()[0].ClientHost != c.host {
+				t.Fatalf("host %q, request %q", l.ClientHost, auth.Requests()[0].ClientHost)
 			}
 			if c.log != "" && !strings.Contains(h.log.String(), c.log) {
 				t.Fatalf("log %s", h.log.String())
@@ -121,7 +121,7 @@ func TestClientHostLookup(t *testing.T) {
 // [UNAVAILABLE] whatever the address.
 func TestClientHostNoAddress(t *testing.T) {
 	res := resolver.New([]string{"127.0.0.1:1"}, true, false, time.Second)
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{Resolver: res}, auth, func(sc *session.Conn) { sc.Client = netip.AddrPort{} })
 	h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n")
 	if l := h.login(t); l.ClientHost != "[TEMPUNAVAIL]" {

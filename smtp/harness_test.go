@@ -15,51 +15,16 @@ import (
 
 	"mailproxy/authhttp"
 	"mailproxy/internal/session"
+	"mailproxy/internal/sessiontest"
 )
 
-// tcpPair returns two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() { c, _ := ln.Accept(); ch <- c }()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server = <-ch
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
-}
+// The shared harness, under the names these tests use.
+var (
+	tcpPair = func(t *testing.T) (net.Conn, net.Conn) { return sessiontest.TCPPair(t) }
+	ok      = sessiontest.OK
+)
 
-// fakeAuth records requests and answers them in order.
-type fakeAuth struct {
-	mu      sync.Mutex
-	reqs    []authhttp.Request
-	answers []*authhttp.Response
-}
-
-func (f *fakeAuth) do(_ context.Context, r *authhttp.Request) (*authhttp.Response, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reqs = append(f.reqs, *r)
-	if len(f.answers) == 0 {
-		return nil, errors.New("no scripted answer")
-	}
-	a := f.answers[0]
-	f.answers = f.answers[1:]
-	return a, nil
-}
-
-func (f *fakeAuth) requests() []authhttp.Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]authhttp.Request(nil), f.reqs...)
-}
+type fakeAuth = sessiontest.FakeAuth
 
 type result struct {
 	login *session.Login
@@ -118,7 +83,7 @@ func serve(t *testing.T, o Options, auth *fakeAuth, tune ...func(*session.Conn))
 		Client:       netip.MustParseAddrPort("192.0.2.10:1234"),
 		Timeout:      5 * time.Second,
 		Log:          slog.New(slog.NewTextHandler(h.log, nil)),
-		Authenticate: auth.do,
+		Authenticate: auth.Do,
 		StartTLS:     func(time.Time) error { return errors.New("no TLS in this test") },
 	}
 	for _, f := range tune {
@@ -207,10 +172,7 @@ func (h *harness) ended(t *testing.T, want error) error {
 	return r.err
 }
 
-func ok(addr string) *authhttp.Response {
-	return &authhttp.Response{Status: authhttp.StatusOK, Server: netip.MustParseAddrPort(addr), Upstream: addr}
-}
-
+// fail is a refusal with an Auth-Error-Code (SMTP only).
 func fail(text, code string, wait time.Duration) *authhttp.Response {
 	return &authhttp.Response{Status: authhttp.StatusFail, Text: text, ErrorCode: code, Wait: wait}
 }

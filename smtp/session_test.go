@@ -16,7 +16,7 @@ import (
 // LOGIN with both challenges; the MAIL pipelined after the password is
 // kept for the backend.
 func TestAppendixA5(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{}, auth)
 	h.play(t, greeting,
 		"C: EHLO client.example.org\r\n",
@@ -30,7 +30,7 @@ func TestAppendixA5(t *testing.T) {
 		string(l.Pipelined) != "MAIL FROM:<carol@example.com>\r\n" || l.MailFrom != "" || l.RcptTo != "" {
 		t.Fatalf("login %+v", l)
 	}
-	q := auth.requests()[0]
+	q := auth.Requests()[0]
 	if q.Method != "plain" || q.User != "carol" || q.Pass != "secret" || q.Protocol != "smtp" ||
 		q.LoginAttempt != 1 || q.ClientHost != "[UNAVAILABLE]" || q.SMTPHelo != "" {
 		t.Fatalf("request %+v", q)
@@ -41,7 +41,7 @@ func TestAppendixA5(t *testing.T) {
 // RCPT before MAIL is a bad sequence; the RCPT after MAIL starts
 // authentication with method none and gets no reply from the front end.
 func TestAppendixA6(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{Auth: []string{"none"}}, auth)
 	h.play(t, greeting,
 		"C: HELO client.example.org\r\n", "S: 250 mx.example.com\r\n",
@@ -54,7 +54,7 @@ func TestAppendixA6(t *testing.T) {
 		l.MailFrom != "MAIL FROM:<a@example.org>" || l.RcptTo != "RCPT TO:<b@example.com>" {
 		t.Fatalf("login %+v", l)
 	}
-	q := auth.requests()[0]
+	q := auth.Requests()[0]
 	if q.Method != "none" || q.User != "" || q.Pass != "" || q.SMTPHelo != "client.example.org" ||
 		q.SMTPFrom != "MAIL FROM:<a@example.org>" || q.SMTPTo != "RCPT TO:<b@example.com>" {
 		t.Fatalf("request %+v", q)
@@ -67,13 +67,13 @@ func TestAppendixA7(t *testing.T) {
 	ehlo := []string{greeting, "C: EHLO x\r\n", "S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN LOGIN\r\n"}
 
 	t.Run("bad-password", func(t *testing.T) {
-		h := serve(t, Options{}, &fakeAuth{answers: []*authhttp.Response{fail("Bad password", "", 0)}})
+		h := serve(t, Options{}, &fakeAuth{Answers: []*authhttp.Response{fail("Bad password", "", 0)}})
 		h.play(t, append(ehlo, "C: AUTH PLAIN AHUAcA==\r\n", "S: 535 5.7.0 Bad password\r\n")...)
 		h.ended(t, session.ErrClosed)
 		h.closed(t)
 	})
 	t.Run("error-code-and-wait", func(t *testing.T) {
-		h := serve(t, Options{}, &fakeAuth{answers: []*authhttp.Response{fail("Try later", "451 4.3.0", 500*time.Millisecond)}})
+		h := serve(t, Options{}, &fakeAuth{Answers: []*authhttp.Response{fail("Try later", "451 4.3.0", 500*time.Millisecond)}})
 		h.play(t, append(ehlo, "C: AUTH PLAIN AHUAcA==\r\n")...)
 		start := time.Now()
 		h.play(t, "S: 451 4.3.0 Try later\r\n")
@@ -235,7 +235,7 @@ func TestSASL(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 			h := serve(t, all, auth)
 			h.play(t, append([]string{greeting}, tc.lines...)...)
 			if tc.meth == "cram-md5" {
@@ -247,7 +247,7 @@ func TestSASL(t *testing.T) {
 				h.play(t, "C: Y2Fyb2wgMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\r\n")
 			}
 			l := h.login(t)
-			q := auth.requests()[0]
+			q := auth.Requests()[0]
 			if q.User != tc.user || q.Pass != tc.pass || q.Method != tc.meth {
 				t.Fatalf("request %+v", q)
 			}
@@ -307,7 +307,7 @@ func TestSASLLineParserError(t *testing.T) {
 // TestAuthFailureWaitThenSuccess: Auth-Wait keeps the session; the retry
 // is attempt 2; the deadline is re-armed.
 func TestAuthFailureWaitThenSuccess(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{fail("Bad", "", 300*time.Millisecond), ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{fail("Bad", "", 300*time.Millisecond), ok("127.0.0.1:25")}}
 	h := serve(t, Options{}, auth, func(sc *session.Conn) { sc.Timeout = 700 * time.Millisecond })
 	h.play(t, greeting)
 	time.Sleep(500 * time.Millisecond)
@@ -318,7 +318,7 @@ func TestAuthFailureWaitThenSuccess(t *testing.T) {
 	if l.Pass != "p2" {
 		t.Fatalf("login %+v", l)
 	}
-	if q := auth.requests()[1]; q.LoginAttempt != 2 || q.Pass != "p2" {
+	if q := auth.Requests()[1]; q.LoginAttempt != 2 || q.Pass != "p2" {
 		t.Fatalf("retry %+v", q)
 	}
 }
@@ -336,7 +336,7 @@ func TestAuthServiceError(t *testing.T) {
 func TestAuthOverrides(t *testing.T) {
 	resp := ok("127.0.0.1:25")
 	resp.User, resp.HasUser, resp.Pass, resp.HasPass = "real-user", true, "real-pass", true
-	h := serve(t, Options{}, &fakeAuth{answers: []*authhttp.Response{resp}})
+	h := serve(t, Options{}, &fakeAuth{Answers: []*authhttp.Response{resp}})
 	h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n")
 	if l := h.login(t); l.User != "real-user" || l.Pass != "real-pass" {
 		t.Fatalf("login %+v", l)
@@ -347,7 +347,7 @@ func TestAuthOverrides(t *testing.T) {
 // RSET/HELO clearing, the RCPT pipelined tail kept for the backend, and
 // starttls only not applying.
 func TestMailRcpt(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	none := Options{Auth: []string{"plain", "none"}, StartTLS: config.StartTLSOnly}
 	h := serve(t, none, auth)
 	h.play(t, greeting,
@@ -369,7 +369,7 @@ func TestMailRcpt(t *testing.T) {
 		string(l.Pipelined) != "RCPT TO:<e@f>\r\nDATA\r\n" {
 		t.Fatalf("login %+v", l)
 	}
-	q := auth.requests()[0]
+	q := auth.Requests()[0]
 	if q.SMTPHelo != "e" || q.SMTPFrom != l.MailFrom || q.SMTPTo != l.RcptTo {
 		t.Fatalf("request %+v", q)
 	}
@@ -388,13 +388,13 @@ func TestMailRejectedLogged(t *testing.T) {
 // TestNoneNoStaleCredentials is nginx HEAD's behaviour: a failed AUTH
 // leaves nothing behind for a later MAIL/RCPT under smtp_auth none.
 func TestNoneNoStaleCredentials(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{fail("Bad", "", 100*time.Millisecond), ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{fail("Bad", "", 100*time.Millisecond), ok("127.0.0.1:25")}}
 	h := serve(t, Options{Auth: []string{"plain", "none"}}, auth)
 	h.play(t, greeting, "C: EHLO e\r\nAUTH PLAIN AG9sZHVzZXIAb2xkcHc=\r\n",
 		"S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN\r\n", "S: 535 5.7.0 Bad\r\n",
 		"C: MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", "S: 250 2.0.0 OK\r\n")
 	l := h.login(t)
-	q := auth.requests()[1]
+	q := auth.Requests()[1]
 	if q.Method != "none" || q.User != "" || q.Pass != "" || q.LoginAttempt != 2 || l.User != "" || l.Pass != "" {
 		t.Fatalf("request %+v login %+v", q, l)
 	}
@@ -402,7 +402,7 @@ func TestNoneNoStaleCredentials(t *testing.T) {
 
 // TestNoneFailure: a refused relay closes with the auth service's code.
 func TestNoneFailure(t *testing.T) {
-	h := serve(t, Options{Auth: []string{"none"}}, &fakeAuth{answers: []*authhttp.Response{fail("Relay denied", "550 5.7.1", 0)}})
+	h := serve(t, Options{Auth: []string{"none"}}, &fakeAuth{Answers: []*authhttp.Response{fail("Relay denied", "550 5.7.1", 0)}})
 	h.play(t, greeting, "C: MAIL FROM:<a@b>\r\n", "S: 250 2.0.0 OK\r\n", "C: RCPT TO:<c@d>\r\n", "S: 550 5.7.1 Relay denied\r\n")
 	h.ended(t, session.ErrClosed)
 	h.closed(t)
@@ -412,7 +412,7 @@ func TestNoneFailure(t *testing.T) {
 // discarded, HELO/MAIL/RCPT are forgotten but ESMTP is not; no greeting
 // follows; the EHLO reply switches to the TLS variant.
 func TestStartTLS(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	upgraded := make(chan time.Time, 1)
 	h := serve(t, Options{StartTLS: config.StartTLSOn, Auth: []string{"plain", "none"}}, auth, func(sc *session.Conn) {
 		sc.StartTLS = func(deadline time.Time) error {
@@ -441,7 +441,7 @@ func TestStartTLS(t *testing.T) {
 	if l := h.login(t); l.Helo != "b" || !l.ESMTP {
 		t.Fatalf("login %+v", l)
 	}
-	if n := len(auth.requests()); n != 1 {
+	if n := len(auth.Requests()); n != 1 {
 		t.Fatalf("%d auth requests", n)
 	}
 }
@@ -449,7 +449,7 @@ func TestStartTLS(t *testing.T) {
 // TestStartTLSClearsHelo: after STARTTLS the HELO name is gone (nothing
 // to replay) but the session stays ESMTP.
 func TestStartTLSClearsHelo(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{StartTLS: config.StartTLSOn}, auth, func(sc *session.Conn) {
 		sc.StartTLS = func(time.Time) error { sc.TLS = true; return nil }
 	})
@@ -555,11 +555,11 @@ func TestUnknownVerbsAreParserErrors(t *testing.T) {
 // TestAuthAfterMail: AUTH after a stored MAIL is an ordinary login; the
 // MAIL is not part of it (nginx replays MAIL/RCPT only for method none).
 func TestAuthAfterMail(t *testing.T) {
-	auth := &fakeAuth{answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{Auth: []string{"plain", "none"}}, auth)
 	h.play(t, greeting, "C: MAIL FROM:<a@b>\r\n", "S: 250 2.0.0 OK\r\n", "C: AUTH PLAIN AHUAcA==\r\n")
 	l := h.login(t)
-	if l.Method != "plain" || l.MailFrom != "" || l.RcptTo != "" || auth.requests()[0].SMTPFrom != "" {
+	if l.Method != "plain" || l.MailFrom != "" || l.RcptTo != "" || auth.Requests()[0].SMTPFrom != "" {
 		t.Fatalf("login %+v", l)
 	}
 }
