@@ -37,15 +37,28 @@ type fakeDNS struct {
 
 func startDNS(t *testing.T, table map[qkey]answer) *fakeDNS {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	// The UDP and TCP sockets share one port number; the TCP port can be
+	// taken by an unrelated connection's ephemeral port, so try a few.
+	var (
+		pc  net.PacketConn
+		ln  net.Listener
+		err error
+	)
+	for range 20 {
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err = net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			break
+		}
+		pc.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fakeDNS{addr: pc.LocalAddr().String(), table: table}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { pc.Close(); ln.Close() })
 	go f.serveUDP(pc)
 	go f.serveTCP(ln)
