@@ -41,6 +41,7 @@ type clientConn struct {
 
 	mu      sync.Mutex
 	backend net.Conn
+	relay   *relay // set once the session is parked in the server's poller
 
 	// summary facts
 	user, upstream string
@@ -74,24 +75,41 @@ func (cc *clientConn) abort() {
 	if cc.backend != nil {
 		cc.backend.Close()
 	}
+	r := cc.relay
 	cc.mu.Unlock()
+	if r != nil {
+		r.end("closed by server")
+	}
 }
 
-// serve runs the pipeline of SPEC §2.1 and logs the summary line.
+// serve runs the pipeline of SPEC §2.1; unless the session was parked in
+// the poller (which then ends it), it ends the session with finish.
 func (cc *clientConn) serve() {
-	defer cc.srv.wg.Done()
-	defer cc.srv.track(cc, false)
+	parked := false
 	defer func() {
 		if r := recover(); r != nil {
 			cc.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
 			cc.outcome = "panic"
 		}
-		cc.cancel()
-		cc.closeAll()
-		cc.summary()
+		if !parked {
+			cc.finish()
+		}
 	}()
 	cc.log.Debug("client connected")
-	cc.outcome = cc.run()
+	var outcome string
+	if outcome, parked = cc.run(); !parked {
+		cc.outcome = outcome
+	}
+}
+
+// finish closes both sockets, logs the summary line and releases the
+// session from the server. It runs exactly once per session.
+func (cc *clientConn) finish() {
+	cc.cancel()
+	cc.closeAll()
+	cc.summary()
+	cc.srv.track(cc, false)
+	cc.srv.wg.Done()
 }
 
 func (cc *clientConn) closeAll() {
@@ -107,8 +125,19 @@ func (cc *clientConn) closeAll() {
 	cc.mu.Unlock()
 }
 
-// run returns the session's outcome for the summary line.
-func (cc *clientConn) run() string {
+// run returns the session's outcome for the summary line, or parked when
+// the session now waits in the server's poller, which will end it.
+func (cc *clientConn) run() (outcome string, parked bool) {
+	if outcome := cc.open(); outcome != "" {
+		return outcome, false
+	}
+	return cc.splice()
+}
+
+// open takes the session from accept to a logged-in backend whose reply
+// the client has: it returns "" then, or the outcome of a session that
+// ends before splicing.
+func (cc *clientConn) open() string {
 	cfg := cc.site.cfg
 	if cc.l.cfg.ProxyProtocol {
 		h, err := proxyproto.Read(cc.tcp, time.Now().Add(cfg.Timeout))
@@ -180,7 +209,7 @@ func (cc *clientConn) run() string {
 		}
 		cc.toBackend += int64(len(login.Pipelined))
 	}
-	return cc.splice()
+	return ""
 }
 
 func (cc *clientConn) setTLS(tc *stdtls.Conn) {

@@ -32,8 +32,12 @@ type Server struct {
 	mu     sync.Mutex
 	conns  map[*clientConn]struct{}
 	closed bool
-	wg     sync.WaitGroup // connection goroutines
+	wg     sync.WaitGroup // sessions (not goroutines: parked ones have none)
 	accept sync.WaitGroup // accept loops
+
+	pmu       sync.Mutex
+	parker    *poller // created with the first plain session to splice
+	parkerOff bool    // set when creating it failed, or once the server is closed
 }
 
 // listener is one bound listen entry and the site it serves, for one
@@ -199,11 +203,40 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.cancel()
+		s.stopPoller()
 		return nil
 	case <-ctx.Done():
 		s.Close()
 		return ctx.Err()
 	}
+}
+
+// poller returns the server's poller, creating it on first use; nil if it
+// cannot be created (then sessions are relayed with goroutines).
+func (s *Server) poller() *poller {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if s.parker == nil && !s.parkerOff {
+		p, err := newPoller()
+		if err != nil {
+			s.log.Error("cannot create the epoll instance for idle sessions; relaying with goroutines", "err", err)
+			s.parkerOff = true // do not retry
+			return nil
+		}
+		s.parker = p
+	}
+	return s.parker
+}
+
+// stopPoller stops the poller once no session can use it any more.
+func (s *Server) stopPoller() {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if s.parker != nil {
+		s.parker.close()
+		s.parker = nil
+	}
+	s.parkerOff = true
 }
 
 // Close stops accepting and closes every connection at once.
@@ -221,5 +254,6 @@ func (s *Server) Close() error {
 		c.abort()
 	}
 	s.wg.Wait()
+	s.stopPoller()
 	return nil
 }

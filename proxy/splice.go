@@ -22,10 +22,26 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // idle timer re-armed only by what the client sends: data from the backend
 // does not keep a session alive, as with nginx.
 //
-// Plain TCP on both sides is copied by the kernel (splice(2)), and an idle
-// session holds nothing but its two sockets: each direction first waits
-// for readability, then moves exactly what is there.
-func (cc *clientConn) splice() string {
+// Plain TCP on both sides is copied by the kernel (splice(2)), and the
+// session is parked in the server's poller (relay.go): it returns parked,
+// and an idle session holds nothing but its two sockets. Otherwise (TLS on
+// a side, or no poller) two goroutines copy, and splice returns the
+// session's outcome when it ends.
+func (cc *clientConn) splice() (outcome string, parked bool) {
+	if _, plain := cc.conn.(*net.TCPConn); plain {
+		if p := cc.srv.poller(); p != nil {
+			if err := startRelay(cc, p); err == nil {
+				return "", true
+			} else {
+				cc.log.Warn("could not park the session; relaying with goroutines", "err", err)
+			}
+		}
+	}
+	return cc.spliceGoroutines(), false
+}
+
+// spliceGoroutines relays with one goroutine per direction.
+func (cc *clientConn) spliceGoroutines() string {
 	var active atomic.Int64
 	active.Store(time.Now().UnixNano())
 	idle := cc.site.cfg.ProxyTimeout
@@ -65,6 +81,8 @@ func (cc *clientConn) splice() string {
 	cc.closeAll()
 	<-done
 	switch {
+	case cc.ctx.Err() != nil:
+		return "closed by server" // Server.Close (abort) ended it
 	case first.err == nil && first.toBackend:
 		return "client closed"
 	case first.err == nil:

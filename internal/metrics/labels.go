@@ -15,7 +15,7 @@ var (
 var Outcomes = []string{
 	"client_closed", "backend_closed", "idle_timeout", "no_login", "timeout",
 	"backend_failed", "bad_proxy_header", "tls_failed", "client_cert_refused",
-	"client_error", "backend_error", "error",
+	"client_error", "backend_error", "shutdown", "error",
 }
 
 // exact maps the proxy's fixed outcome strings to their labels.
@@ -31,6 +31,7 @@ var exact = map[string]string{
 	"client certificate refused": "client_cert_refused",
 	"client write failed":        "client_error",
 	"backend write failed":       "backend_error",
+	"closed by server":           "shutdown",
 }
 
 // prefixes maps outcome strings that carry an error text after a fixed
@@ -59,6 +60,7 @@ var prefixes = []struct{ prefix, label string }{
 //	client write failed         client_error
 //	backend error: …            backend_error
 //	backend write failed        backend_error
+//	closed by server            shutdown (a hard stop, or shutdown_timeout)
 //	anything else (e.g. panic)  error
 func Outcome(s string) string {
 	if l, ok := exact[s]; ok {

@@ -88,6 +88,7 @@ func TestOutcomeMapping(t *testing.T) {
 		"client write failed":                    "client_error",
 		"backend error: write: broken pipe":      "backend_error",
 		"backend write failed":                   "backend_error",
+		"closed by server":                       "shutdown",
 		"panic":                                  "error",
 		"":                                       "error",
 		"Client Closed":                          "error",

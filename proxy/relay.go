@@ -1,0 +1,239 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// relay splices a plain-TCP session (no TLS on either side) without a
+// goroutine while it is idle: both sockets wait in the server's poller,
+// and a short-lived goroutine moves the bytes of each readiness report
+// with splice(2), then re-arms the socket. It keeps nginx's rules (SPEC
+// §11.7): when either side ends, both are closed; proxy_timeout is re-armed
+// only by what the client sends.
+//
+// The relay owns the end of the session: its summary line, the server's
+// bookkeeping and wg.Done, exactly once, after the last pump has returned.
+type relay struct {
+	cc     *clientConn
+	p      *poller
+	idle   time.Duration
+	timer  *time.Timer
+	active atomic.Int64 // UnixNano of the client's last data
+	dirs   [2]relayDir  // 0: client→backend, 1: backend→client
+
+	mu      sync.Mutex
+	closed  bool
+	running int // pumps started and not yet returned
+	outcome string
+}
+
+// relayDir is one direction of a relay.
+type relayDir struct {
+	r         *relay
+	toBackend bool
+	src, dst  *net.TCPConn
+	rc        syscall.RawConn // src's
+	key       uint64
+	moved     atomic.Int64
+}
+
+// startRelay parks cc (both sides plain TCP, logged in) in p. On success
+// the relay owns the session's end; on error nothing was registered and
+// the caller still owns everything.
+func startRelay(cc *clientConn, p *poller) error {
+	client, backend := cc.tcp, cc.backend.(*net.TCPConn)
+	r := &relay{cc: cc, p: p, idle: cc.site.cfg.ProxyTimeout}
+	r.active.Store(time.Now().UnixNano())
+	r.dirs[0] = relayDir{r: r, toBackend: true, src: client, dst: backend}
+	r.dirs[1] = relayDir{r: r, src: backend, dst: client}
+	for i := range r.dirs {
+		d := &r.dirs[i]
+		rc, err := d.src.SyscallConn()
+		if err != nil {
+			return err
+		}
+		d.rc = rc
+	}
+	// Registered but not armed: a report cannot arrive before arming.
+	for i := range r.dirs {
+		d := &r.dirs[i]
+		d.key = p.register(d.ready)
+	}
+	r.mu.Lock() // orders the fields above before the timer's reads
+	if r.idle > 0 {
+		r.timer = time.AfterFunc(r.idle, r.checkIdle)
+	}
+	r.mu.Unlock()
+	cc.mu.Lock()
+	cc.relay = r
+	cc.mu.Unlock()
+	for i := range r.dirs {
+		d := &r.dirs[i]
+		err := control(d.rc, func(fd int) error { return p.arm(fd, d.key, true) })
+		if err != nil {
+			if i == 0 {
+				cc.mu.Lock()
+				cc.relay = nil
+				cc.mu.Unlock()
+				p.unregister(r.dirs[0].key)
+				p.unregister(r.dirs[1].key)
+				r.mu.Lock()
+				if r.timer != nil {
+					r.timer.Stop()
+				}
+				r.mu.Unlock()
+				return err
+			}
+			// The client side is armed already: end through the relay.
+			r.end("backend error: " + err.Error())
+			return nil
+		}
+	}
+	return nil
+}
+
+// ready is the poller's report that d.src is readable.
+func (d *relayDir) ready() {
+	r := d.r
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.running++
+	r.mu.Unlock()
+	defer r.pumpDone()
+	defer func() {
+		if v := recover(); v != nil {
+			r.cc.log.Error("panic in session", "panic", v, "stack", string(debug.Stack()))
+			r.end("panic")
+		}
+	}()
+	if outcome := d.pump(); outcome != "" {
+		r.end(outcome)
+	}
+}
+
+// pump moves what src has queued, as long as it has some, then re-arms
+// src. It returns the session's outcome when the session ends here, or "".
+func (d *relayDir) pump() string {
+	for {
+		var avail int
+		var rerr error
+		if err := d.rc.Control(func(fd uintptr) { avail, rerr = readable(fd) }); err != nil {
+			return d.failed(err)
+		}
+		switch {
+		case rerr == syscall.EAGAIN:
+			if err := control(d.rc, func(fd int) error { return d.r.p.arm(fd, d.key, false) }); err != nil {
+				return d.failed(err)
+			}
+			return ""
+		case rerr != nil:
+			return d.failed(rerr)
+		case avail == 0:
+			if d.toBackend {
+				return "client closed"
+			}
+			return "backend closed"
+		}
+		n, err := io.CopyN(d.dst, d.src, int64(avail))
+		d.moved.Add(n)
+		if d.toBackend && n > 0 {
+			d.r.active.Store(time.Now().UnixNano())
+		}
+		if err == io.EOF {
+			err = nil
+			if d.toBackend {
+				return "client closed"
+			}
+			return "backend closed"
+		}
+		if err != nil {
+			return d.failed(err)
+		}
+	}
+}
+
+// failed names an error of this direction as the session's outcome.
+func (d *relayDir) failed(err error) string {
+	if d.toBackend {
+		return "client error: " + err.Error()
+	}
+	return "backend error: " + err.Error()
+}
+
+// checkIdle runs when proxy_timeout may have passed since the client's
+// last data: it ends the session, or waits for the rest of the time.
+func (r *relay) checkIdle() {
+	left := time.Until(time.Unix(0, r.active.Load()).Add(r.idle))
+	if left > 0 {
+		r.mu.Lock()
+		if !r.closed {
+			r.timer.Reset(left)
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.cc.log.Info("client timed out while proxying")
+	r.end("proxy_timeout")
+}
+
+// end closes the session with outcome (the first caller's wins). The
+// summary follows when no pump is running any more.
+func (r *relay) end(outcome string) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed, r.outcome = true, outcome
+	idle := r.running == 0
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.mu.Unlock()
+	r.p.unregister(r.dirs[0].key)
+	r.p.unregister(r.dirs[1].key)
+	r.cc.closeAll() // closing a socket also takes it out of the epoll set
+	if idle {
+		r.finish()
+	}
+}
+
+// pumpDone marks a pump returned; the last one out of an ended relay
+// finishes the session.
+func (r *relay) pumpDone() {
+	r.mu.Lock()
+	r.running--
+	last := r.closed && r.running == 0
+	r.mu.Unlock()
+	if last {
+		r.finish()
+	}
+}
+
+// finish does what serve does at the end of a session that was not parked.
+func (r *relay) finish() {
+	cc := r.cc
+	cc.toBackend += r.dirs[0].moved.Load()
+	cc.toClient += r.dirs[1].moved.Load()
+	cc.outcome = r.outcome
+	cc.finish()
+}
+
+// control runs f on rc's descriptor, held open meanwhile, and returns the
+// first error of the two.
+func control(rc syscall.RawConn, f func(fd int) error) error {
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
