@@ -17,7 +17,7 @@ const DefaultTimeout = 60 * time.Second
 
 // Client sends auth_http requests to one auth server. Make it with
 // NewClient. It is safe for concurrent use; it keeps no connection between
-// calls.
+// calls unless SetKeepAlive turned reuse on.
 type Client struct {
 	// Dial, when not nil, replaces net.Dialer.DialContext for opening the
 	// connection to the auth server (tests, source address). It must
@@ -28,7 +28,8 @@ type Client struct {
 	t       target
 	timeout time.Duration
 	prefix  []byte // request line and Host line
-	suffix  []byte // custom headers and the empty line
+	suffix  []byte // custom headers, keep-alive header, the empty line
+	pool    *pool  // nil: a new connection per request, as nginx
 }
 
 // NewClient parses rawURL as nginx's auth_http directive does and returns
@@ -65,6 +66,27 @@ func NewClient(rawURL string, timeout time.Duration, headers []Header) (*Client,
 	return c, nil
 }
 
+// SetKeepAlive turns connection reuse on (k.MaxIdle > 0) as KeepAlive
+// describes. Call it before the first Do.
+func (c *Client) SetKeepAlive(k KeepAlive) {
+	if k.MaxIdle <= 0 {
+		return
+	}
+	if k.IdleTimeout <= 0 {
+		k.IdleTimeout = DefaultIdleTimeout
+	}
+	c.pool = &pool{max: k.MaxIdle, timeout: k.IdleTimeout}
+	c.suffix = append(append(c.suffix[:len(c.suffix)-2:len(c.suffix)-2], keepAliveHeader...), "\r\n"...)
+}
+
+// CloseIdle closes the connections kept for reuse and stops keeping any:
+// the client's configuration was replaced (a reload). Do still works.
+func (c *Client) CloseIdle() {
+	if c.pool != nil {
+		c.pool.close()
+	}
+}
+
 // Addr returns the auth server as nginx names it in log lines: the
 // resolved "ADDR:PORT" ("[ADDR]:PORT" for IPv6) or "unix:/path".
 func (c *Client) Addr() string { return c.t.name }
@@ -97,7 +119,9 @@ var exchangePool = sync.Pool{New: func() any { return &exchange{req: make([]byte
 // Do makes one auth_http exchange, as nginx does for one attempt: it opens
 // a new connection, sends the request for r, reads at most MaxHeadSize
 // bytes up to the empty line ending the header block (never the body),
-// closes the connection and returns ParseResponse's verdict.
+// closes the connection and returns ParseResponse's verdict. With
+// keep-alive (SetKeepAlive) it may use a kept connection instead, and keep
+// this one, reading the answer's body too.
 //
 // The whole exchange must end within the client's timeout counted from
 // the start of the connect (data arriving does not extend it); ctx can end
@@ -115,57 +139,106 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
+	x := exchangePool.Get().(*exchange)
+	defer exchangePool.Put(x)
+	x.req = c.AppendRequest(x.req[:0], r)
+	defer clear(x.req) // the request holds the password
+
+	if c.pool != nil {
+		if conn := c.pool.get(); conn != nil {
+			resp, stale, err := c.exchange(ctx, conn, deadline, x, r)
+			if !stale {
+				return resp, err
+			}
+			// The service closed the kept connection: send again, anew.
+		}
+	}
 	conn, err := c.dial(dctx)
 	if err != nil {
 		return nil, classify(ctx, ConnectFailed, err)
 	}
-	defer conn.Close()
+	resp, _, err := c.exchange(ctx, conn, deadline, x, r)
+	return resp, err
+}
+
+// exchange sends x.req on conn and reads the answer; it closes conn or,
+// with keep-alive, keeps it. stale reports a failure before any byte of
+// an answer arrived (a kept connection the service had closed).
+func (c *Client) exchange(ctx context.Context, conn net.Conn, deadline time.Time, x *exchange, r *Request) (resp *Response, stale bool, err error) {
+	keep := false
+	defer func() {
+		if keep {
+			c.pool.put(conn)
+		} else {
+			conn.Close()
+		}
+	}()
 	if err := conn.SetDeadline(deadline); err != nil {
-		return nil, classify(ctx, ConnectFailed, err)
+		return nil, true, classify(ctx, ConnectFailed, err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	x := exchangePool.Get().(*exchange)
-	defer exchangePool.Put(x)
-	x.req = c.AppendRequest(x.req[:0], r)
-	_, err = conn.Write(x.req)
-	clear(x.req) // the request holds the password
-	if err != nil {
-		return nil, classify(ctx, SendFailed, err)
+	if _, err := conn.Write(x.req); err != nil {
+		return nil, ctx.Err() == nil, classify(ctx, SendFailed, err)
 	}
-	return readHead(ctx, conn, x.head[:], r)
+	resp, n, headLen, err := readHead(ctx, conn, x.head[:], r)
+	if err != nil {
+		return nil, n == 0 && ctx.Err() == nil, err
+	}
+	if c.pool != nil {
+		keep = readBody(conn, x.head[:headLen], n-headLen)
+	}
+	return resp, false, nil
+}
+
+// readBody reads the rest of the body of a reusable answer whose head is
+// head and of which have bytes of body were read with it; it reports
+// whether the connection may carry another request.
+func readBody(conn net.Conn, head []byte, have int) bool {
+	body, ok := reusable(head)
+	if !ok || have > body {
+		return false
+	}
+	if left := body - have; left > 0 {
+		if _, err := io.CopyN(io.Discard, conn, int64(left)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // readHead reads the answer into buf until the header block is complete.
-func readHead(ctx context.Context, conn net.Conn, buf []byte, r *Request) (*Response, error) {
+// It returns how many bytes it read and how long the head is.
+func readHead(ctx context.Context, conn net.Conn, buf []byte, r *Request) (*Response, int, int, error) {
 	n := 0
 	for n < len(buf) {
 		m, err := conn.Read(buf[n:])
 		n += m
 		if m > 0 {
-			switch _, serr := scanHead(buf[:n], nil); serr {
+			switch headLen, serr := scanHead(buf[:n], nil); serr {
 			case nil:
-				return ParseResponse(buf[:n], r)
+				resp, err := ParseResponse(buf[:n], r)
+				return resp, n, headLen, err
 			case errNeedMore:
 			default:
-				return nil, serr
+				return nil, n, 0, serr
 			}
 		}
 		if err == io.EOF {
-			return nil, &TransportError{Kind: ClosedEarly}
+			return nil, n, 0, &TransportError{Kind: ClosedEarly}
 		}
 		if err != nil {
-			return nil, classify(ctx, RecvFailed, err)
+			return nil, n, 0, classify(ctx, RecvFailed, err)
 		}
 	}
 	// The buffer is full without the empty line. nginx fails on the next
 	// read event (more data or the close) or times out: wait for either.
 	var one [1]byte
 	if _, err := conn.Read(one[:]); err != nil && err != io.EOF && isTimeout(err) {
-		return nil, classify(ctx, RecvFailed, err)
+		return nil, n, 0, classify(ctx, RecvFailed, err)
 	}
-	return nil, &TransportError{Kind: HeadTooLarge}
+	return nil, n, 0, &TransportError{Kind: HeadTooLarge}
 }
 
 // dial opens the connection to the auth server.

@@ -168,6 +168,8 @@ func TestKeys(t *testing.T) {
 		}},
 		{"auth_http_header empty", "auth_http_header: {}", func(s *Server) { s.AuthHTTPHeader = []Header{} }},
 		{"auth_http_timeout", "auth_http_timeout: 5s", func(s *Server) { s.AuthHTTPTimeout = 5 * time.Second }},
+		{"auth_http_keepalive", "auth_http_keepalive: 32", func(s *Server) { s.AuthHTTPKeepalive = 32 }},
+		{"auth_http_keepalive_timeout", "auth_http_keepalive_timeout: 10s", func(s *Server) { s.AuthHTTPKeepaliveTimeout = 10 * time.Second }},
 		{"proxy", "proxy: on", func(s *Server) {}},
 		{"proxy_buffer k", "proxy_buffer: 8k", func(s *Server) { s.ProxyBuffer = 8192 }},
 		{"proxy_buffer K", "proxy_buffer: 16K", func(s *Server) { s.ProxyBuffer = 16384 }},

@@ -106,6 +106,8 @@ func TestErrors(t *testing.T) {
 		{"huge size", srv("    proxy_buffer: 2g"), []string{at(5, `proxy_buffer: invalid size "2g", `+size)}},
 		{"negative count", srv("    max_errors: -1"), []string{at(5, `max_errors: invalid number "-1", expected an integer >= 0`)}},
 		{"bad count", srv("    max_errors: many"), []string{at(5, `max_errors: invalid number "many", expected an integer >= 0`)}},
+		{"negative keepalive", srv("    auth_http_keepalive: -3"), []string{at(5, `auth_http_keepalive: invalid number "-3", expected an integer >= 0`)}},
+		{"zero keepalive timeout", srv("    auth_http_keepalive_timeout: 0"), []string{at(5, `auth_http_keepalive_timeout: invalid duration "0", must be a positive number of seconds`)}},
 		{"bad cidr", srv("    set_real_ip_from:", "      - 10.0.0.0/33", "      - example.com", `      - "unix:"`, `      - "fe80::1%eth0"`), []string{
 			at(6, `set_real_ip_from: invalid CIDR "10.0.0.0/33"`),
 			at(7, `set_real_ip_from: invalid address "example.com", expected an IP address or CIDR`),

@@ -92,6 +92,8 @@ type settings struct {
 	authHTTPPassClientCert opt[bool]
 	sniCertificates        opt[[]SNICertificate]
 	proxyProtocolTLVs      opt[bool]
+	authHTTPKeepalive      opt[int]
+	authHTTPKeepaliveTime  opt[time.Duration]
 }
 
 // parser parses one directive value; see values.go.
@@ -156,21 +158,23 @@ var directives = map[string]directive{
 	"resolver":         bind(false, func(s *settings) *opt[resolverSpec] { return &s.resolver }, resolverValue),
 	"resolver_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.resolverTimeout }, duration),
 
-	"ssl_password_file":          bind(false, func(s *settings) *opt[string] { return &s.sslPasswordFile }, nonEmptyText),
-	"ssl_prefer_server_ciphers":  bind(false, func(s *settings) *opt[bool] { return &s.sslPreferServerCiphers }, flag),
-	"ssl_ecdh_curve":             bind(false, func(s *settings) *opt[string] { return &s.sslECDHCurve }, nonEmptyText),
-	"ssl_session_cache":          bind(false, func(s *settings) *opt[[]string] { return &s.sslSessionCache }, sessionCacheList),
-	"ssl_session_timeout":        bind(false, func(s *settings) *opt[time.Duration] { return &s.sslSessionTimeout }, duration),
-	"ssl_session_tickets":        bind(false, func(s *settings) *opt[bool] { return &s.sslSessionTickets }, flag),
-	"ssl_session_ticket_key":     bind(false, func(s *settings) *opt[[]string] { return &s.sslSessionTicketKey }, pathList),
-	"ssl_verify_client":          bind(false, func(s *settings) *opt[string] { return &s.sslVerifyClient }, verifyClientValue),
-	"ssl_verify_depth":           bind(false, func(s *settings) *opt[int] { return &s.sslVerifyDepth }, count),
-	"ssl_client_certificate":     bind(false, func(s *settings) *opt[string] { return &s.sslClientCertificate }, nonEmptyText),
-	"ssl_trusted_certificate":    bind(false, func(s *settings) *opt[string] { return &s.sslTrustedCertificate }, nonEmptyText),
-	"ssl_crl":                    bind(false, func(s *settings) *opt[string] { return &s.sslCRL }, nonEmptyText),
-	"auth_http_pass_client_cert": bind(false, func(s *settings) *opt[bool] { return &s.authHTTPPassClientCert }, flag),
-	"sni_certificates":           bind(false, func(s *settings) *opt[[]SNICertificate] { return &s.sniCertificates }, sniCertificateList),
-	"proxy_protocol_tlvs":        bind(false, func(s *settings) *opt[bool] { return &s.proxyProtocolTLVs }, flag),
+	"ssl_password_file":           bind(false, func(s *settings) *opt[string] { return &s.sslPasswordFile }, nonEmptyText),
+	"ssl_prefer_server_ciphers":   bind(false, func(s *settings) *opt[bool] { return &s.sslPreferServerCiphers }, flag),
+	"ssl_ecdh_curve":              bind(false, func(s *settings) *opt[string] { return &s.sslECDHCurve }, nonEmptyText),
+	"ssl_session_cache":           bind(false, func(s *settings) *opt[[]string] { return &s.sslSessionCache }, sessionCacheList),
+	"ssl_session_timeout":         bind(false, func(s *settings) *opt[time.Duration] { return &s.sslSessionTimeout }, duration),
+	"ssl_session_tickets":         bind(false, func(s *settings) *opt[bool] { return &s.sslSessionTickets }, flag),
+	"ssl_session_ticket_key":      bind(false, func(s *settings) *opt[[]string] { return &s.sslSessionTicketKey }, pathList),
+	"ssl_verify_client":           bind(false, func(s *settings) *opt[string] { return &s.sslVerifyClient }, verifyClientValue),
+	"ssl_verify_depth":            bind(false, func(s *settings) *opt[int] { return &s.sslVerifyDepth }, count),
+	"ssl_client_certificate":      bind(false, func(s *settings) *opt[string] { return &s.sslClientCertificate }, nonEmptyText),
+	"ssl_trusted_certificate":     bind(false, func(s *settings) *opt[string] { return &s.sslTrustedCertificate }, nonEmptyText),
+	"ssl_crl":                     bind(false, func(s *settings) *opt[string] { return &s.sslCRL }, nonEmptyText),
+	"auth_http_pass_client_cert":  bind(false, func(s *settings) *opt[bool] { return &s.authHTTPPassClientCert }, flag),
+	"sni_certificates":            bind(false, func(s *settings) *opt[[]SNICertificate] { return &s.sniCertificates }, sniCertificateList),
+	"proxy_protocol_tlvs":         bind(false, func(s *settings) *opt[bool] { return &s.proxyProtocolTLVs }, flag),
+	"auth_http_keepalive":         bind(false, func(s *settings) *opt[int] { return &s.authHTTPKeepalive }, count),
+	"auth_http_keepalive_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.authHTTPKeepaliveTime }, duration),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

@@ -140,6 +140,12 @@ type Server struct {
 	// ProxyProtocolTLVs makes an outbound v2 PROXY header describe a TLS
 	// client connection in TLVs (proxy_protocol_tlvs, beyond nginx).
 	ProxyProtocolTLVs bool
+	// AuthHTTPKeepalive is how many idle connections to the auth service
+	// are kept for reuse (auth_http_keepalive, beyond nginx; 0, the
+	// default, opens one per request as nginx does), each for at most
+	// AuthHTTPKeepaliveTimeout (0, the default: authhttp's 30s).
+	AuthHTTPKeepalive        int
+	AuthHTTPKeepaliveTimeout time.Duration
 }
 
 // SNICertificate is one sni_certificates entry.

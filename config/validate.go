@@ -131,6 +131,8 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.SSLCRL = absPath(e.dir, s.sslCRL.or(m.sslCRL).get(""))
 	srv.AuthHTTPPassClientCert = s.authHTTPPassClientCert.or(m.authHTTPPassClientCert).get(false)
 	srv.ProxyProtocolTLVs = s.proxyProtocolTLVs.or(m.proxyProtocolTLVs).get(false)
+	srv.AuthHTTPKeepalive = s.authHTTPKeepalive.or(m.authHTTPKeepalive).get(0)
+	srv.AuthHTTPKeepaliveTimeout = s.authHTTPKeepaliveTime.or(m.authHTTPKeepaliveTime).get(0)
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}

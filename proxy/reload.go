@@ -121,6 +121,9 @@ func (s *Server) reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	for _, st := range s.sites {
+		st.auth.CloseIdle() // sessions of the old configuration still work
+	}
 	s.sites, s.lns, s.accs = sites, lns, accs
 	// New accept loops start before removed ones stop, so Serve never
 	// sees zero loops (and returns) in the middle of a reload.

@@ -204,6 +204,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		s.cancel()
 		s.stopPoller()
+		s.closeAuthClients()
 		return nil
 	case <-ctx.Done():
 		s.Close()
@@ -255,5 +256,15 @@ func (s *Server) Close() error {
 	}
 	s.wg.Wait()
 	s.stopPoller()
+	s.closeAuthClients()
 	return nil
+}
+
+// closeAuthClients closes the auth connections kept for reuse.
+func (s *Server) closeAuthClients() {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	for _, st := range s.sites {
+		st.auth.CloseIdle()
+	}
 }

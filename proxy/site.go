@@ -71,6 +71,7 @@ func newSite(cfg *config.Server) (*site, error) {
 	if s.auth, err = authhttp.NewClient(cfg.AuthHTTP, cfg.AuthHTTPTimeout, headers); err != nil {
 		return nil, fmt.Errorf("auth_http: %w", err)
 	}
+	s.auth.SetKeepAlive(authhttp.KeepAlive{MaxIdle: cfg.AuthHTTPKeepalive, IdleTimeout: cfg.AuthHTTPKeepaliveTimeout})
 	if cfg.NeedsTLS() {
 		s.tls, s.clientAuth, err = mailtls.NewServerConfig(tlsSettings(cfg))
 		if err != nil {
