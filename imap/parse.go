@@ -121,6 +121,9 @@ func parseCommand(b []byte, contSent int) (c command, st parseStatus) {
 			p = next
 			return invalid()
 		}
+		if c.args == nil {
+			c.args = make([][]byte, 0, maxArgs) // one allocation at most
+		}
 		c.args = append(c.args, arg)
 		p = next
 	}
@@ -140,8 +143,26 @@ func parseAtom(b []byte, p int) ([]byte, int, parseStatus) {
 
 // parseQuoted reads a quoted string whose opening quote precedes p. A
 // backslash escapes any byte but CR and LF. An unterminated string ends at
-// CR/LF and is accepted, as nginx does. The result is a copy.
+// CR/LF and is accepted, as nginx does. The result points into b when the
+// string has no escape, else it is a copy.
 func parseQuoted(b []byte, p int) ([]byte, int, parseStatus) {
+	start := p
+	for p < len(b) {
+		switch b[p] {
+		case '"':
+			return b[start:p], p + 1, parseOK
+		case '\\':
+			return unescapeQuoted(b, start)
+		case '\r', '\n':
+			return b[start:p], p, parseOK
+		}
+		p++
+	}
+	return nil, p, parseAgain
+}
+
+// unescapeQuoted is parseQuoted for a string with an escape: it copies.
+func unescapeQuoted(b []byte, p int) ([]byte, int, parseStatus) {
 	out := []byte{}
 	for p < len(b) {
 		switch c := b[p]; c {
