@@ -21,6 +21,7 @@ func LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Ti
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
 	r := backend.NewReader(conn, bufSize)
+	defer r.Release() // every reply kept is a copy
 	fail := func(reply []byte, err error) ([]byte, error) {
 		if err != nil {
 			return nil, &session.BackendError{Text: "upstream login failed", Err: err}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"mailproxy/config"
+	"mailproxy/internal/session"
 )
 
 // Fixed replies (SPEC §2.2, §4).
@@ -39,6 +40,7 @@ type Options struct {
 // Server holds what is computed once per configuration: the capability
 // lines for each connection state.
 type Server struct {
+	bufs         *session.BufPool // client buffers
 	opts         Options
 	cramMD5      bool
 	external     bool
@@ -53,6 +55,7 @@ func NewServer(o Options) *Server {
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = 4096
 	}
+	s.bufs = session.NewBufPool(s.opts.ClientBuffer)
 	var base, auth strings.Builder
 	base.WriteString("* CAPABILITY")
 	for _, c := range o.Capabilities {

@@ -23,6 +23,7 @@ func LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Ti
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
 	r := backend.NewReader(conn, bufSize)
+	defer r.Release() // every reply kept is a copy
 	expectOK := func() ([]byte, error) {
 		reply, err := r.Next()
 		if err != nil {

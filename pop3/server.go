@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"mailproxy/config"
+	"mailproxy/internal/session"
 )
 
 // bufferSize is nginx's fixed POP3 command buffer (SPEC §1.7, §3.3): it
@@ -46,6 +47,7 @@ type Options struct {
 // Server holds what is computed once per configuration: which methods are
 // enabled and the CAPA and AUTH listings for each connection state.
 type Server struct {
+	bufs     *session.BufPool // client buffers
 	opts     Options
 	apop     bool
 	cramMD5  bool
@@ -72,7 +74,7 @@ var mechanisms = []struct {
 // NewServer precomputes the CAPA variants and the AUTH listing (SPEC
 // §5.5) from pop3_capabilities, pop3_auth and starttls.
 func NewServer(o Options) *Server {
-	s := &Server{opts: o}
+	s := &Server{opts: o, bufs: session.NewBufPool(bufferSize)}
 	s.apop, s.cramMD5, s.external = has(o.Auth, "apop"), has(o.Auth, "cram-md5"), has(o.Auth, "external")
 	s.salted = s.apop || s.cramMD5
 

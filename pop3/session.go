@@ -52,7 +52,8 @@ type conn struct {
 // purpose: QUIT, max_errors, a refused login). The caller owns and closes
 // c.Conn.
 func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, error) {
-	x := &conn{s: s, c: c, ctx: ctx, buf: make([]byte, bufferSize)}
+	x := &conn{s: s, c: c, ctx: ctx, buf: s.bufs.Get()}
+	defer func() { s.bufs.Put(x.buf); x.buf = nil }()
 	g := greeting
 	if s.salted {
 		x.salt = sasl.NewSalt(s.opts.ServerName)

@@ -27,7 +27,7 @@ type authServer struct {
 	reply func(req string) string
 }
 
-func startAuth(t *testing.T, reply func(req string) string) *authServer {
+func startAuth(t testing.TB, reply func(req string) string) *authServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +84,7 @@ func okTo(backend string) func(string) string {
 // startProxy loads yaml (with AUTH replaced by the auth address, DIR by a
 // temp dir holding cert.pem/key.pem) and serves it; it returns the bound
 // addresses.
-func startProxy(t *testing.T, yaml string, auth string) (*proxy.Server, []string) {
+func startProxy(t testing.TB, yaml string, auth string) (*proxy.Server, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	cert, key, err := mailtest.WriteSelfSignedCert(dir, "localhost")

@@ -35,6 +35,7 @@ func (s *Server) LoginBackend(conn net.Conn, l *session.Login, bufSize int, dead
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
 	d := &dialogue{conn: conn, r: backend.NewReader(conn, bufSize)}
+	defer d.r.Release() // every reply kept is a copy
 
 	if err := d.expect(code220); err != nil {
 		return nil, err

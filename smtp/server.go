@@ -15,6 +15,7 @@ import (
 
 	"mailproxy/config"
 	"mailproxy/internal/resolver"
+	"mailproxy/internal/session"
 )
 
 // Fixed replies (SPEC §2.2, §6.1).
@@ -55,6 +56,7 @@ type Options struct {
 // Server holds what is computed once per configuration: the greeting, the
 // HELO reply and the EHLO reply for each connection state.
 type Server struct {
+	bufs         *session.BufPool // client buffers
 	opts         Options
 	cramMD5      bool
 	external     bool
@@ -73,6 +75,7 @@ func NewServer(o Options) *Server {
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = 4096
 	}
+	s.bufs = session.NewBufPool(s.opts.ClientBuffer)
 	s.cramMD5, s.external, s.none = has(o.Auth, "cram-md5"), has(o.Auth, "external"), has(o.Auth, "none")
 	s.greeting = []byte("220 " + o.ServerName + " ESMTP ready\r\n")
 	s.helo = []byte("250 " + o.ServerName + "\r\n")

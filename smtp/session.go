@@ -55,7 +55,8 @@ type conn struct {
 // when the dialogue ended it on purpose). The caller owns and closes
 // c.Conn.
 func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, error) {
-	x := &conn{s: s, c: c, ctx: ctx, buf: make([]byte, s.opts.ClientBuffer)}
+	x := &conn{s: s, c: c, ctx: ctx, buf: s.bufs.Get()}
+	defer func() { s.bufs.Put(x.buf); x.buf = nil }()
 	host, err := s.opts.Resolver.ClientHost(ctx, c.Client.Addr())
 	if err != nil {
 		c.Log.Error(err.Error())

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
+
+	"mailproxy/internal/session"
 )
 
 // ErrTooLong is a reply that does not fit proxy_buffer.
@@ -23,12 +26,33 @@ type Reader struct {
 	n    int
 }
 
-// NewReader reads from conn with a buffer of size bytes.
+// NewReader reads from conn with a buffer of size bytes, taken from a
+// pool: call Release when done.
 func NewReader(conn net.Conn, size int) *Reader {
 	if size <= 0 {
 		size = 4096
 	}
-	return &Reader{conn: conn, buf: make([]byte, size)}
+	return &Reader{conn: conn, buf: poolOf(size).Get()}
+}
+
+// Release returns the buffer to its pool. Neither r nor any reply it
+// returned may be used afterwards: callers copy what they keep.
+func (r *Reader) Release() {
+	if r.buf != nil {
+		poolOf(len(r.buf)).Put(r.buf)
+		r.buf, r.n = nil, 0
+	}
+}
+
+// pools holds one buffer pool per proxy_buffer size in use.
+var pools sync.Map // int → *session.BufPool
+
+func poolOf(size int) *session.BufPool {
+	if p, ok := pools.Load(size); ok {
+		return p.(*session.BufPool)
+	}
+	p, _ := pools.LoadOrStore(size, session.NewBufPool(size))
+	return p.(*session.BufPool)
 }
 
 // Next empties the buffer and reads one complete reply. The slice is valid
