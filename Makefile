@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt-check lint interop fuzz clean
+.PHONY: all build run test test-short vet fmt-check lint interop fuzz clean bench
 
 all: build
 
@@ -40,6 +40,19 @@ lint: fmt-check vet
 
 interop: build
 	./scripts/interop.sh
+
+# bench measures mailproxy side by side with nginx's mail module and the
+# backend itself and prints one table (about 5 minutes; nothing is left
+# running). scripts/bench.sh installs Debian's nginx and libnginx-mod-mail
+# when missing (as root, no system nginx started). BENCHFLAGS go to
+# mailbench, e.g. `make bench BENCHFLAGS=-quick` or
+# BENCHFLAGS='-figures imap-idle -idle-sessions 9000'.
+BENCHFLAGS ?=
+bench:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/mailproxy ./cmd/mailproxy
+	$(GO) build -o $(BIN)/mailload ./cmd/mailload
+	$(GO) build -o $(BIN)/mailbench ./cmd/mailbench
+	BIN=$(BIN) ./scripts/bench.sh $(BENCHFLAGS)
 
 # fuzz runs every fuzz target for FUZZTIME each (default 20s).
 FUZZTIME ?= 20s

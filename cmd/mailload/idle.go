@@ -25,7 +25,7 @@ func runIdle(ctx context.Context, cfg config, st *stats) {
 	go func() { // one token per session to open
 		defer close(next)
 		for range cfg.sessions {
-			if !lim.wait(ctx) {
+			if _, ok := lim.wait(ctx); !ok {
 				return
 			}
 			select {

@@ -1,0 +1,73 @@
+// Command mailbench measures mailproxy side by side with nginx's mail
+// module and with the backend itself, and prints one table of medians,
+// spreads and ratios against the project's targets (see internal/bench).
+//
+//	mailbench                      # the default run, about 5 minutes
+//	mailbench -quick               # a smoke test, a few seconds per figure
+//	mailbench -figures imap-idle -idle-sessions 9000
+//
+// It starts everything it measures (in-memory backends and an auth service
+// in this process; nginx, mailproxy and mailload as children on loopback)
+// and stops all of it by PID before it exits, also on Ctrl-C. `make bench`
+// builds the binaries, installs nginx and its mail module when missing,
+// and runs it. Exit status: 0 when the run finished (whatever the
+// figures), 1 when it could not run, 2 on bad flags.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"mailproxy/internal/bench"
+)
+
+func main() {
+	var o bench.Options
+	self, _ := os.Executable()
+	dir := filepath.Dir(self)
+	var protocols string
+	flag.StringVar(&o.Mailproxy, "mailproxy", filepath.Join(dir, "mailproxy"), "mailproxy binary")
+	flag.StringVar(&o.Mailload, "mailload", filepath.Join(dir, "mailload"), "mailload binary")
+	flag.StringVar(&o.Nginx, "nginx", "", "nginx binary (default: nginx in PATH, else /usr/sbin/nginx)")
+	flag.StringVar(&o.NginxModule, "nginx-module", "", "ngx_mail_module.so (default: from nginx -V's --modules-path)")
+	flag.BoolVar(&o.NoNginx, "no-nginx", false, "measure the backend and mailproxy only")
+	flag.BoolVar(&o.NeedNginx, "need-nginx", false, "fail when nginx or its mail module is missing")
+	flag.IntVar(&o.Rounds, "rounds", 0, "interleaved rounds per figure (default 3; -quick 1)")
+	flag.DurationVar(&o.Duration, "duration", 0, "length of each timed run (default 2s; -quick 200ms)")
+	flag.IntVar(&o.Concurrency, "concurrency", 0, "clients of the sessions/s and TLS figures (default 16)")
+	flag.Float64Var(&o.Rate, "rate", 0, "sessions per second of the paced figure (default 1000; -quick 200)")
+	flag.IntVar(&o.IdleSessions, "idle-sessions", 0, "sessions held by the idle figures (default 2000, at most 9000; -quick 20)")
+	flag.IntVar(&o.FetchSize, "fetch-size", 0, "IMAP/POP3 message size in bytes (default 16 MiB; -quick 1 MiB)")
+	flag.IntVar(&o.SMTPSize, "smtp-size", 0, "SMTP message size in bytes (default 1000000; -quick 64 KiB)")
+	flag.StringVar(&protocols, "protocols", "imap,pop3,smtp", "protocols to measure")
+	flag.StringVar(&o.Figures, "figures", "", "comma-separated figure id prefixes, e.g. imap-idle,pop3 (default all)")
+	flag.StringVar(&o.LogLevel, "log-level", "info", "mailproxy's log_level during the run")
+	flag.BoolVar(&o.Quick, "quick", false, "smoke test: one round, short runs, small sessions and messages")
+	flag.StringVar(&o.WorkDir, "workdir", "", "directory for configurations and logs (default: a temporary one, removed)")
+	flag.BoolVar(&o.Keep, "keep", false, "keep the temporary work directory (configurations, logs)")
+	flag.Parse()
+	if flag.NArg() > 0 || o.IdleSessions > 9000 {
+		fmt.Fprintln(os.Stderr, "mailbench: unexpected arguments, or -idle-sessions above 9000 (the descriptor limit)")
+		os.Exit(2)
+	}
+	for _, p := range strings.Split(protocols, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.Protocols = append(o.Protocols, p)
+		}
+	}
+	o.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	if _, err := bench.Run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "mailbench:", err)
+		stop()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinaries builds mailproxy and mailload into a temporary directory.
+func buildBinaries(t *testing.T) (mailproxyBin, mailloadBin string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range []string{"mailproxy", "mailload"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, p), "mailproxy/cmd/"+p).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go build %s: %v\n%s", p, err, out)
+		}
+	}
+	return filepath.Join(dir, "mailproxy"), filepath.Join(dir, "mailload")
+}
+
+// logWriter sends progress lines to the test log.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestQuickRun runs the whole harness in its quickest form (against nginx
+// too when it is installed) and checks that it ran: every figure printed
+// with mailproxy's values, no load error, and no process left. It never
+// judges a speed.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts mailproxy (and nginx if installed) and runs load: skipped with -short")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	mp, ml := buildBinaries(t)
+	o := Options{Mailproxy: mp, Mailload: ml, Quick: true, Duration: 100 * time.Millisecond, IdleSessions: 10, Progress: logWriter{t}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	res, err := Run(ctx, o, &out)
+	t.Logf("output:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withNginx := !strings.Contains(strings.Join(res.Header, "\n"), "nginx: not measured")
+	want := figures(mustDefaults(t, o))
+	if len(res.Figures) != len(want) || len(want) != 13 {
+		t.Fatalf("%d figures measured, %d planned, want 13", len(res.Figures), len(want))
+	}
+	for i, f := range res.Figures {
+		if f.ID != want[i].id || !strings.Contains(out.String(), f.Title+" ["+f.ID+"]") {
+			t.Errorf("figure %d: %s not printed as planned (%s)", i, f.ID, want[i].id)
+		}
+		for _, e := range f.Errors {
+			t.Errorf("%s: %s", f.ID, e)
+		}
+		for _, row := range f.Rows {
+			if len(row.Values[mailproxy]) == 0 {
+				t.Errorf("%s: %q has no mailproxy value", f.ID, row.Label)
+			}
+			if withNginx && len(row.Values[nginx]) == 0 {
+				t.Errorf("%s: %q has no nginx value", f.ID, row.Label)
+			}
+			for _, c := range row.Checks {
+				if !strings.Contains(out.String(), c.Target) {
+					t.Errorf("%s: %q: target %s not printed", f.ID, row.Label, c.Target)
+				}
+			}
+		}
+	}
+	if len(res.PIDs) == 0 {
+		t.Error("no process recorded")
+	}
+	for _, pid := range res.PIDs {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("process %d (%s) still running after Run", pid, cmdline(pid))
+		}
+	}
+}
+
+func mustDefaults(t *testing.T, o Options) Options {
+	t.Helper()
+	o, err := o.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}

@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The targets a figure is measured on, in the order of a round.
+const (
+	direct    = "direct"    // the backend itself
+	nginx     = "nginx"     // nginx's mail module, proxy_buffer default (4k)
+	nginx64k  = "nginx-64k" // the same with proxy_buffer 64k
+	mailproxy = "mailproxy" // the product
+)
+
+// allTargets is the column order of the table.
+var allTargets = []string{direct, nginx, nginx64k, mailproxy}
+
+// sample is what one run of one target measured.
+type sample struct {
+	rep    report        // mailload's report
+	ready  report        // idle: mailload's ready line
+	cpu    time.Duration // the proxy's CPU time (user + system) during the run
+	proxy  bool          // cpu, rssKiB and fds were measured (not direct)
+	rssKiB int64         // idle: growth of the proxy's RSS with the sessions held
+	fds    int           // idle: growth of the proxy's descriptors
+}
+
+// metric is one line of a figure: a value per sample, and the targets
+// mailproxy's median is checked against.
+type metric struct {
+	label  string
+	digits int                            // decimals printed
+	value  func(s sample) (float64, bool) // false: not measured by this sample
+	checks []check
+}
+
+// check compares mailproxy's median with ref's median times factor, or,
+// when ref is "", with factor itself.
+type check struct {
+	ref    string
+	atMost bool // mailproxy ≤ …; else mailproxy ≥ …
+	factor float64
+}
+
+// String describes the target, e.g. "≥ 1.5× nginx" or "≤ 2".
+func (c check) String() string {
+	op := "≥"
+	if c.atMost {
+		op = "≤"
+	}
+	if c.ref == "" {
+		return op + " " + strconv.FormatFloat(c.factor, 'g', -1, 64)
+	}
+	return op + " " + strconv.FormatFloat(c.factor, 'g', -1, 64) + "× " + c.ref
+}
+
+// figure is one measurement: mailload runs on one service of each target,
+// interleaved round by round, read as metrics.
+type figure struct {
+	id, title string
+	service   string   // which listener of each target
+	targets   []string // in round order
+	args      []string // mailload flags besides -addr, -user, -pass
+	idle      bool     // hold sessions and measure memory instead of a timed run
+	sessions  int      // idle: sessions held
+	metrics   []metric
+}
+
+// field reads a report key, scaled.
+func field(k string, scale float64) func(sample) (float64, bool) {
+	return func(s sample) (float64, bool) { return s.rep.num(k) * scale, true }
+}
+
+// proxyOnly wraps a value that only a proxy has (CPU, memory).
+func proxyOnly(f func(sample) (float64, bool)) func(sample) (float64, bool) {
+	return func(s sample) (float64, bool) {
+		if !s.proxy {
+			return 0, false
+		}
+		return f(s)
+	}
+}
+
+var protoNames = map[string]string{"imap": "IMAP", "pop3": "POP3", "smtp": "SMTP"}
+
+// sessionShape describes one protocol's login session.
+var sessionShape = map[string]string{
+	"imap": "connect–LOGIN–NOOP–LOGOUT",
+	"pop3": "connect–USER/PASS–NOOP–QUIT",
+	"smtp": "connect–EHLO–AUTH PLAIN–NOOP–QUIT",
+}
+
+// sizeText writes a byte count as "16 MiB", "1 MB" or "4096 B".
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1e6 && n%1e6 == 0:
+		return fmt.Sprintf("%d MB", n/1e6)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// figures lists the figures o asks for, in the order they run.
+func figures(o Options) []figure {
+	dur := "-duration=" + o.Duration.String()
+	sessionsPerS := metric{label: "sessions/s", value: field("ok_per_s", 1), checks: []check{{ref: nginx, factor: 1.5}}}
+	var out []figure
+	for _, p := range o.Protocols {
+		name := protoNames[p]
+		out = append(out, figure{
+			id: p + "-logins", service: p, targets: []string{direct, nginx, mailproxy},
+			title:   fmt.Sprintf("%s sessions/s, %d concurrent clients, %s", name, o.Concurrency, sessionShape[p]),
+			args:    []string{"-proto=" + p, "-mode=logins", "-noop", "-concurrency=" + strconv.Itoa(o.Concurrency), dur},
+			metrics: []metric{sessionsPerS},
+		})
+		out = append(out, figure{
+			id: p + "-paced", service: p, targets: []string{direct, nginx, mailproxy},
+			title: fmt.Sprintf("%s sessions paced at %g/s (open loop), %s", name, o.Rate, sessionShape[p]),
+			args:  []string{"-proto=" + p, "-mode=logins", "-noop", "-rate=" + strconv.FormatFloat(o.Rate, 'f', -1, 64), "-concurrency=64", dur},
+			metrics: []metric{
+				{label: "p50 session latency (ms)", digits: 2, value: field("sess_p50", 1000)},
+				{label: "p99 session latency (ms)", digits: 2, value: field("sess_p99", 1000), checks: []check{{ref: nginx, atMost: true, factor: 1}}},
+				{label: "proxy CPU per 1,000 logins (ms)", value: proxyOnly(func(s sample) (float64, bool) {
+					n := s.rep.num("logins")
+					return s.cpu.Seconds() * 1000 / n * 1000, n > 0
+				}), checks: []check{{ref: nginx, atMost: true, factor: 0.6}}},
+			},
+		})
+		size, verb := o.FetchSize, map[string]string{"imap": "FETCHing", "pop3": "RETRieving"}[p]
+		args := []string{"-proto=" + p, "-mode=fetch", "-concurrency=4", dur, "-expect-size=" + strconv.Itoa(size)}
+		if p == "smtp" {
+			size, verb = o.SMTPSize, "sending (DATA)"
+			args = []string{"-proto=" + p, "-mode=fetch", "-concurrency=4", dur, "-size=" + strconv.Itoa(size)}
+		}
+		out = append(out, figure{
+			id: p + "-transfer", service: p, targets: []string{direct, nginx, nginx64k, mailproxy},
+			title: fmt.Sprintf("%s throughput, 4 streams %s a %s message (a login each)", name, verb, sizeText(size)),
+			args:  args,
+			metrics: []metric{
+				{label: "throughput (MB/s)", value: field("body_mb_per_s", 1), checks: []check{{ref: direct, factor: 0.9}, {ref: nginx64k, factor: 2}}},
+				{label: "proxy CPU per GiB relayed (s)", digits: 2, value: proxyOnly(func(s sample) (float64, bool) {
+					n := s.rep.num("body_bytes")
+					return s.cpu.Seconds() / (n / (1 << 30)), n > 0
+				}), checks: []check{{ref: nginx, atMost: true, factor: 1}}},
+			},
+		})
+		out = append(out, figure{
+			id: p + "-idle", service: p, targets: []string{nginx, mailproxy}, idle: true, sessions: o.IdleSessions,
+			title: fmt.Sprintf("%s idle spliced sessions, %d held", name, o.IdleSessions),
+			args:  []string{"-proto=" + p, "-mode=idle", "-sessions=" + strconv.Itoa(o.IdleSessions), "-concurrency=32", "-duration=10m"},
+			metrics: []metric{
+				{label: "RSS per idle session (KiB)", digits: 1, value: proxyOnly(func(s sample) (float64, bool) {
+					n := s.ready.num("held")
+					return float64(s.rssKiB) / n, n > 0
+				}), checks: []check{{ref: nginx, atMost: true, factor: 1}}},
+				{label: "descriptors per idle session", digits: 2, value: proxyOnly(func(s sample) (float64, bool) {
+					n := s.ready.num("held")
+					return float64(s.fds) / n, n > 0
+				}), checks: []check{{atMost: true, factor: 2}}},
+				{label: "sessions held", value: func(s sample) (float64, bool) { return s.ready.num("held"), true },
+					checks: []check{{factor: float64(o.IdleSessions)}}},
+			},
+		})
+		if p == "imap" {
+			out = append(out, figure{
+				id: "imap-tls", service: "imaps", targets: []string{direct, nginx, mailproxy},
+				title: fmt.Sprintf("IMAP implicit TLS, ECDSA P-256, %d concurrent clients, full handshake–LOGIN–LOGOUT", o.Concurrency),
+				args:  []string{"-proto=imap", "-tls", "-mode=logins", "-concurrency=" + strconv.Itoa(o.Concurrency), dur},
+				metrics: []metric{
+					{label: "handshakes/s", value: field("ok_per_s", 1), checks: []check{{ref: nginx, factor: 1}}},
+					{label: "proxy CPU per handshake (ms)", digits: 2, value: proxyOnly(func(s sample) (float64, bool) {
+						n := s.rep.num("logins")
+						return s.cpu.Seconds() * 1000 / n, n > 0
+					})},
+				},
+			})
+		}
+	}
+	if o.Figures == "" {
+		return out
+	}
+	var picked []figure
+	for _, f := range out {
+		for _, want := range strings.Split(o.Figures, ",") {
+			if want = strings.TrimSpace(want); want != "" && strings.HasPrefix(f.id, want) {
+				picked = append(picked, f)
+				break
+			}
+		}
+	}
+	return picked
+}

@@ -1,0 +1,50 @@
+package bench
+
+import (
+	"net"
+	"sort"
+)
+
+// services are the listeners every proxy has, one per line of a figure:
+// the protocol's plain port, the same with proxy_buffer 64k ("…64k"), and
+// IMAP over implicit TLS.
+var services = []string{"imap", "imap64k", "imaps", "pop3", "pop364k", "smtp", "smtp64k"}
+
+// serviceProtocol maps a service to its mail protocol.
+var serviceProtocol = map[string]string{
+	"imap": "imap", "imap64k": "imap", "imaps": "imap",
+	"pop3": "pop3", "pop364k": "pop3", "smtp": "smtp", "smtp64k": "smtp",
+}
+
+// serviceTLS reports whether a service speaks implicit TLS.
+func serviceTLS(s string) bool { return s == "imaps" }
+
+// freePorts returns one free loopback address per service.
+func freePorts() (map[string]string, error) {
+	out := map[string]string{}
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for _, s := range services {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		out[s] = ln.Addr().String()
+	}
+	return out, nil
+}
+
+// sortedServices returns the services of m in a stable order.
+func sortedServices(m map[string]string) []string {
+	var out []string
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

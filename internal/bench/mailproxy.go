@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// mailproxySetup is what a mailproxy configuration is made of: the same
+// services as nginx's, the "…64k" ones with proxy_buffer 64k.
+type mailproxySetup struct {
+	dir       string
+	auth      string
+	addrs     map[string]string
+	cert, key string
+	logLevel  string
+}
+
+// config renders mailproxy.yaml.
+func (s mailproxySetup) config() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "log_level: %s\nmail:\n  auth_http: http://%s/auth\n  server_name: bench.example\n  ssl_certificate: %q\n  ssl_certificate_key: %q\nservers:\n",
+		s.logLevel, s.auth, s.cert, s.key)
+	for _, svc := range sortedServices(s.addrs) {
+		fmt.Fprintf(&b, "  - protocol: %s\n", serviceProtocol[svc])
+		if serviceTLS(svc) {
+			fmt.Fprintf(&b, "    listen: [{address: %q, ssl: true}]\n", s.addrs[svc])
+		} else {
+			fmt.Fprintf(&b, "    listen: [%q]\n", s.addrs[svc])
+		}
+		if strings.HasSuffix(svc, "64k") {
+			b.WriteString("    proxy_buffer: 64k\n")
+		}
+	}
+	return b.String()
+}
+
+// startMailproxy writes the configuration into s.dir and starts the
+// mailproxy binary on it as a child, its log in s.dir/mailproxy.log.
+func startMailproxy(bin string, s mailproxySetup) (*child, error) {
+	conf := filepath.Join(s.dir, "mailproxy.yaml")
+	if err := os.WriteFile(conf, []byte(s.config()), 0o644); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(s.dir, "mailproxy.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "-c", conf)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	return startChild("mailproxy", cmd, syscall.SIGTERM)
+}

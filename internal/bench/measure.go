@@ -1,0 +1,70 @@
+package bench
+
+import (
+	"context"
+	"time"
+)
+
+// measure runs figure f once on target t. It returns nil and the error's
+// text when the run could not be made.
+func (b *bench) measure(ctx context.Context, f figure, t *target) (*sample, string) {
+	if f.idle && t.pid != 0 {
+		// Memory is measured on a fresh instance: a long-running one keeps
+		// the heap earlier runs grew (Go does not hand it back at once),
+		// which would hide what the sessions cost.
+		fresh, stop, err := b.spawn(ctx, t.name)
+		if err != nil {
+			return nil, err.Error()
+		}
+		defer stop()
+		t = fresh
+	}
+	addr := t.addrs[f.service]
+	if addr == "" {
+		return nil, "no listener for " + f.service
+	}
+	args := append([]string{"-addr=" + addr, "-user=bench", "-pass=bench", "-timeout=20s"}, f.args...)
+	s := &sample{proxy: t.pid != 0}
+	if f.idle {
+		return b.measureIdle(ctx, f, t, args, s)
+	}
+	var cpu0 time.Duration
+	if s.proxy {
+		cpu0 = treeCPU(t.pid)
+	}
+	rep, stderr, err := b.load.run(ctx, args, b.o.Duration+60*time.Second)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if s.proxy {
+		s.cpu = treeCPU(t.pid) - cpu0
+	}
+	s.rep = rep
+	return s, firstLine(stderr)
+}
+
+// measureIdle holds f.sessions sessions on t and measures how much the
+// proxy's RSS and descriptor count grew.
+func (b *bench) measureIdle(ctx context.Context, f figure, t *target, args []string, s *sample) (*sample, string) {
+	var rss0 int64
+	var fds0 int
+	if s.proxy {
+		rss0, fds0 = treeRSS(t.pid), treeFDs(t.pid)
+	}
+	limit := 60*time.Second + time.Duration(f.sessions)*10*time.Millisecond
+	rep, stderr, err := b.load.hold(ctx, args, limit, func(ready report) {
+		s.ready = ready
+		time.Sleep(300 * time.Millisecond) // let the proxy finish its side
+		if s.proxy {
+			s.rssKiB, s.fds = treeRSS(t.pid)-rss0, treeFDs(t.pid)-fds0
+		}
+	})
+	if err != nil {
+		return nil, err.Error()
+	}
+	if s.ready == nil {
+		return nil, "sessions not opened in time"
+	}
+	s.rep = rep
+	return s, firstLine(stderr)
+}

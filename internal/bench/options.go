@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Options control a run. The zero value of a field means its default
+// (see Defaults); Quick shrinks every default to a smoke test of a few
+// seconds per figure.
+type Options struct {
+	Mailproxy   string // mailproxy binary (required)
+	Mailload    string // mailload binary (required)
+	Nginx       string // nginx binary; "" = nginx in PATH or /usr/sbin/nginx
+	NginxModule string // ngx_mail_module.so; "" = from nginx -V's --modules-path
+	NoNginx     bool   // measure the backend and mailproxy only
+	NeedNginx   bool   // fail when nginx cannot be found, rather than run without it
+
+	Rounds       int           // interleaved rounds per figure (3)
+	Duration     time.Duration // each timed run (2s)
+	Concurrency  int           // clients of the sessions/s and TLS figures (16)
+	Rate         float64       // sessions per second of the paced figure (1000)
+	IdleSessions int           // sessions held by the idle figure (2000)
+	FetchSize    int           // IMAP and POP3 message size (16 MiB)
+	SMTPSize     int           // SMTP message size (1 MB)
+	Protocols    []string      // of imap, pop3, smtp (all three)
+	Figures      string        // comma-separated figure id prefixes, e.g. "imap-idle,pop3" ("" = all)
+	LogLevel     string        // mailproxy's log_level (info, its default)
+	Quick        bool          // 1 round, 200ms runs, 20 idle sessions, 1 MiB / 64 KiB messages
+	WorkDir      string        // where configurations and logs go ("" = a temporary directory)
+	Keep         bool          // keep WorkDir afterwards
+
+	Progress io.Writer // one line per run; nil = none
+}
+
+// withDefaults fills the zero fields.
+func (o Options) withDefaults() (Options, error) {
+	if o.Mailproxy == "" || o.Mailload == "" {
+		return o, fmt.Errorf("bench: the mailproxy and mailload binaries are required")
+	}
+	def := func(v *int, normal, quick int) {
+		if *v == 0 {
+			*v = map[bool]int{false: normal, true: quick}[o.Quick]
+		}
+	}
+	def(&o.Rounds, 3, 1)
+	def(&o.Concurrency, 16, 16)
+	def(&o.IdleSessions, 2000, 20)
+	def(&o.FetchSize, 16<<20, 1<<20)
+	def(&o.SMTPSize, 1e6, 64<<10)
+	if o.Duration == 0 {
+		o.Duration = map[bool]time.Duration{false: 2 * time.Second, true: 200 * time.Millisecond}[o.Quick]
+	}
+	if o.Rate == 0 {
+		o.Rate = map[bool]float64{false: 1000, true: 200}[o.Quick]
+	}
+	if len(o.Protocols) == 0 {
+		o.Protocols = []string{"imap", "pop3", "smtp"}
+	}
+	for _, p := range o.Protocols {
+		if protoNames[p] == "" {
+			return o, fmt.Errorf("bench: unknown protocol %q (imap, pop3, smtp)", p)
+		}
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "info"
+	}
+	if o.Rounds < 1 || o.Duration <= 0 || o.Concurrency < 1 || o.Rate <= 0 || o.IdleSessions < 1 || o.FetchSize < 128 || o.SMTPSize < 128 {
+		return o, fmt.Errorf("bench: rounds, duration, concurrency, rate, idle sessions must be positive and message sizes at least 128")
+	}
+	return o, nil
+}

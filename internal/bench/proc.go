@@ -1,0 +1,116 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ,
+// 100 on every Linux architecture Go supports).
+const clockTick = 10 * time.Millisecond
+
+// procStat is what the benchmark reads from /proc/PID/stat.
+type procStat struct {
+	ppid                         int
+	utime, stime, cutime, cstime int64 // clock ticks
+}
+
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
+	i := bytes.LastIndexByte(b, ')') // the command name may hold spaces
+	if i < 0 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	n := func(k int) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
+	// f[0] is field 3 (state): ppid is field 4, utime..cstime 14..17.
+	return procStat{ppid: int(n(1)), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14)}, nil
+}
+
+// treePIDs returns root and all its living descendants, root first; nil if
+// root is gone.
+func treePIDs(root int) []int {
+	if _, err := readStat(root); err != nil {
+		return nil
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return []int{root}
+	}
+	kids := map[int][]int{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := readStat(pid); err == nil {
+			kids[st.ppid] = append(kids[st.ppid], pid)
+		}
+	}
+	out := []int{root}
+	for i := 0; i < len(out); i++ {
+		out = append(out, kids[out[i]]...)
+	}
+	return out
+}
+
+// treeCPU is the CPU time (user + system) used so far by root and its
+// descendants, those still running and those it has reaped.
+func treeCPU(root int) time.Duration {
+	var ticks int64
+	for i, pid := range treePIDs(root) {
+		st, err := readStat(pid)
+		if err != nil {
+			continue
+		}
+		ticks += st.utime + st.stime
+		if i == 0 {
+			ticks += st.cutime + st.cstime
+		}
+	}
+	return time.Duration(ticks) * clockTick
+}
+
+// treeRSS is the resident set of root and its descendants, in KiB (VmRSS
+// summed: pages shared between them count once per process).
+func treeRSS(root int) int64 {
+	var kib int64
+	for _, pid := range treePIDs(root) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				f := strings.Fields(v)
+				if len(f) > 0 {
+					n, _ := strconv.ParseInt(f[0], 10, 64)
+					kib += n
+				}
+			}
+		}
+	}
+	return kib
+}
+
+// treeFDs is the number of open descriptors of root and its descendants.
+func treeFDs(root int) int {
+	n := 0
+	for _, pid := range treePIDs(root) {
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err == nil {
+			n += len(ents)
+		}
+	}
+	return n
+}
