@@ -246,7 +246,7 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	if c.Dial != nil {
 		return c.Dial(ctx, c.t.network, c.t.address)
 	}
-	var d net.Dialer
+	d := net.Dialer{KeepAlive: -1} // no keep-alive probes, as nginx
 	return d.DialContext(ctx, c.t.network, c.t.address)
 }
 

@@ -24,7 +24,7 @@ func TestReusable(t *testing.T) {
 		{"HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n", 0, true},
 		{"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 0, false},                      // 1.0 closes by default
 		{"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 0, false}, // asked to close
-		{"HTTP/1.1 200 OK\r\n\r\n", 0, false},                                          // no framing
+		{"HTTP/1.1 200 OK\r\n\r\n", 0, false},                                           // no framing
 		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 0, false},
 		{"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 0, false},
 		{"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, false},

@@ -197,7 +197,7 @@ func (cc *clientConn) open() string {
 	if err != nil {
 		return "backend login failed"
 	}
-	cc.log.Info("client logged in", "login", cc.user, "upstream", cc.upstream)
+	cc.log.Debug("client logged in", "login", cc.user, "upstream", cc.upstream) // the summary line says it at info
 	cc.conn.SetDeadline(time.Time{})
 	if err := writeAll(cc.conn, relay); err != nil {
 		return "client write failed"
@@ -238,7 +238,7 @@ func preauthOutcome(err error) string {
 func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 	cfg := cc.site.cfg
 	deadline := time.Now().Add(cfg.Timeout)
-	d := net.Dialer{Deadline: deadline}
+	d := net.Dialer{Deadline: deadline, KeepAlive: -1} // as nginx: no keep-alive probes
 	c, err := d.DialContext(cc.ctx, "tcp", l.Backend.String())
 	if err != nil {
 		cc.log.Error("connecting to upstream failed", "upstream", l.Upstream, "err", err)

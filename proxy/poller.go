@@ -2,23 +2,26 @@ package proxy
 
 import (
 	"errors"
+	"os"
 	"sync"
 	"syscall"
-	"unsafe"
 )
 
 // poller watches the sockets of idle spliced sessions with one epoll
 // instance and one goroutine, so that a session waiting for either side
 // to speak holds no goroutine, no stack and no buffer: only its two
-// sockets and a little bookkeeping (see relay.go).
+// sockets and a little bookkeeping (see relay.go). The epoll descriptor
+// itself waits in Go's network poller (an epoll set is readable when it
+// has events), so no thread blocks in epoll_wait.
 //
 // Registrations are one-shot: after a socket is reported readable it is
 // not watched again until arm is called for it anew. Each registration
 // carries a key, never the descriptor number, so a report that races with
 // a close can never be taken for another socket that reuses the number.
 type poller struct {
-	epfd   int
-	wakefd int // an eventfd; written to stop the loop
+	epfd int
+	file *os.File // epfd, registered with Go's poller; closing it stops loop
+	rc   syscall.RawConn
 
 	mu      sync.Mutex
 	next    uint64
@@ -26,28 +29,23 @@ type poller struct {
 	done    chan struct{}
 }
 
-// wakeKey is the key of the eventfd's registration.
-const wakeKey = 0
-
 // newPoller creates the epoll instance and starts its loop.
 func newPoller() (*poller, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	r, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
-	if e != 0 {
-		syscall.Close(epfd)
-		return nil, e
-	}
-	p := &poller{epfd: epfd, wakefd: int(r), next: wakeKey + 1, waiters: map[uint64]func(){}, done: make(chan struct{})}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
-	setKey(&ev, wakeKey)
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wakefd, &ev); err != nil {
-		syscall.Close(p.wakefd)
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		syscall.Close(epfd)
 		return nil, err
 	}
+	f := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p := &poller{epfd: epfd, file: f, rc: rc, next: 1, waiters: map[uint64]func(){}, done: make(chan struct{})}
 	go p.loop()
 	return p, nil
 }
@@ -89,18 +87,23 @@ func (p *poller) loop() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 128)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
+		var n int
+		var werr error
+		err := p.rc.Read(func(fd uintptr) bool {
+			n, werr = syscall.EpollWait(int(fd), events, 0)
+			return werr != nil || n > 0 // else wait until the set is readable
+		})
 		if err != nil {
-			if errors.Is(err, syscall.EINTR) {
+			return // closed
+		}
+		if werr != nil {
+			if errors.Is(werr, syscall.EINTR) {
 				continue
 			}
 			return // only a bug (EBADF, EINVAL) gets here
 		}
 		for _, ev := range events[:n] {
 			k := key(&ev)
-			if k == wakeKey {
-				return
-			}
 			p.mu.Lock()
 			ready := p.waiters[k]
 			p.mu.Unlock()
@@ -112,13 +115,10 @@ func (p *poller) loop() {
 }
 
 // close stops the loop and releases the epoll instance. Sessions still
-// registered are not told: the server ends them itself.
+// registered are not told: the server ends them itself, before.
 func (p *poller) close() {
-	one := uint64(1)
-	syscall.Write(p.wakefd, (*[8]byte)(unsafe.Pointer(&one))[:])
+	p.file.Close()
 	<-p.done
-	syscall.Close(p.wakefd)
-	syscall.Close(p.epfd)
 }
 
 // setKey and key store a 64-bit key in an event's data field (Fd and Pad

@@ -120,45 +120,52 @@ func (d *relayDir) ready() {
 	}
 }
 
-// pump moves what src has queued, as long as it has some, then re-arms
-// src. It returns the session's outcome when the session ends here, or "".
+// pump moves what src has queued, then re-arms src (the poller is level
+// triggered: more data that came meanwhile is reported at once, and a
+// small exchange costs no extra "is there more" system calls). It returns
+// the session's outcome when the session ends here, or "".
 func (d *relayDir) pump() string {
-	for {
-		var avail int
-		var rerr error
-		if err := d.rc.Control(func(fd uintptr) { avail, rerr = readable(fd) }); err != nil {
-			return d.failed(err)
-		}
-		switch {
-		case rerr == syscall.EAGAIN:
-			if err := control(d.rc, func(fd int) error { return d.r.p.arm(fd, d.key, false) }); err != nil {
-				return d.failed(err)
-			}
-			return ""
-		case rerr != nil:
-			return d.failed(rerr)
-		case avail == 0:
-			if d.toBackend {
-				return "client closed"
-			}
-			return "backend closed"
-		}
-		n, err := io.CopyN(d.dst, d.src, int64(avail))
-		d.moved.Add(n)
-		if d.toBackend && n > 0 {
-			d.r.active.Store(time.Now().UnixNano())
-		}
-		if err == io.EOF {
-			err = nil
-			if d.toBackend {
-				return "client closed"
-			}
-			return "backend closed"
-		}
-		if err != nil {
-			return d.failed(err)
-		}
+	var avail int
+	var rerr error
+	if err := d.rc.Control(func(fd uintptr) { avail, rerr = readable(fd) }); err != nil {
+		return d.failed(err)
 	}
+	switch {
+	case rerr == syscall.EAGAIN: // a spurious report
+		return d.rearm()
+	case rerr != nil:
+		return d.failed(rerr)
+	case avail == 0:
+		return d.ended()
+	}
+	n, err := io.CopyN(d.dst, d.src, int64(avail))
+	d.moved.Add(n)
+	if d.toBackend && n > 0 {
+		d.r.active.Store(time.Now().UnixNano())
+	}
+	switch {
+	case err == io.EOF:
+		return d.ended()
+	case err != nil:
+		return d.failed(err)
+	}
+	return d.rearm()
+}
+
+// rearm watches src again; "" unless that fails.
+func (d *relayDir) rearm() string {
+	if err := control(d.rc, func(fd int) error { return d.r.p.arm(fd, d.key, false) }); err != nil {
+		return d.failed(err)
+	}
+	return ""
+}
+
+// ended names src's end of stream as the session's outcome.
+func (d *relayDir) ended() string {
+	if d.toBackend {
+		return "client closed"
+	}
+	return "backend closed"
 }
 
 // failed names an error of this direction as the session's outcome.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net"
 
@@ -52,6 +53,11 @@ func (s *Server) bind(sites []*site, old map[string]*acceptor) ([]*listener, map
 
 // listen returns a socket for address: an inherited one (socket
 // activation) when the source has one, else a new bind.
+// noKeepAlive binds listeners whose connections get no TCP keep-alive
+// probes, as nginx's (so_keepalive off): Go would otherwise set four
+// socket options on every accepted connection.
+var noKeepAlive = net.ListenConfig{KeepAlive: -1}
+
 func (s *Server) listen(address string) (net.Listener, error) {
 	if s.inherited != nil {
 		if ln := s.inherited(address); ln != nil {
@@ -59,7 +65,7 @@ func (s *Server) listen(address string) (net.Listener, error) {
 			return ln, nil
 		}
 	}
-	return net.Listen("tcp", address)
+	return noKeepAlive.Listen(context.Background(), "tcp", address)
 }
 
 // SetInherited gives the server sockets it did not bind itself (systemd

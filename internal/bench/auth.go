@@ -9,22 +9,28 @@ import (
 // authService is a minimal nginx auth_http service: for every request it
 // reads the header block and answers, from a precomputed table, Auth-Status
 // OK with the address of the backend of the request's Auth-Protocol, then
-// closes the connection (HTTP/1.0, as nginx and mailproxy speak it).
+// closes the connection (HTTP/1.0, as nginx speaks it) — or, when the
+// request asks for "Connection: keep-alive" (mailproxy's
+// auth_http_keepalive), answers in HTTP/1.1 with a Content-Length and
+// waits for the next request, as HTTP servers do.
 type authService struct {
 	*server
-	answers map[string][]byte // Auth-Protocol value → whole response
+	answers   map[string][]byte // Auth-Protocol value → whole response
+	keepAlive map[string][]byte // the same, for a keep-alive request
 }
 
 // startAuth serves backends (protocol → "127.0.0.1:port") on a free
 // loopback port.
 func startAuth(backends map[string]string) (*authService, error) {
-	a := &authService{answers: map[string][]byte{}}
+	a := &authService{answers: map[string][]byte{}, keepAlive: map[string][]byte{}}
 	for proto, addr := range backends {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		a.answers[proto] = []byte("HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nAuth-Server: " + host + "\r\nAuth-Port: " + port + "\r\n\r\n")
+		fields := "Auth-Status: OK\r\nAuth-Server: " + host + "\r\nAuth-Port: " + port + "\r\n"
+		a.answers[proto] = []byte("HTTP/1.0 200 OK\r\n" + fields + "\r\n")
+		a.keepAlive[proto] = []byte("HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 0\r\n\r\n")
 	}
 	s, err := listen("127.0.0.1:0", nil, a.serve)
 	if err != nil {
@@ -35,26 +41,39 @@ func startAuth(backends map[string]string) (*authService, error) {
 }
 
 var (
-	authProtocol = []byte("auth-protocol:")
-	authRefused  = []byte("HTTP/1.0 200 OK\r\nAuth-Status: unknown protocol\r\n\r\n")
+	authProtocol  = []byte("auth-protocol:")
+	connKeepAlive = []byte("connection: keep-alive")
+	authRefused   = []byte("HTTP/1.0 200 OK\r\nAuth-Status: unknown protocol\r\n\r\n")
 )
 
+// serve answers requests on c until one does not ask to keep it.
 func (a *authService) serve(c net.Conn, r *bufio.Reader, _ *bufio.Writer) {
-	answer := authRefused
 	for {
-		line, err := readLine(r)
-		if err != nil {
-			return
-		}
-		line = trimCRLF(line)
-		if len(line) == 0 {
-			break
-		}
-		if len(line) > len(authProtocol) && bytes.EqualFold(line[:len(authProtocol)], authProtocol) {
-			if ans, ok := a.answers[string(bytes.TrimSpace(line[len(authProtocol):]))]; ok {
-				answer = ans
+		proto, keep := "", false
+		for {
+			line, err := readLine(r)
+			if err != nil {
+				return
+			}
+			line = trimCRLF(line)
+			if len(line) == 0 {
+				break
+			}
+			switch {
+			case len(line) > len(authProtocol) && bytes.EqualFold(line[:len(authProtocol)], authProtocol):
+				proto = string(bytes.TrimSpace(line[len(authProtocol):]))
+			case bytes.EqualFold(line, connKeepAlive):
+				keep = true
 			}
 		}
+		answer, known := a.answers[proto]
+		if !known {
+			answer, keep = authRefused, false
+		} else if keep {
+			answer = a.keepAlive[proto]
+		}
+		if _, err := c.Write(answer); err != nil || !keep {
+			return
+		}
 	}
-	c.Write(answer)
 }
