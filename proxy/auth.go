@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mailproxy/authhttp"
+	"mailproxy/internal/session"
 )
 
 // minWaitRetry is the pause before repeating a request answered with
@@ -35,12 +36,9 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 		if wait <= 0 {
 			wait = minWaitRetry
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
+		// The delay ends early if the client hangs up (session.Hold).
+		if err := session.Hold(ctx, cc.tcp, wait); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -37,7 +37,7 @@ servers:
   - protocol: pop3
     auth_http: http://AUTH/auth
     auth_http_timeout: 1s
-    timeout: 1s
+    timeout: 2s
     proxy_pass_error_message: PASS
     listen: [127.0.0.1:0]
 `
@@ -47,15 +47,15 @@ servers:
 func TestPOP3Faults(t *testing.T) {
 	refusing := lineBackend(t, "+OK ready\r\n", "+OK\r\n", "-ERR [AUTH] no\r\n")
 	runFaults(t, pop3FaultYAML, "+OK POP3 ready\r\n", "NOOP\r\n", "+OK\r\n", []faultCase{
-		{name: "overlong-line", steps: []string{"<+OK POP3 ready\r\n", ">USER " + strings.Repeat("x", 200) + "\r\n", "<-ERR invalid command\r\n", "closed"}},
-		{name: "bad-base64", steps: []string{"<+OK POP3 ready\r\n", ">AUTH PLAIN !!!!\r\n", "<-ERR invalid command\r\n", ">NOOP\r\n", "<+OK\r\n"}},
-		{name: "sasl-cancel", steps: []string{"<+OK POP3 ready\r\n", ">AUTH LOGIN\r\n", "<+ VXNlcm5hbWU6\r\n", ">*\r\n", "<-ERR invalid command\r\n", ">NOOP\r\n", "<+OK\r\n"}},
-		{name: "pass-without-user", steps: []string{"<+OK POP3 ready\r\n", ">PASS x\r\n", "<-ERR invalid command\r\n", ">NOOP\r\n", "<+OK\r\n"}},
-		{name: "backend-refuses", auth: okAuthAt(refusing), steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR internal server error\r\n", "closed"}},
-		{name: "backend-refuses-pass-error", pass: "on", auth: okAuthAt(refusing), steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR [AUTH] no\r\n", "closed"}},
-		{name: "backend-down", auth: okAuthAt(closedPort(t)), steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR internal server error\r\n", "closed"}},
-		{name: "auth-down", steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR internal server error\r\n", "closed"}},
-		{name: "hangup-mid-sasl", steps: []string{"<+OK POP3 ready\r\n", ">AUTH PLAIN\r\n", "<+ \r\n", "hangup"}},
+		{name: "overlong-line", steps: []string{"<+OK POP3 ready\r\n", ">USER " + strings.Repeat("x", 200) + "\r\n", "<-ERR invalid command\r\n", "closed"}, log: []string{`msg="client sent too long command"`}},
+		{name: "bad-base64", steps: []string{"<+OK POP3 ready\r\n", ">AUTH PLAIN !!!!\r\n", "<-ERR invalid command\r\n", ">NOOP\r\n", "<+OK\r\n"}, log: []string{`msg="client sent invalid base64 encoding in AUTH PLAIN command"`}},
+		{name: "sasl-cancel", steps: []string{"<+OK POP3 ready\r\n", ">AUTH LOGIN\r\n", "<+ VXNlcm5hbWU6\r\n", ">*\r\n", "<-ERR invalid command\r\n", ">NOOP\r\n", "<+OK\r\n"}, log: []string{`msg="client sent invalid base64 encoding in AUTH LOGIN command"`}},
+		{name: "pass-without-user", steps: []string{"<+OK POP3 ready\r\n", ">PASS x\r\n", "<-ERR invalid command\r\n", ">NOOP\r\n", "<+OK\r\n"}, log: []string{`outcome="ended before login: EOF"`}},
+		{name: "backend-refuses", auth: okAuthAt(refusing), steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR internal server error\r\n", "closed"}, log: []string{`level=ERROR msg="upstream sent invalid response"`, `text="-ERR [AUTH] no"`}},
+		{name: "backend-refuses-pass-error", pass: "on", auth: okAuthAt(refusing), steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR [AUTH] no\r\n", "closed"}, log: []string{`level=INFO msg="upstream sent invalid response"`, `text="-ERR [AUTH] no"`}},
+		{name: "backend-down", auth: okAuthAt(closedPort(t)), steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR internal server error\r\n", "closed"}, log: []string{`msg="connecting to upstream failed"`, `outcome="backend login failed"`}},
+		{name: "auth-down", steps: []string{"<+OK POP3 ready\r\n", ">USER u\r\n", "<+OK\r\n", ">PASS p\r\n", "<-ERR internal server error\r\n", "closed"}, log: []string{`err="connect() failed (111: Connection refused)"`}},
+		{name: "hangup-mid-sasl", steps: []string{"<+OK POP3 ready\r\n", ">AUTH PLAIN\r\n", "<+ \r\n", "hangup"}, log: []string{`outcome="ended before login: EOF"`}},
 	})
 }
 
@@ -65,7 +65,7 @@ servers:
     server_name: mx.example.com
     auth_http: http://AUTH/auth
     auth_http_timeout: 1s
-    timeout: 1s
+    timeout: 2s
     smtp_client_buffer: 256
     proxy_pass_error_message: PASS
     EXTRA
@@ -79,20 +79,20 @@ func TestSMTPFaults(t *testing.T) {
 	const greet = "<220 mx.example.com ESMTP ready\r\n"
 	noXCLIENT := lineBackend(t, "220 be\r\n", "250 be\r\n", "550 5.7.0 XCLIENT denied\r\n")
 	runFaults(t, strings.Replace(smtpFaultYAML, "EXTRA", "xclient: on", 1), greet[1:], "NOOP\r\n", "250 2.0.0 OK\r\n", []faultCase{
-		{name: "overlong-line", steps: []string{greet, ">NOOP " + strings.Repeat("x", 300) + "\r\n", "<500 5.5.1 Invalid command\r\n", "closed"}},
-		{name: "bad-base64", steps: []string{greet, ">AUTH PLAIN !!!!\r\n", "<500 5.5.1 Invalid command\r\n", ">NOOP\r\n", "<250 2.0.0 OK\r\n"}},
-		{name: "sasl-cancel", steps: []string{greet, ">AUTH LOGIN\r\n", "<334 VXNlcm5hbWU6\r\n", ">*\r\n", "<500 5.5.1 Invalid command\r\n", ">NOOP\r\n", "<250 2.0.0 OK\r\n"}},
-		{name: "mail-before-helo", steps: []string{greet, ">MAIL FROM:<a@example.org>\r\n", "<530 5.7.1 Authentication required\r\n", ">RCPT TO:<b@example.org>\r\n", "<503 5.5.1 Bad sequence of commands\r\n"}},
-		{name: "data-is-a-parser-error", steps: []string{greet, ">DATA\r\n", "<500 5.5.1 Invalid command\r\n", ">NOOP\r\n", "<250 2.0.0 OK\r\n"}},
-		{name: "odd-auth-error-code", auth: authReply("HTTP/1.0 200 OK\r\nAuth-Status: Nope\r\nAuth-Error-Code: 5xx bogus\r\n\r\n"), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<5xx bogus Nope\r\n", "closed"}},
-		{name: "backend-refuses-xclient", auth: okAuthAt(noXCLIENT), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<451 4.3.2 Internal server error\r\n", "closed"}},
-		{name: "backend-refuses-xclient-pass-error", pass: "on", auth: okAuthAt(noXCLIENT), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<550 5.7.0 XCLIENT denied\r\n", "closed"}},
-		{name: "backend-never-greets", auth: okAuthAt(scriptedBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<451 4.3.2 Internal server error\r\n", "closed"}},
-		{name: "hangup-waiting-for-auth", auth: func(string) string { time.Sleep(500 * time.Millisecond); return "" }, steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "hangup"}},
+		{name: "overlong-line", steps: []string{greet, ">NOOP " + strings.Repeat("x", 300) + "\r\n", "<500 5.5.1 Invalid command\r\n", "closed"}, log: []string{`msg="client sent too long command"`}},
+		{name: "bad-base64", steps: []string{greet, ">AUTH PLAIN !!!!\r\n", "<500 5.5.1 Invalid command\r\n", ">NOOP\r\n", "<250 2.0.0 OK\r\n"}, log: []string{`msg="client sent invalid base64 encoding in AUTH PLAIN command"`}},
+		{name: "sasl-cancel", steps: []string{greet, ">AUTH LOGIN\r\n", "<334 VXNlcm5hbWU6\r\n", ">*\r\n", "<500 5.5.1 Invalid command\r\n", ">NOOP\r\n", "<250 2.0.0 OK\r\n"}, log: []string{`msg="client sent invalid base64 encoding in AUTH LOGIN command"`}},
+		{name: "mail-before-helo", steps: []string{greet, ">MAIL FROM:<a@example.org>\r\n", "<530 5.7.1 Authentication required\r\n", ">RCPT TO:<b@example.org>\r\n", "<503 5.5.1 Bad sequence of commands\r\n"}, log: []string{`msg="client was rejected"`, `command="MAIL FROM:<a@example.org>"`}},
+		{name: "data-is-a-parser-error", steps: []string{greet, ">DATA\r\n", "<500 5.5.1 Invalid command\r\n", ">NOOP\r\n", "<250 2.0.0 OK\r\n"}, log: []string{`outcome="ended before login: EOF"`}},
+		{name: "odd-auth-error-code", auth: authReply("HTTP/1.0 200 OK\r\nAuth-Status: Nope\r\nAuth-Error-Code: 5xx bogus\r\n\r\n"), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<5xx bogus Nope\r\n", "closed"}, log: []string{`msg="client login failed"`, `reason=Nope`, `outcome="closed before login"`}},
+		{name: "backend-refuses-xclient", auth: okAuthAt(noXCLIENT), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<451 4.3.2 Internal server error\r\n", "closed"}, log: []string{`level=ERROR msg="upstream sent invalid response"`, `text="550 5.7.0 XCLIENT denied"`}},
+		{name: "backend-refuses-xclient-pass-error", pass: "on", auth: okAuthAt(noXCLIENT), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<550 5.7.0 XCLIENT denied\r\n", "closed"}, log: []string{`level=INFO msg="upstream sent invalid response"`, `text="550 5.7.0 XCLIENT denied"`}},
+		{name: "backend-never-greets", auth: okAuthAt(scriptedBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<451 4.3.2 Internal server error\r\n", "closed"}, log: []string{`msg="upstream timed out"`, `outcome="backend login failed"`}},
+		{name: "hangup-waiting-for-auth", auth: func(string) string { time.Sleep(500 * time.Millisecond); return "" }, steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "hangup"}, log: []string{`err="closed the connection before the end of the response header"`}},
 	})
 	noAUTH := lineBackend(t, "220 be\r\n", "250 be\r\n", "535 5.7.8 bad creds\r\n")
 	runFaults(t, strings.Replace(smtpFaultYAML, "EXTRA", "xclient: off\n    proxy_smtp_auth: on", 1), greet[1:], "NOOP\r\n", "250 2.0.0 OK\r\n", []faultCase{
-		{name: "backend-refuses-auth", auth: okAuthAt(noAUTH), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<451 4.3.2 Internal server error\r\n", "closed"}},
-		{name: "backend-refuses-auth-pass-error", pass: "on", auth: okAuthAt(noAUTH), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<535 5.7.8 bad creds\r\n", "closed"}},
+		{name: "backend-refuses-auth", auth: okAuthAt(noAUTH), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<451 4.3.2 Internal server error\r\n", "closed"}, log: []string{`level=ERROR msg="upstream sent invalid response"`, `text="535 5.7.8 bad creds"`}},
+		{name: "backend-refuses-auth-pass-error", pass: "on", auth: okAuthAt(noAUTH), steps: []string{greet, ">AUTH PLAIN AHUAcA==\r\n", "<535 5.7.8 bad creds\r\n", "closed"}, log: []string{`level=INFO msg="upstream sent invalid response"`, `text="535 5.7.8 bad creds"`}},
 	})
 }

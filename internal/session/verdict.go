@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"time"
 
 	"mailproxy/authhttp"
 )
@@ -25,7 +24,9 @@ func NewLogin(resp *authhttp.Response, user, pass string) *Login {
 // (SPEC §10.4): with a positive Auth-Wait nothing is sent (and the client
 // is not read) for that long, then reply is written and the session goes
 // on (nil); without one, reply is written and the session ends
-// (ErrClosed). user is the name for the log line, after Auth-User.
+// (ErrClosed). A client that hangs up during the delay ends the session
+// at once (ErrClientGone, see Hold). user is the name for the log line,
+// after Auth-User.
 func (c *Conn) Refused(ctx context.Context, resp *authhttp.Response, user string, reply []byte, write func([]byte) error) error {
 	if resp.HasUser {
 		user = resp.User
@@ -35,12 +36,8 @@ func (c *Conn) Refused(ctx context.Context, resp *authhttp.Response, user string
 		write(reply)
 		return ErrClosed
 	}
-	t := time.NewTimer(resp.Wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := Hold(ctx, c.Conn, resp.Wait); err != nil {
+		return err
 	}
 	return write(reply)
 }
