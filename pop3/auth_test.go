@@ -65,12 +65,14 @@ func TestAuthServiceError(t *testing.T) {
 // TestPreauthDeadline: the `timeout` deadline runs from the greeting and
 // commands do not extend it (SPEC §2.3); an Auth-Wait failure re-arms it.
 func TestPreauthDeadline(t *testing.T) {
-	short := func(c *session.Conn) { c.Timeout = 600 * time.Millisecond }
+	// Generous margins: the machine may be loaded. Commands spread over
+	// 1.5 s do not push a 2 s deadline (re-armed it would end at 3.5 s).
+	short := func(c *session.Conn) { c.Timeout = 2 * time.Second }
 	e := serve(t, Options{}, &fakeAuth{}, short)
 	start := time.Now()
 	e.dialogue("S: +OK POP3 ready\r\n")
 	for range 3 {
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 		e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
 	}
 	res := e.result()
@@ -78,18 +80,19 @@ func TestPreauthDeadline(t *testing.T) {
 	if !errors.As(res.err, &ne) || !ne.Timeout() {
 		t.Fatalf("err = %v", res.err)
 	}
-	if d := time.Since(start); d < 550*time.Millisecond || d > 1500*time.Millisecond {
+	if d := time.Since(start); d < 1900*time.Millisecond || d > 3200*time.Millisecond {
 		t.Fatalf("timed out after %v", d)
 	}
 
-	auth := &fakeAuth{Answers: []*authhttp.Response{fail("No", 400*time.Millisecond)}}
+	// An Auth-Wait delay re-arms the deadline when it ends.
+	auth := &fakeAuth{Answers: []*authhttp.Response{fail("No", 1500*time.Millisecond)}}
 	e = serve(t, Options{}, auth, short)
 	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR No\r\n")
 	rearmed := time.Now()
-	time.Sleep(400 * time.Millisecond) // past the greeting's deadline, not the new one
+	time.Sleep(1 * time.Second) // past the greeting's deadline, not the new one
 	e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
 	e.result()
-	if d := time.Since(rearmed); d < 550*time.Millisecond {
+	if d := time.Since(rearmed); d < 1900*time.Millisecond {
 		t.Fatalf("re-armed deadline expired after %v", d)
 	}
 }

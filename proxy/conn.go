@@ -220,11 +220,15 @@ func (cc *clientConn) setTLS(tc *stdtls.Conn) {
 
 func preauthOutcome(err error) string {
 	var ne net.Error
+	var te *authhttp.TransportError
 	switch {
 	case errors.Is(err, session.ErrClosed):
 		return "closed before login"
 	case errors.Is(err, errCertRefused):
 		return "client certificate refused"
+	case errors.As(err, &te):
+		// The auth service failed: its timeout is not the client's.
+		return "ended before login: " + te.Error()
 	case errors.As(err, &ne) && ne.Timeout():
 		return "client timed out"
 	}

@@ -84,7 +84,7 @@ func TestFaults(t *testing.T) {
 
 	cases := []faultCase{
 		{name: "auth-down", auth: nil, steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}, log: []string{`err="connect() failed (111: Connection refused)"`, `outcome="ended before login: connect() failed`}},
-		{name: "auth-silent", auth: func(string) string { time.Sleep(3 * time.Second); return "" }, steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}, log: []string{`msg="auth http server 127.0.0.1:`, `err="timed out"`}},
+		{name: "auth-silent", auth: func(string) string { time.Sleep(3 * time.Second); return "" }, steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}, log: []string{`msg="auth http server 127.0.0.1:`, `err="timed out"`, `outcome="ended before login: timed out"`}},
 		{name: "auth-garbage", auth: authReply("\x00\x01\x02 garbage\r\n\r\n"), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}, log: []string{`err="sent invalid header in response"`}},
 		{name: "auth-500", auth: authReply("HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/html\r\n\r\n<h1>boom</h1>"), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}, log: []string{`err="did not send server or port"`}},
 		{name: "auth-hostname-server", auth: authReply("Auth-Status: OK\r\nAuth-Server: backend.example\r\nAuth-Port: 143\r\n\r\n"), steps: []string{"<* OK IMAP4 ready\r\n", ">a LOGIN u p\r\n", "<* BAD internal server error\r\n", "closed"}, log: []string{`err="sent invalid server address:\"backend.example\""`}},
