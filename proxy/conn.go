@@ -55,8 +55,14 @@ func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
 	cc.ctx, cc.cancel = context.WithCancel(s.base)
 	cc.client = addrPort(c.RemoteAddr())
 	cc.local = addrPort(c.LocalAddr())
-	cc.log = s.log.With("client", cc.client.String(), "server", l.ln.Addr().String(), "protocol", l.site.proto.name)
+	cc.setLogger()
 	return cc
+}
+
+// setLogger names the session's client (after a trusted PROXY header, the
+// real one), server and protocol in every line it logs, once each.
+func (cc *clientConn) setLogger() {
+	cc.log = cc.srv.log.With("client", cc.client.String(), "server", cc.l.ln.Addr().String(), "protocol", cc.l.site.proto.name)
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -152,7 +158,7 @@ func (cc *clientConn) open() string {
 			}
 			if src, ok := h.Src(); ok && cc.site.trusted(cc.client.Addr()) {
 				cc.client = src
-				cc.log = cc.log.With("client", src.String())
+				cc.setLogger()
 			}
 		}
 	}

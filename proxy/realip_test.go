@@ -57,3 +57,34 @@ func TestIPv6Listener(t *testing.T) {
 		t.Fatalf("request:\n%s", req)
 	}
 }
+
+// TestProxyHeaderLogsOneClient: after a trusted PROXY header every log
+// line of the session names the real client, in one client= field.
+func TestProxyHeaderLogsOneClient(t *testing.T) {
+	auth := startAuth(t, failAuth)
+	_, addrs := startProxy(t, strings.Replace(ppYAML, "TRUST", "127.0.0.0/8", 1), auth.addr())
+	c := dialRaw(t, addrs[0])
+	c.send("PROXY TCP4 192.0.2.77 192.0.2.2 4077 143\r\n")
+	c.expect("* OK IMAP4 ready\r\n")
+	c.send("a LOGIN u p\r\n")
+	c.expect("a NO Nope\r\n")
+	c.expectClosed()
+	var lines []string
+	waitFor(t, func() bool {
+		lines = nil
+		for _, l := range strings.Split(testLogs.String(), "\n") {
+			if strings.Contains(l, "192.0.2.77:4077") {
+				lines = append(lines, l)
+			}
+		}
+		return len(lines) > 0 && strings.Contains(lines[len(lines)-1], `msg="session done"`)
+	}, "the session's summary line")
+	for _, l := range lines {
+		if n := strings.Count(l, " client="); n != 1 {
+			t.Errorf("%d client= fields in %s", n, l)
+		}
+		if !strings.Contains(l, " client=192.0.2.77:4077 ") {
+			t.Errorf("line does not name the real client: %s", l)
+		}
+	}
+}
