@@ -14,11 +14,20 @@
 # it; clients bind 127.0.0.2 so the real address differs from the proxies'.
 # The TLS cases use a CA, a client certificate and an SNI certificate made
 # with openssl in the state directory.
+# Last comes the matrix (scripts/interop/matrix.py): protocol x {plain,
+# STARTTLS, implicit TLS} x {direct, HAProxy v1, v2} x client x mechanism x
+# {good password, bad password with Auth-Wait, retry}, each case from its own
+# loopback address, checked at the client, the auth service and
+# Dovecot/Postfix (matrix.py's docstring has the details).
 #
 # Environment:
 #   KEEP=1       keep the state directory (logs, configs, maildirs)
 #   VERBOSE=1    print tracebacks and log tails even when everything passes
-#   AUTH_WAIT=N  Auth-Wait seconds the auth service sends on failure (2)
+#   AUTH_WAIT=N  Auth-Wait seconds the auth service sends on failure (1)
+#   MATRIX=0     skip the matrix; MATRIX=only: run only the matrix
+#   MATRIX_ONLY=RE   run only the matrix cases whose line matches RE
+#                    (e.g. 'imap +starttls +haproxy-v2'); other cases still run
+#   MATRIX_JOBS=N    matrix cases run concurrently (12)
 #
 # Output: one line per case, `PASS name` or `FAIL name: reason`, then
 # `N passed, N failed`. Exit status 1 if anything failed.
@@ -26,7 +35,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE="$ROOT/scripts/interop"
-WAIT=${AUTH_WAIT:-2}
+WAIT=${AUTH_WAIT:-1}
 MAIL_USER=alice
 MAIL_PASS='s3cret-Pass'
 SECRET="interop-secret-$$"
@@ -189,7 +198,8 @@ wait_listen() { # NAME PORT
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-want() { [ "$ONLY" = "  " ] || [[ $ONLY == *" $1 "* ]]; } # PROTOCOL: its cases run
+# want PROTOCOL: its named (non-matrix) cases run
+want() { [ "${MATRIX:-1}" != only ] && { [ "$ONLY" = "  " ] || [[ $ONLY == *" $1 "* ]]; }; }
 
 # ---------------------------------------------------------------- packages
 STATE=$(mktemp -d /tmp/mailproxy-interop.XXXXXX) || die "mktemp failed"
@@ -235,6 +245,12 @@ for u in dovecot dovenull postfix; do
 	getent passwd "$u" >/dev/null || die "user $u missing (dovecot-core / postfix create it)"
 done
 getent group postdrop >/dev/null || die "group postdrop missing (postfix creates it)"
+# Debian's python3 (installed above) rather than the first in PATH: a version
+# manager's shim there can cost seconds per start on a busy machine, and this
+# script starts Python a few dozen times.
+PY=python3
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; fi
+python3() { "$PY" "$@"; } # not for `start`: its pid must be the daemon's
 
 # ---------------------------------------------------------------- build
 (cd "$ROOT" && GOTOOLCHAIN=local go build -buildvcs=false -o "$STATE/bin/mailproxy" ./cmd/mailproxy &&
@@ -264,6 +280,20 @@ for s in socks:
 print(*[s.getsockname()[1] for s in socks])
 ') || die "could not pick free ports"
 [ -n "${SNI_SSL_PORT:-}" ] || die "could not pick free ports"
+# The matrix: mailproxy's direct (plain + STARTTLS, implicit TLS) and
+# proxy_protocol listeners per protocol, HAProxy v1 and v2 frontends for each
+# proxy_protocol listener.
+read -r MX_IMAP MX_IMAPS MX_PP_IMAP MX_PP_IMAPS MX_POP3 MX_POP3S MX_PP_POP3 MX_PP_POP3S \
+	MX_SMTP MX_SMTPS MX_PP_SMTP MX_PP_SMTPS \
+	MX1_IMAP MX1_IMAPS MX2_IMAP MX2_IMAPS MX1_POP3 MX1_POP3S MX2_POP3 MX2_POP3S \
+	MX1_SMTP MX1_SMTPS MX2_SMTP MX2_SMTPS < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(24)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+') || die "could not pick free ports"
+[ -n "${MX2_SMTPS:-}" ] || die "could not pick free ports"
 # The client's own address, different from HAProxy's and mailproxy's.
 if python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null; then
 	CLIENT_IP=127.0.0.2
@@ -274,6 +304,8 @@ fi
 PP_USER=carol # routed by the auth service to Dovecot's haproxy listeners
 PP_PASS='c4rol-Pass'
 SNI_NAME=sni.$MAIL_DOMAIN
+MX_USER=dave # the matrix's user: Dovecot's haproxy listeners, Postfix
+MX_PASS='d4ve-Pass'
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=localhost" \
 	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -305,6 +337,7 @@ mkdir -p "$STATE/dovecot" "$STATE/home/$MAIL_USER/Maildir"/{cur,new,tmp}
 cat >"$STATE/dovecot/users" <<EOF
 $MAIL_USER:{PLAIN}$MAIL_PASS:$MAIL_UID:$MAIL_GID::$STATE/home/$MAIL_USER::
 $PP_USER:{PLAIN}$PP_PASS:$MAIL_UID:$MAIL_GID::$STATE/home/$MAIL_USER::
+$MX_USER:{PLAIN}$MX_PASS:$MAIL_UID:$MAIL_GID::$STATE/home/$MAIL_USER::
 EOF
 chgrp dovecot "$STATE/dovecot/users" && chmod 640 "$STATE/dovecot/users" || die "passwd-file permissions"
 
@@ -498,6 +531,9 @@ $MAIL_USER $MAIL_PASS 127.0.0.1:$DOVECOT_POP3_PORT pop3
 $MAIL_USER $MAIL_PASS 127.0.0.1:$POSTFIX_PORT smtp
 $PP_USER $PP_PASS 127.0.0.1:$DOVE_HAP_IMAP imap
 $PP_USER $PP_PASS 127.0.0.1:$DOVE_HAP_POP3 pop3
+$MX_USER $MX_PASS 127.0.0.1:$DOVE_HAP_IMAP imap
+$MX_USER $MX_PASS 127.0.0.1:$DOVE_HAP_POP3 pop3
+$MX_USER $MX_PASS 127.0.0.1:$POSTFIX_PORT smtp
 EOF
 start mailproxy-auth "$STATE/bin/mailproxy-auth" -listen "127.0.0.1:$AUTH_PORT" \
 	-users "$STATE/users" -secret "$SECRET" -wait "$WAIT"
@@ -505,8 +541,10 @@ wait_listen mailproxy-auth "$AUTH_PORT"
 # The servers of the PROXY and TLS cases ask the auth service through a
 # relay that records each request's Client-IP (and TLS verdict).
 AUTHREC_LOG="$STATE/log/authrec-requests.log"
+AUTHREC_JSON="$STATE/log/authrec-requests.json"
 : >"$AUTHREC_LOG"
-start authrec python3 "$HERE/authrec.py" "$AUTHREC_PORT" "$AUTH_PORT" "$AUTHREC_LOG"
+: >"$AUTHREC_JSON"
+start authrec "$PY" "$HERE/authrec.py" "$AUTHREC_PORT" "$AUTH_PORT" "$AUTHREC_LOG" "$AUTHREC_JSON"
 wait_listen authrec "$AUTHREC_PORT"
 
 cat >"$STATE/mailproxy.yaml" <<EOF
@@ -590,6 +628,44 @@ servers:
       - {names: ["$SNI_NAME"], ssl_certificate: $PKI/sni.pem, ssl_certificate_key: $PKI/sni.key}
     listen:
       - {address: "127.0.0.1:$SNI_SSL_PORT", ssl: true}
+  # The matrix: direct and behind HAProxy, each plain (with STARTTLS) and
+  # implicit TLS. IMAP and POP3 send PROXY to Dovecot's haproxy listeners,
+  # so Dovecot logs each case's own client address.
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    starttls: on
+    imap_auth: [plain, login, cram-md5]
+    proxy_protocol: on
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - 127.0.0.1:$MX_IMAP
+      - {address: "127.0.0.1:$MX_IMAPS", ssl: true}
+      - {address: "127.0.0.1:$MX_PP_IMAP", proxy_protocol: true}
+      - {address: "127.0.0.1:$MX_PP_IMAPS", ssl: true, proxy_protocol: true}
+  - protocol: pop3
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    starttls: on
+    pop3_auth: [plain, apop, cram-md5]
+    proxy_protocol: on
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - 127.0.0.1:$MX_POP3
+      - {address: "127.0.0.1:$MX_POP3S", ssl: true}
+      - {address: "127.0.0.1:$MX_PP_POP3", proxy_protocol: true}
+      - {address: "127.0.0.1:$MX_PP_POP3S", ssl: true, proxy_protocol: true}
+  - protocol: smtp
+    server_name: proxy.$MAIL_DOMAIN
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    starttls: on
+    smtp_auth: [plain, login, cram-md5]
+    smtp_capabilities: ["SIZE 20971520", 8BITMIME, PIPELINING]
+    xclient: on
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - 127.0.0.1:$MX_SMTP
+      - {address: "127.0.0.1:$MX_SMTPS", ssl: true}
+      - {address: "127.0.0.1:$MX_PP_SMTP", proxy_protocol: true}
+      - {address: "127.0.0.1:$MX_PP_SMTPS", ssl: true, proxy_protocol: true}
 EOF
 start mailproxy "$STATE/bin/mailproxy" -c "$STATE/mailproxy.yaml"
 wait_listen mailproxy "$PROXY_PORT"
@@ -598,7 +674,9 @@ for p in "$POP3_PORT" "$POP3_SSL_PORT" "$SMTP_PORT" "$SMTP_SSL_PORT"; do
 	wait_listen mailproxy "$p"
 done
 for p in "$PP_IMAP" "$PP_POP3" "$PP_SMTP" "$PPOUT1_IMAP" "$PPOUT1_POP3" "$PPOUT2_IMAP" \
-	"$PPOUT2_POP3" "$VERIFY_SSL_PORT" "$VERIFY_PORT" "$SNI_SSL_PORT"; do
+	"$PPOUT2_POP3" "$VERIFY_SSL_PORT" "$VERIFY_PORT" "$SNI_SSL_PORT" \
+	"$MX_IMAP" "$MX_IMAPS" "$MX_PP_IMAP" "$MX_PP_IMAPS" "$MX_POP3" "$MX_POP3S" "$MX_PP_POP3" \
+	"$MX_PP_POP3S" "$MX_SMTP" "$MX_SMTPS" "$MX_PP_SMTP" "$MX_PP_SMTPS"; do
 	wait_listen mailproxy "$p"
 done
 PROXY_PID=$(cat "$STATE/mailproxy.pid")
@@ -618,17 +696,33 @@ hap_listen() { # NAME BIND_PORT SERVER_PORT SEND_PROXY
 	hap_listen imap-v2 "$HAP2_IMAP" "$PP_IMAP" send-proxy-v2
 	hap_listen pop3-v2 "$HAP2_POP3" "$PP_POP3" send-proxy-v2
 	hap_listen smtp-v2 "$HAP2_SMTP" "$PP_SMTP" send-proxy-v2
+	# The matrix (TLS passes through: mode tcp).
+	hap_listen mx-imap-v1 "$MX1_IMAP" "$MX_PP_IMAP" send-proxy
+	hap_listen mx-imaps-v1 "$MX1_IMAPS" "$MX_PP_IMAPS" send-proxy
+	hap_listen mx-imap-v2 "$MX2_IMAP" "$MX_PP_IMAP" send-proxy-v2
+	hap_listen mx-imaps-v2 "$MX2_IMAPS" "$MX_PP_IMAPS" send-proxy-v2
+	hap_listen mx-pop3-v1 "$MX1_POP3" "$MX_PP_POP3" send-proxy
+	hap_listen mx-pop3s-v1 "$MX1_POP3S" "$MX_PP_POP3S" send-proxy
+	hap_listen mx-pop3-v2 "$MX2_POP3" "$MX_PP_POP3" send-proxy-v2
+	hap_listen mx-pop3s-v2 "$MX2_POP3S" "$MX_PP_POP3S" send-proxy-v2
+	hap_listen mx-smtp-v1 "$MX1_SMTP" "$MX_PP_SMTP" send-proxy
+	hap_listen mx-smtps-v1 "$MX1_SMTPS" "$MX_PP_SMTPS" send-proxy
+	hap_listen mx-smtp-v2 "$MX2_SMTP" "$MX_PP_SMTP" send-proxy-v2
+	hap_listen mx-smtps-v2 "$MX2_SMTPS" "$MX_PP_SMTPS" send-proxy-v2
 } >"$STATE/haproxy.cfg"
 HAPROXY_STARTED=1 # from here on, cleanup stops it by its pid file
 haproxy -f "$STATE/haproxy.cfg" -D -p "$STATE/haproxy.pid" >"$STATE/log/haproxy.log" 2>&1 </dev/null ||
 	die "haproxy did not start: $(tail -n 3 "$STATE/log/haproxy.log" | tr '\n' ' ')"
 for i in $(seq 50); do [ -s "$STATE/haproxy.pid" ] && break; sleep 0.1; done
 [ -s "$STATE/haproxy.pid" ] || die "haproxy wrote no pid file"
-for p in "$HAP1_IMAP" "$HAP1_POP3" "$HAP1_SMTP" "$HAP2_IMAP" "$HAP2_POP3" "$HAP2_SMTP"; do
+for p in "$HAP1_IMAP" "$HAP1_POP3" "$HAP1_SMTP" "$HAP2_IMAP" "$HAP2_POP3" "$HAP2_SMTP" \
+	"$MX1_IMAP" "$MX1_IMAPS" "$MX2_IMAP" "$MX2_IMAPS" "$MX1_POP3" "$MX1_POP3S" "$MX2_POP3" \
+	"$MX2_POP3S" "$MX1_SMTP" "$MX1_SMTPS" "$MX2_SMTP" "$MX2_SMTPS"; do
 	for i in $(seq 50); do listening "$p" && break; sleep 0.1; done
 	listening "$p" || die "haproxy not listening on 127.0.0.1:$p"
 done
 
+echo "# servers up after ${SECONDS}s"
 IMAP="imap://127.0.0.1:$PROXY_PORT"
 IMAPS="imaps://127.0.0.1:$PROXY_SSL_PORT"
 POP3="pop3://127.0.0.1:$POP3_PORT"
@@ -803,7 +897,7 @@ run_py() {
 		*) echo "$line" ;;
 		esac
 	done < <(
-		timeout 180 python3 "$@" 2>"$OUT/$label.err"
+		timeout "${RUN_PY_TIMEOUT:-180}" "$PY" "$@" 2>"$OUT/$label.err"
 		echo "__rc $?"
 	)
 	if [ "$seen" -lt "$want_cases" ]; then
@@ -1060,6 +1154,37 @@ if want imap; then
 	# curl verifying the SNI certificate against itself (no -k).
 	curl_case curl-sni-verified "imaps://$SNI_NAME:$SNI_SSL_PORT" 'SSL connection using' \
 		--resolve "$SNI_NAME:$SNI_SSL_PORT:127.0.0.1" --cacert "$PKI/sni.pem"
+fi
+
+# ================================================================ the matrix
+# matrix.py runs the cases concurrently (MATRIX_JOBS) and prints them in
+# order; see its docstring for what each case checks.
+if [ "${MATRIX:-1}" != 0 ]; then
+	python3 - "$STATE/matrix.json" <<EOF || die "writing matrix.json failed"
+import json, sys
+json.dump({
+    "user": "$MX_USER", "password": "$MX_PASS", "wait": $WAIT, "subject": "$SUBJECT",
+    "small_uid": "$SMALL_UID", "tag": "$TAG", "out": "$OUT",
+    "mail_from": "$MAIL_FROM", "mail_rcpt": "$MAIL_RCPT", "rcpt_maildir": "$RCPT_MAILDIR",
+    "auth_json": "$AUTHREC_JSON", "dovecot_log": "$STATE/log/dovecot.log",
+    "protocols": "$ONLY".split(),
+    "ports": {
+        "imap": {"direct": {"plain": $MX_IMAP, "tls": $MX_IMAPS},
+                 "haproxy-v1": {"plain": $MX1_IMAP, "tls": $MX1_IMAPS},
+                 "haproxy-v2": {"plain": $MX2_IMAP, "tls": $MX2_IMAPS}},
+        "pop3": {"direct": {"plain": $MX_POP3, "tls": $MX_POP3S},
+                 "haproxy-v1": {"plain": $MX1_POP3, "tls": $MX1_POP3S},
+                 "haproxy-v2": {"plain": $MX2_POP3, "tls": $MX2_POP3S}},
+        "smtp": {"direct": {"plain": $MX_SMTP, "tls": $MX_SMTPS},
+                 "haproxy-v1": {"plain": $MX1_SMTP, "tls": $MX1_SMTPS},
+                 "haproxy-v2": {"plain": $MX2_SMTP, "tls": $MX2_SMTPS}},
+    },
+}, open(sys.argv[1], "w"), indent=1)
+EOF
+	MX_CASES=$(python3 "$HERE/matrix.py" "$STATE/matrix.json" --list | wc -l)
+	echo "# matrix: $MX_CASES cases, ${MATRIX_JOBS:-12} at a time (named cases done after ${SECONDS}s)"
+	RUN_PY_TIMEOUT=900 run_py matrix "$MX_CASES" "$HERE/matrix.py" "$STATE/matrix.json"
+	echo "# matrix done after ${SECONDS}s"
 fi
 
 # ---------------------------------------------------------------- the proxy survived
