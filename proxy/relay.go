@@ -138,16 +138,24 @@ func (d *relayDir) pump() string {
 	case avail == 0:
 		return d.ended()
 	}
-	n, err := io.CopyN(d.dst, d.src, int64(avail))
-	d.moved.Add(n)
-	if d.toBackend && n > 0 {
-		d.r.active.Store(time.Now().UnixNano())
-	}
-	switch {
-	case err == io.EOF:
-		return d.ended()
-	case err != nil:
-		return d.failed(err)
+	for avail > 0 {
+		n, err := io.CopyN(d.dst, d.src, int64(avail))
+		d.moved.Add(n)
+		if d.toBackend && n > 0 {
+			d.r.active.Store(time.Now().UnixNano())
+		}
+		switch {
+		case err == io.EOF:
+			return d.ended()
+		case err != nil:
+			return d.failed(err)
+		}
+		// A stream keeps this goroutine while bytes keep coming; the
+		// end of the stream, like new data later, is reported by the
+		// poller.
+		if err := d.rc.Control(func(fd uintptr) { avail = queued(fd) }); err != nil {
+			return d.failed(err)
+		}
 	}
 	return d.rearm()
 }

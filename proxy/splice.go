@@ -166,6 +166,15 @@ func spliceDir(dst, src *net.TCPConn, onTimeout func() error, active *atomic.Int
 	}
 }
 
+// queued returns how many bytes are queued on fd (0 on any error).
+func queued(fd uintptr) int {
+	var n int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); e != 0 {
+		return 0
+	}
+	return int(n)
+}
+
 // readable returns how many bytes are queued on fd: >0 bytes, 0 at EOF, or
 // EAGAIN when nothing has arrived yet.
 func readable(fd uintptr) (int, error) {
