@@ -73,25 +73,12 @@ func startRelay(cc *clientConn, p *poller) error {
 	cc.mu.Lock()
 	cc.relay = r
 	cc.mu.Unlock()
+	// From here the relay owns the session, also when arming fails (a
+	// socket closed meanwhile, e.g. by abort, which may have ended it).
 	for i := range r.dirs {
 		d := &r.dirs[i]
-		err := control(d.rc, func(fd int) error { return p.arm(fd, d.key, true) })
-		if err != nil {
-			if i == 0 {
-				cc.mu.Lock()
-				cc.relay = nil
-				cc.mu.Unlock()
-				p.unregister(r.dirs[0].key)
-				p.unregister(r.dirs[1].key)
-				r.mu.Lock()
-				if r.timer != nil {
-					r.timer.Stop()
-				}
-				r.mu.Unlock()
-				return err
-			}
-			// The client side is armed already: end through the relay.
-			r.end("backend error: " + err.Error())
+		if err := control(d.rc, func(fd int) error { return p.arm(fd, d.key, true) }); err != nil {
+			r.end(d.failed(err))
 			return nil
 		}
 	}
