@@ -33,6 +33,10 @@ type relay struct {
 	outcome string
 }
 
+// streamChunk is the size of a move after which more bytes are likely
+// queued already: the pump then looks again before re-arming.
+const streamChunk = 32 << 10
+
 // relayDir is one direction of a relay.
 type relayDir struct {
 	r         *relay
@@ -137,9 +141,12 @@ func (d *relayDir) pump() string {
 		case err != nil:
 			return d.failed(err)
 		}
-		// A stream keeps this goroutine while bytes keep coming; the
-		// end of the stream, like new data later, is reported by the
-		// poller.
+		// A stream (a big chunk) keeps this goroutine while bytes keep
+		// coming; after a small message, or at the end of a stream, the
+		// poller reports what comes next.
+		if n < streamChunk {
+			break
+		}
 		if err := d.rc.Control(func(fd uintptr) { avail = queued(fd) }); err != nil {
 			return d.failed(err)
 		}
