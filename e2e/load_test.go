@@ -243,10 +243,10 @@ func TestLoad(t *testing.T) {
 	})
 
 	t.Run("logins", func(t *testing.T) {
-		l := startLoad(t, append(common, "-mode", "logins", "-concurrency", "16", "-duration", "10s")...)
-		rep := l.next(t, "report", 40*time.Second)
+		l := startLoad(t, append(common, "-mode", "logins", "-concurrency", "16", "-duration", "30s")...)
+		rep := l.next(t, "report", 70*time.Second)
 		l.wait(t)
-		t.Logf("continuous logins for %s s: %s logins/s sustained, p50 %s, p99 %s, max %s, %s errors",
+		t.Logf("continuous logins for %s: %s logins/s sustained, p50 %s, p99 %s, max %s, %s errors",
 			rep["elapsed"], rep["logins_per_s"], rep["p50"], rep["p99"], rep["max"], rep["errors"])
 		if atoi(t, rep, "errors") != 0 || atoi(t, rep, "logins") == 0 {
 			t.Errorf("%s errors, %s logins", rep["errors"], rep["logins"])
