@@ -14,7 +14,7 @@ import (
 // service, backend and client in this process: compare them between
 // builds, not with other programs (make bench does that).
 func BenchmarkIMAPSession(b *testing.B) {
-	auth := startAuth(b, okTo(benchBackend(b))).addr()
+	auth := startAuth(b, okTo(echoBackend(b))).addr()
 	_, addrs := startProxy(b, strings.Replace(relayYAML, "PT", "1h", 1), auth)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -39,46 +39,4 @@ func readLine(b *testing.B, r *bufio.Reader) string {
 		b.Fatal(err)
 	}
 	return line
-}
-
-// benchBackend greets, accepts the proxy's LOGIN (two literals), answers
-// every later line with "n OK", until the client goes.
-func benchBackend(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.WriteString(c, "* OK ready\r\n")
-				r := bufio.NewReader(c)
-				first, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				for range 2 {
-					io.WriteString(c, "+ go\r\n")
-					if _, err := r.ReadString('\n'); err != nil {
-						return
-					}
-				}
-				tag, _, _ := strings.Cut(first, " ")
-				io.WriteString(c, tag+" OK logged in\r\n")
-				for {
-					if _, err := r.ReadString('\n'); err != nil {
-						return
-					}
-					io.WriteString(c, "n OK done\r\n")
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }

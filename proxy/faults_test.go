@@ -12,7 +12,7 @@ import (
 )
 
 // rejectingBackend greets like an IMAP server and answers LOGIN with NO.
-func scriptedBackend(t *testing.T, script func(c net.Conn)) string {
+func scriptedBackend(t testing.TB, script func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)

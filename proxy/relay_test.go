@@ -27,7 +27,7 @@ servers:
 
 // echoBackend greets, accepts any LOGIN, then answers each line L with
 // "* L" (and "BYE" by closing; "BIG n" with n bytes of 'x' then CRLF).
-func echoBackend(t *testing.T) string {
+func echoBackend(t testing.TB) string {
 	return scriptedBackend(t, func(c net.Conn) {
 		io.WriteString(c, "* OK ready\r\n")
 		r := bufio.NewReader(c)
