@@ -187,7 +187,8 @@ func (c *Client) exchange(ctx context.Context, conn net.Conn, deadline time.Time
 		return nil, n == 0 && ctx.Err() == nil, err
 	}
 	if c.pool != nil {
-		keep = readBody(conn, x.head[:headLen], n-headLen)
+		// A connection whose ctx fired may have its deadline cut: not kept.
+		keep = readBody(conn, x.head[:headLen], n-headLen) && stop()
 	}
 	return resp, false, nil
 }
