@@ -43,6 +43,12 @@ func TestMetricsEndpoint(t *testing.T) {
 	io.WriteString(c, "z LOGOUT\r\n")
 	for !strings.HasPrefix(readLine(t, c, r), "z ") {
 	}
+	// The backend closes after LOGOUT: the proxy then closes the client.
+	// Waiting for that keeps the client's own close from racing it.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatalf("the proxy did not close after the backend: %v", err)
+	}
 	c.Close()
 	time.Sleep(300 * time.Millisecond)
 	_, body := get(t, "http://"+metricsAddr+"/metrics")
