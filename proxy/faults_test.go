@@ -32,11 +32,17 @@ import (
 //	proxy-header-malformed — proxyproto: 'x' accepted in an address — greeting instead of close
 //	proxy-header-never-sent — proxyproto: no read deadline — connection still open after 5 s
 //
-// The POP3/SMTP tables (faults_pop3smtp_test.go) were checked the same way
-// for overlong-line, bad-base64, sasl-cancel, pass-without-user,
-// backend-refuses, auth-down, hangup-mid-sasl (POP3) and overlong-line,
-// mail-before-helo, odd-auth-error-code, backend-refuses-xclient,
-// backend-refuses-auth (SMTP). The newer files list their own checks.
+// The POP3/SMTP tables (faults_pop3smtp_test.go) were checked the same way,
+// every case: POP3 overlong-line, bad-base64, sasl-cancel,
+// pass-without-user (close after the refusal), backend-refuses,
+// backend-refuses-pass-error (pass-error condition), backend-down,
+// auth-down (no internal error written), hangup-mid-sasl (EOF as an empty
+// read); SMTP overlong-line, mail-before-helo, odd-auth-error-code,
+// bad-base64 and sasl-cancel (session ended / state kept), DATA accepted
+// as a verb, backend-refuses-xclient(-pass-error) and
+// backend-refuses-auth(-pass-error) (reply dropped or relayed),
+// backend-never-greets (no deadline), hangup-waiting-for-auth (its log
+// line removed). The newer files list their own checks.
 
 // scriptedBackend serves every connection on a loopback port with script
 // (the connection is closed when it returns) and returns the address.
