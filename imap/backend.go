@@ -10,6 +10,13 @@ import (
 	"mailproxy/internal/session"
 )
 
+// backendLogin is the hand-over of a login made by the command tagged
+// tag.
+type backendLogin struct{ tag string }
+
+// Handover returns the backend login for a client login tagged tag.
+func Handover(tag string) session.Handover { return backendLogin{tag: tag} }
+
 // LoginBackend runs nginx's IMAP login on conn (SPEC §11.2): it consumes
 // the greeting, sends "<tag> LOGIN {n}", the user and the password as
 // synchronizing literals under the client's own tag, and returns the
@@ -17,7 +24,7 @@ import (
 // everything buffered) to relay to the client. bufSize is proxy_buffer;
 // the whole dialogue must end by deadline. Failures are
 // *session.BackendError. The caller owns conn.
-func LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
+func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
 	r := backend.NewReader(conn, bufSize)
@@ -37,7 +44,7 @@ func LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Ti
 		return fail(reply, nil)
 	}
 	steps := [][]byte{
-		[]byte(l.Tag + " LOGIN {" + strconv.Itoa(len(l.User)) + "}\r\n"),
+		[]byte(b.tag + " LOGIN {" + strconv.Itoa(len(l.User)) + "}\r\n"),
 		[]byte(l.User + " {" + strconv.Itoa(len(l.Pass)) + "}\r\n"),
 	}
 	for _, cmd := range steps {
@@ -72,12 +79,12 @@ func LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Ti
 			}
 		}
 	}
-	prefix := l.Tag + " OK"
+	prefix := b.tag + " OK"
 	if !bytes.HasPrefix(tagged, []byte(prefix)) {
-		if bytes.HasPrefix(tagged, []byte(l.Tag+" ")) {
+		if bytes.HasPrefix(tagged, []byte(b.tag+" ")) {
 			// nginx logs the text after the matched tag.
 			e := &session.BackendError{
-				Text:  string(bytes.TrimSuffix(tagged[len(l.Tag)+1:], []byte("\r\n"))),
+				Text:  string(bytes.TrimSuffix(tagged[len(b.tag)+1:], []byte("\r\n"))),
 				Reply: append([]byte(nil), reply...),
 			}
 			return nil, e

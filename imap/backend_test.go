@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailproxy/internal/session"
+	"mailproxy/internal/sessiontest"
 )
 
 func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
@@ -17,7 +18,7 @@ func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // bytes: "B: " and "S: ") against LoginBackend.
 func runBackend(t *testing.T, l *session.Login, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := tcpPair(t)
+	px, be := sessiontest.TCPPair(t)
 	errc := make(chan error, 1)
 	go func() {
 		for _, s := range script {
@@ -35,7 +36,7 @@ func runBackend(t *testing.T, l *session.Login, script ...string) ([]byte, error
 		}
 		errc <- nil
 	}()
-	relay, err := LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
+	relay, err := l.Handover.LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
 	if serr := <-errc; serr != nil {
 		t.Fatal(serr)
 	}
@@ -43,7 +44,7 @@ func runBackend(t *testing.T, l *session.Login, script ...string) ([]byte, error
 }
 
 func TestLoginBackend(t *testing.T) {
-	l := &session.Login{Tag: "a2", User: "alice", Pass: `s3c"ret`}
+	l := &session.Login{Handover: Handover("a2"), User: "alice", Pass: `s3c"ret`}
 	relay, err := runBackend(t, l,
 		"B: * OK ready\r\n", "S: a2 LOGIN {5}\r\n", "B: + go\r\n", "S: alice {7}\r\n", "B: + go\r\n",
 		"S: s3c\"ret\r\n", "B: a2 OK [CAPABILITY IMAP4rev1] Logged in\r\n")
@@ -53,7 +54,7 @@ func TestLoginBackend(t *testing.T) {
 }
 
 func TestLoginBackendUntaggedLine(t *testing.T) {
-	l := &session.Login{Tag: "a", User: "u", Pass: "p"}
+	l := &session.Login{Handover: Handover("a"), User: "u", Pass: "p"}
 	relay, err := runBackend(t, l,
 		"B: * OK ready\r\n", "S: a LOGIN {1}\r\n", "B: + go\r\n", "S: u {1}\r\n", "B: + go\r\n", "S: p\r\n",
 		"B: * CAPABILITY IMAP4rev1\r\n", "B: a OK done\r\n")
@@ -63,7 +64,7 @@ func TestLoginBackendUntaggedLine(t *testing.T) {
 }
 
 func TestLoginBackendFailures(t *testing.T) {
-	l := &session.Login{Tag: "a", User: "u", Pass: "p"}
+	l := &session.Login{Handover: Handover("a"), User: "u", Pass: "p"}
 	cases := []struct {
 		name   string
 		script []string
@@ -86,9 +87,9 @@ func TestLoginBackendFailures(t *testing.T) {
 		})
 	}
 	// A backend that never greets runs into the deadline.
-	px, _ := tcpPair(t)
+	px, _ := sessiontest.TCPPair(t)
 	start := time.Now()
-	_, err := LoginBackend(px, l, 4096, time.Now().Add(300*time.Millisecond))
+	_, err := l.Handover.LoginBackend(px, l, 4096, time.Now().Add(300*time.Millisecond))
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() || time.Since(start) > 2*time.Second {
 		t.Fatalf("silent backend: %v", err)

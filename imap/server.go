@@ -1,15 +1,18 @@
 // Package imap is the IMAP side of the proxy: the pre-auth dialogue with
 // the client exactly as nginx's mail module speaks it (SPEC.md §4, §7,
-// §10.4) and nginx's LOGIN dialogue with the backend (§11.2).
+// §10.4) as a session.Core, and nginx's LOGIN dialogue with the backend
+// (§11.2) as its hand-over.
 //
-// The package never dials, never talks HTTP and never splices: the proxy
-// lends it a session.Conn and receives a session.Login.
+// The package never dials, never talks HTTP and never splices: the
+// session engine drives it and the proxy runs the login it returns.
 package imap
 
 import (
+	"context"
+	"slices"
 	"strings"
 
-	"mailproxy/config"
+	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
 )
 
@@ -23,16 +26,19 @@ const (
 	bye           = "* BYE\r\n"
 )
 
-// InternalError is the reply sent before closing on any infrastructure
-// failure (auth service, backend).
-var InternalError = []byte(internalError)
+// Replies are the IMAP texts the engine and the proxy send (SPEC §2.2).
+var Replies = &session.Replies{
+	InternalError: []byte(internalError),
+	CertError:     []byte("* BYE SSL certificate error\r\n"),
+	NoCert:        []byte("* BYE No required SSL certificate\r\n"),
+}
 
 // Options are the IMAP directives of one server.
 type Options struct {
 	ServerName   string
 	Capabilities []string // imap_capabilities, verbatim
 	Auth         []string // imap_auth methods, lower case
-	StartTLS     config.StartTLS
+	StartTLS     session.StartTLS
 	ClientBuffer int // imap_client_buffer
 	MaxErrors    int
 }
@@ -42,8 +48,7 @@ type Options struct {
 type Server struct {
 	bufs         *session.BufPool // client buffers
 	opts         Options
-	cramMD5      bool
-	external     bool
+	mechs        sasl.Mechanisms
 	capsTLS      []byte // starttls off, or the connection is TLS
 	capsStartTLS []byte // starttls on, not TLS yet
 	capsOnly     []byte // starttls only, not TLS yet
@@ -51,7 +56,7 @@ type Server struct {
 
 // NewServer precomputes the capability lines (SPEC §4.4).
 func NewServer(o Options) *Server {
-	s := &Server{opts: o}
+	s := &Server{opts: o, mechs: sasl.Enabled(o.Auth)}
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = 4096
 	}
@@ -62,38 +67,43 @@ func NewServer(o Options) *Server {
 		base.WriteString(" " + c)
 	}
 	for _, m := range []string{"plain", "login", "cram-md5", "external"} {
-		if has(o.Auth, m) {
+		if slices.Contains(o.Auth, m) {
 			auth.WriteString(" AUTH=" + strings.ToUpper(m))
 		}
 	}
-	s.cramMD5, s.external = has(o.Auth, "cram-md5"), has(o.Auth, "external")
 	s.capsTLS = []byte(base.String() + auth.String() + "\r\n")
 	s.capsStartTLS = []byte(base.String() + auth.String() + " STARTTLS\r\n")
 	s.capsOnly = []byte(base.String() + " STARTTLS LOGINDISABLED\r\n")
 	return s
 }
 
+// Name is the protocol's name in Auth-Protocol, logs and metrics.
+func (s *Server) Name() string { return "imap" }
+
+// Replies returns the protocol's fixed replies.
+func (s *Server) Replies() *session.Replies { return Replies }
+
+// Serve runs the pre-auth dialogue on c until the auth service accepts a
+// login, which it returns, or the session is over (see session.Run). The
+// caller owns and closes c.Conn.
+func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, error) {
+	buf := s.bufs.Get()
+	defer s.bufs.Put(buf)
+	return session.Run(ctx, c, session.Dialogue{
+		Core:      &core{s: s, c: c},
+		Buf:       buf,
+		MaxErrors: s.opts.MaxErrors,
+		Replies:   Replies,
+	})
+}
+
 // capabilities returns the CAPABILITY line for the connection's state.
 func (s *Server) capabilities(tls bool) []byte {
 	switch {
-	case tls || s.opts.StartTLS == config.StartTLSOff:
+	case tls || s.opts.StartTLS == session.StartTLSOff:
 		return s.capsTLS
-	case s.opts.StartTLS == config.StartTLSOnly:
+	case s.opts.StartTLS == session.StartTLSOnly:
 		return s.capsOnly
 	}
 	return s.capsStartTLS
 }
-
-func has(list []string, m string) bool {
-	for _, x := range list {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
-
-const (
-	configOff  = config.StartTLSOff
-	configOnly = config.StartTLSOnly
-)

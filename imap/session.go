@@ -2,139 +2,105 @@ package imap
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"mailproxy/authhttp"
+	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
 )
 
-// errTooLong reports a command that does not fit the client buffer.
-var errTooLong = errors.New("client sent too long command")
-
-// conn is the state of one pre-auth dialogue.
-type conn struct {
+// core is the state of one pre-auth dialogue (a session.Core).
+type core struct {
 	s        *Server
 	c        *session.Conn
-	ctx      context.Context
-	buf      []byte // imap_client_buffer; rewound only when fully consumed
-	pos      int
-	last     int
-	contSent int       // literal offset whose "+ OK" was sent
-	deadline time.Time // the pre-auth deadline
-	errors   int       // parser errors, for max_errors
-	attempt  int       // Auth-Login-Attempt
-	salt     string    // CRAM-MD5 salt, made on first use
+	contSent int            // literal offset whose "+ OK" was sent
+	skip     *skip          // the rest of a bad line being skipped
+	ex       *sasl.Exchange // the running AUTHENTICATE exchange
+	tag      string         // tag of the running AUTHENTICATE or of the last login
+	salt     string         // CRAM-MD5 salt, made on first use
 }
 
-// Serve runs the pre-auth dialogue on c: greeting, commands, SASL,
-// STARTTLS, and the auth requests, until the auth service accepts a login.
-// It returns that login, or an error once the session is over (every reply
-// due has been sent; session.ErrClosed when the dialogue ended it on
-// purpose). The caller owns and closes c.Conn.
-func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, error) {
-	x := &conn{s: s, c: c, ctx: ctx, buf: s.bufs.Get()}
-	defer func() { s.bufs.Put(x.buf); x.buf = nil }()
-	if err := x.write([]byte(greeting)); err != nil {
-		return nil, err
+// skip is a bad line whose LF has not arrived yet: its reply waits for it.
+type skip struct {
+	tag    []byte
+	hasTag bool
+	tail   []byte // the last two bytes of the line so far
+}
+
+func (x *core) Greeting() []byte { return []byte(greeting) }
+
+func (x *core) TLSStarted() []byte { return nil }
+
+func (x *core) Next(in []byte) (int, session.Action) {
+	switch {
+	case x.skip != nil:
+		return x.skipLine(in)
+	case x.ex != nil:
+		return x.saslResponse(in)
 	}
-	x.arm()
-	return x.loop()
-}
-
-// arm starts the pre-auth deadline (SPEC §2.3): at the greeting, after an
-// Auth-Wait delay; commands do not re-arm it.
-func (x *conn) arm() {
-	x.deadline = time.Now().Add(x.c.Timeout)
-	x.c.Conn.SetReadDeadline(x.deadline)
-}
-
-func (x *conn) loop() (*session.Login, error) {
-	for {
-		cmd, st := parseCommand(x.buf[x.pos:x.last], x.contSent)
-		switch st {
-		case parseCont:
-			if err := x.write([]byte(contOK)); err != nil {
-				return nil, err
-			}
-			x.contSent = cmd.contAt
-		case parseAgain:
-			if x.last == len(x.buf) {
-				x.c.Log.Info("client sent too long command")
-				x.reply(cmd.tag, cmd.hasTag, badCommand)
-				return nil, errTooLong
-			}
-			if err := x.fill(); err != nil {
-				return nil, err
-			}
-		case parseInvalid:
-			if err := x.invalid(cmd); err != nil {
-				return nil, err
-			}
-		case parseOK:
-			x.pos += cmd.n
-			x.contSent = 0
-			login, err := x.handle(cmd)
-			if login != nil || err != nil {
-				return login, err
-			}
+	cmd, st := parseCommand(in, x.contSent)
+	switch st {
+	case parseCont:
+		x.contSent = cmd.contAt
+		return 0, session.Action{Reply: []byte(contOK)}
+	case parseAgain:
+		return 0, session.Action{Do: session.NeedMore}
+	case parseInvalid:
+		sk := &skip{tag: append([]byte(nil), cmd.tag...), hasTag: cmd.hasTag}
+		if cmd.lineEnd < 0 {
+			// Skip the rest of the bad line as it arrives.
+			sk.tail = lastTwo(nil, in)
+			x.skip = sk
+			return len(in), session.Action{Do: session.NeedMore}
 		}
+		return cmd.lineEnd, x.badLine(sk, in[:cmd.lineEnd])
 	}
-}
-
-// fill reads more client bytes, rewinding the buffer first when every
-// buffered byte has been consumed (nginx's rule, SPEC §3.3).
-func (x *conn) fill() error {
-	if x.pos == x.last {
-		x.pos, x.last = 0, 0
-	}
-	n, err := x.c.Conn.Read(x.buf[x.last:])
-	x.last += n
-	if n > 0 {
-		return nil
-	}
-	if err == nil {
-		err = errors.New("empty read")
-	}
-	return err
-}
-
-// invalid answers a parser error once its line has fully arrived, counts
-// it for max_errors, and closes when nginx closes: at max_errors, and after
-// a bad line ending in "+}" (non-synchronizing literal bytes would follow).
-func (x *conn) invalid(cmd command) error {
-	tag := append([]byte(nil), cmd.tag...)
-	var tail []byte
-	for cmd.lineEnd < 0 {
-		// Skip the rest of the bad line as it arrives.
-		line := x.buf[x.pos:x.last]
-		tail = lastTwo(tail, line)
-		x.pos = x.last
-		if err := x.fill(); err != nil {
-			return err
-		}
-		if i := bytes.IndexByte(x.buf[x.pos:x.last], '\n'); i >= 0 {
-			cmd.lineEnd = i + 1
-		}
-	}
-	line := bytes.TrimRight(x.buf[x.pos:x.pos+cmd.lineEnd], "\r\n")
-	tail = lastTwo(tail, line)
-	x.pos += cmd.lineEnd
 	x.contSent = 0
-	x.errors++
-	if err := x.reply(tag, cmd.hasTag, badCommand); err != nil {
-		return err
+	return cmd.n, x.handle(cmd)
+}
+
+// TooLong answers a command (or a SASL response) that does not fit the
+// buffer; the session ends.
+func (x *core) TooLong(in []byte) session.Action {
+	x.c.Log.Info("client sent too long command")
+	reply := []byte("* " + badCommand)
+	if x.ex != nil {
+		reply = []byte(x.tag + " " + badCommand)
+	} else if cmd, _ := parseCommand(in, x.contSent); cmd.hasTag {
+		reply = tagged(cmd.tag, badCommand)
 	}
-	if x.errors >= x.s.opts.MaxErrors {
-		x.c.Log.Info("client sent too many invalid commands")
-		return session.ErrClosed
+	return session.Action{Reply: reply, Do: session.End, Err: session.ErrTooLong}
+}
+
+// skipLine consumes a bad line's bytes until its LF.
+func (x *core) skipLine(in []byte) (int, session.Action) {
+	i := bytes.IndexByte(in, '\n')
+	if i < 0 {
+		x.skip.tail = lastTwo(x.skip.tail, in)
+		return len(in), session.Action{Do: session.NeedMore}
+	}
+	sk := x.skip
+	x.skip = nil
+	return i + 1, x.badLine(sk, in[:i+1])
+}
+
+// badLine answers a parser error once its line has fully arrived, counted
+// for max_errors, and closes as nginx closes after a bad line ending in
+// "+}" (non-synchronizing literal bytes would follow).
+func (x *core) badLine(sk *skip, line []byte) session.Action {
+	tail := lastTwo(sk.tail, bytes.TrimRight(line, "\r\n"))
+	x.contSent = 0
+	a := session.Action{Counted: true}
+	if sk.hasTag {
+		a.Reply = tagged(sk.tag, badCommand)
+	} else {
+		a.Reply = []byte("* " + badCommand)
 	}
 	if bytes.Equal(tail, []byte("+}")) {
-		return session.ErrClosed
+		a.Do, a.Err = session.End, session.ErrClosed
 	}
-	return nil
+	return a
 }
 
 // lastTwo keeps the last two bytes of the bad line seen so far.
@@ -146,115 +112,121 @@ func lastTwo(tail, more []byte) []byte {
 	return t
 }
 
-// reply writes "<tag> <text>", or "* <text>" when no tag was parsed.
-func (x *conn) reply(tag []byte, hasTag bool, text string) error {
-	if !hasTag {
-		return x.write([]byte("* " + text))
-	}
+// tagged is "<tag> <text>".
+func tagged(tag []byte, text string) []byte {
 	b := make([]byte, 0, len(tag)+1+len(text))
-	b = append(append(append(b, tag...), ' '), text...)
-	return x.write(b)
+	return append(append(append(b, tag...), ' '), text...)
 }
 
-// write sends b whole, bounded by `timeout` as nginx's send timer is.
-func (x *conn) write(b ...[]byte) error {
-	x.c.Conn.SetWriteDeadline(time.Now().Add(x.c.Timeout))
-	for _, p := range b {
-		if _, err := x.c.Conn.Write(p); err != nil {
-			return err
-		}
-	}
-	return nil
+func reply(tag, text string) session.Action {
+	return session.Action{Reply: []byte(tag + " " + text)}
 }
 
-// handle runs one complete command. It returns a login when the auth
-// service accepted credentials.
-func (x *conn) handle(cmd command) (*session.Login, error) {
+// handle runs one complete command.
+func (x *core) handle(cmd command) session.Action {
 	tag := string(cmd.tag)
-	refuseBeforeTLS := x.s.opts.StartTLS == configOnly && !x.c.TLS
+	refuseBeforeTLS := x.s.opts.StartTLS == session.StartTLSOnly && !x.c.TLS
 	switch cmd.verb {
 	case "NOOP":
-		return nil, x.tagged(tag, okCompleted)
+		return reply(tag, okCompleted)
 	case "CAPABILITY":
-		return nil, x.write(x.s.capabilities(x.c.TLS), []byte(tag+" "+okCompleted))
+		caps := x.s.capabilities(x.c.TLS)
+		return session.Action{Reply: append(append([]byte(nil), caps...), tag+" "+okCompleted...)}
 	case "LOGOUT":
-		if err := x.write([]byte(bye), []byte(tag+" "+okCompleted)); err != nil {
-			return nil, err
-		}
-		return nil, session.ErrClosed
+		return session.Action{Reply: []byte(bye + tag + " " + okCompleted), Do: session.End, Err: session.ErrClosed}
 	case "STARTTLS":
-		if x.s.opts.StartTLS == configOff || x.c.TLS {
-			return nil, x.tagged(tag, badCommand)
+		if x.s.opts.StartTLS == session.StartTLSOff || x.c.TLS {
+			return reply(tag, badCommand)
 		}
-		return nil, x.starttls(tag)
+		// No new greeting follows the handshake.
+		return session.Action{Reply: []byte(tag + " " + okCompleted), Do: session.UpgradeTLS}
 	case "LOGIN":
 		if refuseBeforeTLS || len(cmd.args) != 2 || len(cmd.args[0]) == 0 {
-			return nil, x.tagged(tag, badCommand)
+			return reply(tag, badCommand)
 		}
-		return x.authenticate(tag, authhttp.MethodPlain, string(cmd.args[0]), string(cmd.args[1]))
+		return x.login(tag, sasl.Credentials{Method: authhttp.MethodPlain, User: string(cmd.args[0]), Pass: string(cmd.args[1])})
 	case "AUTHENTICATE":
 		if refuseBeforeTLS || len(cmd.args) == 0 {
-			return nil, x.tagged(tag, badCommand)
+			return reply(tag, badCommand)
 		}
-		return x.sasl(tag, cmd.args)
+		return x.authenticate(tag, cmd.args)
 	}
-	return nil, fmt.Errorf("imap: unhandled verb %q", cmd.verb)
+	return session.Action{Do: session.End, Err: fmt.Errorf("imap: unhandled verb %q", cmd.verb)}
 }
 
-func (x *conn) tagged(tag, text string) error {
-	return x.write([]byte(tag + " " + text))
+// authenticate starts AUTHENTICATE (SPEC §7): args[0] is the mechanism,
+// args[1] the optional initial response.
+func (x *core) authenticate(tag string, args [][]byte) session.Action {
+	if len(args) > 2 {
+		return reply(tag, badCommand)
+	}
+	var ir []byte
+	if len(args) == 2 {
+		ir = args[1]
+	}
+	ex, st := sasl.Start(x.s.mechs, args[0], ir, len(args) == 2, x.cramSalt)
+	x.ex, x.tag = ex, tag
+	return x.saslStep(st)
 }
 
-// starttls answers OK in clear, discards every buffered plaintext byte
-// (command injection, SPEC §8.2) and runs the handshake under the running
-// pre-auth deadline. No new greeting follows.
-func (x *conn) starttls(tag string) error {
-	if err := x.tagged(tag, okCompleted); err != nil {
-		return err
+func (x *core) cramSalt() string {
+	if x.salt == "" {
+		x.salt = sasl.NewSalt(x.s.opts.ServerName)
 	}
-	x.pos, x.last, x.contSent = 0, 0, 0
-	if err := x.c.StartTLS(x.deadline); err != nil {
-		return err
-	}
-	x.c.Conn.SetReadDeadline(x.deadline)
-	return nil
+	return x.salt
 }
 
-// authenticate sends one set of credentials to the auth service and acts
-// on the verdict (SPEC §10.4): a login, a delayed failure that keeps the
-// session, or a failure that ends it.
-func (x *conn) authenticate(tag, method, user, pass string) (*session.Login, error) {
-	x.attempt++
-	req := &authhttp.Request{
-		Method:       method,
-		User:         user,
-		Pass:         pass,
-		Protocol:     "imap",
-		LoginAttempt: x.attempt,
+// saslResponse takes one SASL response line: its first space-separated
+// token after leading spaces.
+func (x *core) saslResponse(in []byte) (int, session.Action) {
+	i := bytes.IndexByte(in, '\n')
+	if i < 0 {
+		return 0, session.Action{Do: session.NeedMoreCompact}
 	}
-	if method == authhttp.MethodCRAMMD5 {
-		req.Salt = x.salt
+	line := bytes.TrimLeft(bytes.TrimSuffix(in[:i], []byte("\r")), " ")
+	if j := bytes.IndexByte(line, ' '); j >= 0 {
+		line = line[:j]
 	}
-	x.c.Conn.SetReadDeadline(time.Time{})
-	resp, err := x.c.Authenticate(x.ctx, req)
-	if err != nil {
-		x.write(InternalError)
-		return nil, err
-	}
-	switch resp.Status {
-	case authhttp.StatusOK:
-		l := session.NewLogin(resp, user, pass)
-		l.Tag = tag
-		l.Pipelined = append([]byte(nil), x.buf[x.pos:x.last]...)
-		return l, nil
-	case authhttp.StatusFail:
-		reply := []byte(tag + " NO " + resp.Text + "\r\n")
-		if err := x.c.Refused(x.ctx, resp, user, reply, func(b []byte) error { return x.write(b) }); err != nil {
-			return nil, err
+	return i + 1, x.saslStep(x.ex.Respond(line))
+}
+
+// saslStep acts on where the exchange stands. A refused exchange is
+// answered "<tag> BAD invalid command" (bare "BAD invalid command" after
+// a bad LOGIN user name, as nginx does) and is not counted for
+// max_errors.
+func (x *core) saslStep(st sasl.Step) session.Action {
+	switch {
+	case st.Err != nil:
+		x.ex = nil
+		if st.Err != sasl.ErrMechanism {
+			x.c.Log.Info("client sent " + st.Err.Error())
 		}
-		x.arm()
-		return nil, nil
+		var de *sasl.DecodeError
+		if errors.As(st.Err, &de) && de.Mech == sasl.Login && de.Challenged && de.User {
+			return session.Action{Reply: []byte(badCommand)}
+		}
+		return reply(x.tag, badCommand)
+	case st.Done:
+		x.ex = nil
+		return x.login(x.tag, st.Creds)
 	}
-	x.write(InternalError)
-	return nil, fmt.Errorf("imap: unexpected auth status %d", resp.Status)
+	return session.Action{Reply: []byte("+ " + st.Challenge + "\r\n")}
 }
+
+// login asks the auth service about one set of credentials.
+func (x *core) login(tag string, cr sasl.Credentials) session.Action {
+	x.tag = tag
+	return session.Action{Do: session.Authenticate, Auth: &authhttp.Request{
+		Method:   cr.Method,
+		User:     cr.User,
+		Pass:     cr.Pass,
+		Salt:     cr.Salt,
+		Protocol: "imap",
+	}}
+}
+
+func (x *core) Refused(resp *authhttp.Response) []byte {
+	return []byte(x.tag + " NO " + resp.Text + "\r\n")
+}
+
+func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = backendLogin{tag: x.tag} }

@@ -1,34 +1,20 @@
 package imap
 
 import (
-	"bufio"
-	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
 	"mailproxy/authhttp"
-	"mailproxy/config"
 	"mailproxy/internal/session"
 	"mailproxy/internal/sessiontest"
 )
 
-// The shared harness, under the names these tests use.
-var tcpPair = func(t *testing.T) (net.Conn, net.Conn) { return sessiontest.TCPPair(t) }
-
 type fakeAuth = sessiontest.FakeAuth
 
-type result struct {
-	login *session.Login
-	err   error
-}
-
-// serve runs Serve on the server end and returns the client end.
-func serve(t *testing.T, o Options, auth *fakeAuth) (net.Conn, *bufio.Reader, chan result) {
+// serve runs a Server with o (defaults filled in) under the shared
+// harness.
+func serve(t *testing.T, o Options, auth *fakeAuth, tune ...func(*session.Conn)) *sessiontest.Harness {
 	t.Helper()
 	if o.MaxErrors == 0 {
 		o.MaxErrors = 5
@@ -42,32 +28,7 @@ func serve(t *testing.T, o Options, auth *fakeAuth) (net.Conn, *bufio.Reader, ch
 	if o.ServerName == "" {
 		o.ServerName = "mx.example.com"
 	}
-	cl, sv := tcpPair(t)
-	sc := &session.Conn{Conn: sv, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler), Authenticate: auth.Do}
-	done := make(chan result, 1)
-	go func() {
-		l, err := NewServer(o).Serve(context.Background(), sc)
-		done <- result{l, err}
-	}()
-	return cl, bufio.NewReader(cl), done
-}
-
-// dialogue plays "C: " lines (sent) and "S: " lines (expected exactly).
-func dialogue(t *testing.T, c net.Conn, r *bufio.Reader, lines ...string) {
-	t.Helper()
-	for _, l := range lines {
-		switch {
-		case strings.HasPrefix(l, "C: "):
-			io.WriteString(c, l[3:])
-		case strings.HasPrefix(l, "S: "):
-			want := l[3:]
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			buf := make([]byte, len(want))
-			if _, err := io.ReadFull(r, buf); err != nil || string(buf) != want {
-				t.Fatalf("expected %q, got %q (%v)", want, buf, err)
-			}
-		}
-	}
+	return sessiontest.Serve(t, NewServer(o).Serve, auth, tune...)
 }
 
 var ok = sessiontest.OK
@@ -76,8 +37,8 @@ var ok = sessiontest.OK
 // and a quoted string with an escape.
 func TestAppendixA1(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:143")}}
-	c, r, done := serve(t, Options{}, auth)
-	dialogue(t, c, r,
+	h := serve(t, Options{}, auth)
+	h.Play(
 		"S: * OK IMAP4 ready\r\n",
 		"C: a1 CAPABILITY\r\n",
 		"S: * CAPABILITY IMAP4 IMAP4rev1 UIDPLUS AUTH=PLAIN\r\n",
@@ -86,12 +47,12 @@ func TestAppendixA1(t *testing.T) {
 		"S: + OK\r\n",
 		"C: alice \"s3c\\\"ret\"\r\nb NOOP\r\n",
 	)
-	res := <-done
-	if res.err != nil {
-		t.Fatal(res.err)
+	res := h.Result()
+	if res.Err != nil {
+		t.Fatal(res.Err)
 	}
-	if res.login.Tag != "a2" || res.login.User != "alice" || res.login.Pass != `s3c"ret` || string(res.login.Pipelined) != "b NOOP\r\n" {
-		t.Fatalf("login = %+v", res.login)
+	if res.Login.Handover != Handover("a2") || res.Login.User != "alice" || res.Login.Pass != `s3c"ret` || string(res.Login.Pipelined) != "b NOOP\r\n" {
+		t.Fatalf("login = %+v", res.Login)
 	}
 	q := auth.Requests()[0]
 	if q.Method != "plain" || q.User != "alice" || q.Pass != `s3c"ret` || q.Protocol != "imap" || q.LoginAttempt != 1 {
@@ -106,17 +67,17 @@ func TestAppendixA2(t *testing.T) {
 		{Status: authhttp.StatusFail, Text: "Invalid credentials", Wait: 500 * time.Millisecond},
 		ok("127.0.0.1:143"),
 	}}
-	c, r, done := serve(t, Options{}, auth)
-	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: a1 LOGIN alice wrong\r\n")
+	h := serve(t, Options{}, auth)
+	h.Play("S: * OK IMAP4 ready\r\n", "C: a1 LOGIN alice wrong\r\n")
 	start := time.Now()
-	dialogue(t, c, r, "S: a1 NO Invalid credentials\r\n")
+	h.Play("S: a1 NO Invalid credentials\r\n")
 	if d := time.Since(start); d < 400*time.Millisecond {
 		t.Fatalf("failure reply after %v, before Auth-Wait", d)
 	}
-	dialogue(t, c, r, "C: a2 AUTHENTICATE PLAIN\r\n", "S: + \r\n", "C: AGFsaWNlAHMzY3JldA==\r\n")
-	res := <-done
-	if res.err != nil || res.login.Tag != "a2" || res.login.Pass != "s3cret" {
-		t.Fatalf("%+v %v", res.login, res.err)
+	h.Play("C: a2 AUTHENTICATE PLAIN\r\n", "S: + \r\n", "C: AGFsaWNlAHMzY3JldA==\r\n")
+	res := h.Result()
+	if res.Err != nil || res.Login.Handover != Handover("a2") || res.Login.Pass != "s3cret" {
+		t.Fatalf("%+v %v", res.Login, res.Err)
 	}
 	if auth.Requests()[1].LoginAttempt != 2 || auth.Requests()[1].Method != "plain" {
 		t.Fatalf("second request %+v", auth.Requests()[1])
@@ -125,16 +86,16 @@ func TestAppendixA2(t *testing.T) {
 
 // TestAppendixA3 is SPEC Appendix A.3: error replies and LOGOUT.
 func TestAppendixA3(t *testing.T) {
-	c, r, done := serve(t, Options{}, &fakeAuth{})
-	dialogue(t, c, r,
+	h := serve(t, Options{}, &fakeAuth{})
+	h.Play(
 		"S: * OK IMAP4 ready\r\n",
 		"C: a1 FOO\r\n", "S: a1 BAD invalid command\r\n",
 		"C: a2 LOGIN onlyone\r\n", "S: a2 BAD invalid command\r\n",
 		"C: !bad NOOP\r\n", "S: * BAD invalid command\r\n",
 		"C: a3 LOGOUT\r\n", "S: * BYE\r\n", "S: a3 OK completed\r\n",
 	)
-	if res := <-done; !errors.Is(res.err, session.ErrClosed) {
-		t.Fatalf("err = %v", res.err)
+	if res := h.Result(); !errors.Is(res.Err, session.ErrClosed) {
+		t.Fatalf("err = %v", res.Err)
 	}
 }
 
@@ -146,13 +107,13 @@ func TestCapabilityVariants(t *testing.T) {
 	}{
 		{Options{}, "* CAPABILITY IMAP4 IMAP4rev1 UIDPLUS AUTH=PLAIN\r\n"},
 		{Options{Auth: all}, "* CAPABILITY IMAP4 IMAP4rev1 UIDPLUS AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5 AUTH=EXTERNAL\r\n"},
-		{Options{Auth: []string{"external", "plain"}, StartTLS: config.StartTLSOn}, "* CAPABILITY IMAP4 IMAP4rev1 UIDPLUS AUTH=PLAIN AUTH=EXTERNAL STARTTLS\r\n"},
-		{Options{StartTLS: config.StartTLSOnly}, "* CAPABILITY IMAP4 IMAP4rev1 UIDPLUS STARTTLS LOGINDISABLED\r\n"},
+		{Options{Auth: []string{"external", "plain"}, StartTLS: session.StartTLSOn}, "* CAPABILITY IMAP4 IMAP4rev1 UIDPLUS AUTH=PLAIN AUTH=EXTERNAL STARTTLS\r\n"},
+		{Options{StartTLS: session.StartTLSOnly}, "* CAPABILITY IMAP4 IMAP4rev1 UIDPLUS STARTTLS LOGINDISABLED\r\n"},
 		{Options{Capabilities: []string{"IMAP4rev1", "ID", "SASL-IR"}}, "* CAPABILITY IMAP4rev1 ID SASL-IR AUTH=PLAIN\r\n"},
 	}
 	for _, tc := range cases {
-		c, r, _ := serve(t, tc.o, &fakeAuth{})
-		dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: t CAPABILITY\r\n", "S: "+tc.want, "S: t OK completed\r\n")
+		h := serve(t, tc.o, &fakeAuth{})
+		h.Play("S: * OK IMAP4 ready\r\n", "C: t CAPABILITY\r\n", "S: "+tc.want, "S: t OK completed\r\n")
 	}
 }
 
@@ -160,8 +121,8 @@ func TestCapabilityVariants(t *testing.T) {
 // before TLS and not counted as errors.
 func TestStartTLSOnlyRefusesCredentials(t *testing.T) {
 	auth := &fakeAuth{}
-	c, r, _ := serve(t, Options{StartTLS: config.StartTLSOnly, MaxErrors: 1}, auth)
-	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n",
+	h := serve(t, Options{StartTLS: session.StartTLSOnly, MaxErrors: 1}, auth)
+	h.Play("S: * OK IMAP4 ready\r\n",
 		"C: a LOGIN u p\r\n", "S: a BAD invalid command\r\n",
 		"C: b AUTHENTICATE PLAIN AHUAcA==\r\n", "S: b BAD invalid command\r\n",
 		"C: c NOOP\r\n", "S: c OK completed\r\n")
@@ -189,11 +150,11 @@ func TestSASLMechanisms(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:143")}}
-			c, r, done := serve(t, all, auth)
-			dialogue(t, c, r, append([]string{"S: * OK IMAP4 ready\r\n"}, tc.lines...)...)
-			res := <-done
-			if res.err != nil {
-				t.Fatal(res.err)
+			h := serve(t, all, auth)
+			h.Play(append([]string{"S: * OK IMAP4 ready\r\n"}, tc.lines...)...)
+			res := h.Result()
+			if res.Err != nil {
+				t.Fatal(res.Err)
 			}
 			q := auth.Requests()[0]
 			if q.User != tc.user || q.Pass != tc.pass || q.Method != tc.meth {
@@ -207,26 +168,17 @@ func TestSASLMechanisms(t *testing.T) {
 // never executed (SPEC §8.2).
 func TestStartTLSDiscardsPipelined(t *testing.T) {
 	auth := &fakeAuth{}
-	cl, sv := tcpPair(t)
 	upgraded := make(chan struct{})
-	sc := &session.Conn{Conn: sv, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler), Authenticate: auth.Do,
-		StartTLS: func(time.Time) error { close(upgraded); return errors.New("handshake refused in test") }}
-	done := make(chan error, 1)
-	go func() {
-		_, err := NewServer(Options{StartTLS: config.StartTLSOn, MaxErrors: 5}).Serve(context.Background(), sc)
-		done <- err
-	}()
-	r := bufio.NewReader(cl)
-	dialogue(t, cl, r, "S: * OK IMAP4 ready\r\n", "C: a STARTTLS\r\nb LOGIN u p\r\n", "S: a OK completed\r\n")
+	h := serve(t, Options{StartTLS: session.StartTLSOn}, auth, func(sc *session.Conn) {
+		sc.StartTLS = func(time.Time) error { close(upgraded); return errors.New("handshake refused in test") }
+	})
+	h.Play("S: * OK IMAP4 ready\r\n", "C: a STARTTLS\r\nb LOGIN u p\r\n", "S: a OK completed\r\n")
 	<-upgraded
-	<-done
+	h.Ended(nil)
 	if len(auth.Requests()) != 0 {
 		t.Fatal("a command pipelined after STARTTLS was executed")
 	}
-	cl.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	if b, err := r.ReadByte(); err == nil {
-		t.Fatalf("unexpected byte %q after STARTTLS OK", b)
-	}
+	h.Closed()
 }
 
 // TestAfterAuthWaitBadTagIsUntagged: nginx answers a malformed tag after
@@ -234,8 +186,8 @@ func TestStartTLSDiscardsPipelined(t *testing.T) {
 // §4.2, flagged a bug); mailproxy answers "* BAD".
 func TestAfterAuthWaitBadTagIsUntagged(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{{Status: authhttp.StatusFail, Text: "No", Wait: 100 * time.Millisecond}}}
-	c, r, _ := serve(t, Options{}, auth)
-	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: abcdefgh LOGIN u p\r\n", "S: abcdefgh NO No\r\n",
+	h := serve(t, Options{}, auth)
+	h.Play("S: * OK IMAP4 ready\r\n", "C: abcdefgh LOGIN u p\r\n", "S: abcdefgh NO No\r\n",
 		"C: !x NOOP\r\n", "S: * BAD invalid command\r\n")
 }
 
@@ -247,8 +199,8 @@ func TestExternalSendsNoStalePassword(t *testing.T) {
 		{Status: authhttp.StatusFail, Text: "No", Wait: 50 * time.Millisecond},
 		{Status: authhttp.StatusFail, Text: "No"},
 	}}
-	c, r, _ := serve(t, Options{Auth: []string{"plain", "external"}}, auth)
-	dialogue(t, c, r, "S: * OK IMAP4 ready\r\n", "C: a LOGIN u secret\r\n", "S: a NO No\r\n",
+	h := serve(t, Options{Auth: []string{"plain", "external"}}, auth)
+	h.Play("S: * OK IMAP4 ready\r\n", "C: a LOGIN u secret\r\n", "S: a NO No\r\n",
 		"C: b AUTHENTICATE EXTERNAL dQ==\r\n", "S: b NO No\r\n")
 	if q := auth.Requests()[1]; q.Method != "external" || q.Pass != "" {
 		t.Fatalf("second request %+v", q)

@@ -16,8 +16,8 @@ func TestAuthFailureCloses(t *testing.T) {
 	for _, text := range []string{"Invalid login or password", ""} {
 		auth := &fakeAuth{Answers: []*authhttp.Response{fail(text, 0)}}
 		e := serve(t, Options{}, auth)
-		e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR "+text+"\r\n")
-		e.closeWith(session.ErrClosed)
+		e.Play("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR "+text+"\r\n")
+		e.CloseWith(session.ErrClosed)
 	}
 }
 
@@ -27,16 +27,16 @@ func TestAuthFailureCloses(t *testing.T) {
 func TestAuthWaitKeepsSession(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{fail("Try again", 500*time.Millisecond), ok("127.0.0.1:110")}}
 	e := serve(t, Options{}, auth)
-	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n")
+	e.Play("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n")
 	start := time.Now()
-	e.dialogue("C: PASS again\r\n") // sent during the delay
-	e.dialogue("S: -ERR Try again\r\n")
+	e.Play("C: PASS again\r\n") // sent during the delay
+	e.Play("S: -ERR Try again\r\n")
 	if d := time.Since(start); d < 400*time.Millisecond {
 		t.Fatalf("failure reply after %v, before Auth-Wait", d)
 	}
-	e.dialogue("S: -ERR invalid command\r\n") // USER was forgotten
-	e.dialogue("C: USER u\r\n", "S: +OK\r\n", "C: PASS p2\r\n")
-	l := e.login()
+	e.Play("S: -ERR invalid command\r\n") // USER was forgotten
+	e.Play("C: USER u\r\n", "S: +OK\r\n", "C: PASS p2\r\n")
+	l := e.Login()
 	reqs := auth.Requests()
 	if l.Pass != "p2" || reqs[1].LoginAttempt != 2 || reqs[1].Pass != "p2" {
 		t.Fatalf("login %+v, second request %+v", l, reqs[1])
@@ -48,17 +48,17 @@ func TestAuthWaitKeepsSession(t *testing.T) {
 func TestAuthWaitResetsSASL(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{fail("No", 100*time.Millisecond)}}
 	e := serve(t, Options{}, auth)
-	e.dialogue("S: +OK POP3 ready\r\n", "C: AUTH PLAIN\r\n", "S: + \r\n", "C: AHUAcA==\r\n", "S: -ERR No\r\n",
+	e.Play("S: +OK POP3 ready\r\n", "C: AUTH PLAIN\r\n", "S: + \r\n", "C: AHUAcA==\r\n", "S: -ERR No\r\n",
 		"C: NOOP\r\n", "S: +OK\r\n")
 }
 
 // TestAuthServiceError: a failing auth request gets the internal error.
 func TestAuthServiceError(t *testing.T) {
 	e := serve(t, Options{}, &fakeAuth{})
-	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR internal server error\r\n")
-	res := e.result()
-	if res.err == nil || res.login != nil {
-		t.Fatalf("%+v %v", res.login, res.err)
+	e.Play("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR internal server error\r\n")
+	res := e.Result()
+	if res.Err == nil || res.Login != nil {
+		t.Fatalf("%+v %v", res.Login, res.Err)
 	}
 }
 
@@ -70,15 +70,15 @@ func TestPreauthDeadline(t *testing.T) {
 	short := func(c *session.Conn) { c.Timeout = 2 * time.Second }
 	e := serve(t, Options{}, &fakeAuth{}, short)
 	start := time.Now()
-	e.dialogue("S: +OK POP3 ready\r\n")
+	e.Play("S: +OK POP3 ready\r\n")
 	for range 3 {
 		time.Sleep(500 * time.Millisecond)
-		e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
+		e.Play("C: NOOP\r\n", "S: +OK\r\n")
 	}
-	res := e.result()
+	res := e.Result()
 	var ne net.Error
-	if !errors.As(res.err, &ne) || !ne.Timeout() {
-		t.Fatalf("err = %v", res.err)
+	if !errors.As(res.Err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v", res.Err)
 	}
 	if d := time.Since(start); d < 1900*time.Millisecond || d > 3200*time.Millisecond {
 		t.Fatalf("timed out after %v", d)
@@ -87,11 +87,11 @@ func TestPreauthDeadline(t *testing.T) {
 	// An Auth-Wait delay re-arms the deadline when it ends.
 	auth := &fakeAuth{Answers: []*authhttp.Response{fail("No", 1500*time.Millisecond)}}
 	e = serve(t, Options{}, auth, short)
-	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR No\r\n")
+	e.Play("S: +OK POP3 ready\r\n", "C: USER u\r\nPASS p\r\n", "S: +OK\r\n", "S: -ERR No\r\n")
 	rearmed := time.Now()
 	time.Sleep(1 * time.Second) // past the greeting's deadline, not the new one
-	e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
-	e.result()
+	e.Play("C: NOOP\r\n", "S: +OK\r\n")
+	e.Result()
 	if d := time.Since(rearmed); d < 1900*time.Millisecond {
 		t.Fatalf("re-armed deadline expired after %v", d)
 	}
@@ -100,9 +100,9 @@ func TestPreauthDeadline(t *testing.T) {
 // TestClientGoesAway: EOF before credentials ends Serve with an error.
 func TestClientGoesAway(t *testing.T) {
 	e := serve(t, Options{}, &fakeAuth{})
-	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n")
-	e.c.Close()
-	if res := e.result(); res.err == nil {
+	e.Play("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n")
+	e.C.Close()
+	if res := e.Result(); res.Err == nil {
 		t.Fatal("no error after EOF")
 	}
 }

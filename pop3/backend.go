@@ -9,6 +9,13 @@ import (
 	"mailproxy/internal/session"
 )
 
+// backendLogin is the POP3 hand-over: it needs nothing from the
+// pre-login dialogue.
+type backendLogin struct{}
+
+// Handover returns the POP3 backend login.
+func Handover() session.Handover { return backendLogin{} }
+
 // LoginBackend runs nginx's POP3 login on conn (SPEC §11.3): it consumes
 // the greeting, sends "USER <user>" and "PASS <password>" (raw bytes,
 // spaces kept, nothing escaped) and returns the backend's reply to PASS,
@@ -19,7 +26,7 @@ import (
 // Text the reply without its final CRLF when the backend answered
 // something else than +OK; with Reply nil for transport errors, the
 // deadline and overlong replies. The caller owns conn.
-func LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
+func (backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
 	r := backend.NewReader(conn, bufSize)

@@ -10,13 +10,14 @@ import (
 
 	"mailproxy/internal/backend"
 	"mailproxy/internal/session"
+	"mailproxy/internal/sessiontest"
 )
 
 // runBackend plays script ("B: " backend sends, "S: " bytes the proxy
 // must send) against LoginBackend with a proxy_buffer of bufSize.
 func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := tcpPair(t)
+	px, be := sessiontest.TCPPair(t)
 	errc := make(chan error, 1)
 	go func() {
 		for _, s := range script {
@@ -34,7 +35,7 @@ func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) (
 		}
 		errc <- nil
 	}()
-	relay, err := LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
+	relay, err := Handover().LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
 	if serr := <-errc; serr != nil {
 		t.Fatal(serr)
 	}
@@ -99,9 +100,9 @@ func TestLoginBackendTransportFailures(t *testing.T) {
 		t.Fatalf("overlong greeting: %#v", err)
 	}
 
-	px, bk := tcpPair(t)
+	px, bk := sessiontest.TCPPair(t)
 	go func() { io.WriteString(bk, "+OK\r\n"); bk.Close() }()
-	_, err = LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
+	_, err = Handover().LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
 	if !errors.As(err, &be) || be.Reply != nil {
 		t.Fatalf("closed backend: %#v", err)
 	}
@@ -109,10 +110,10 @@ func TestLoginBackendTransportFailures(t *testing.T) {
 	// A backend that never greets, or ends lines with a bare LF, runs
 	// into the deadline.
 	for _, greet := range []string{"", "+OK bare LF\n"} {
-		px, bk := tcpPair(t)
+		px, bk := sessiontest.TCPPair(t)
 		io.WriteString(bk, greet)
 		start := time.Now()
-		_, err := LoginBackend(px, l, 4096, time.Now().Add(300*time.Millisecond))
+		_, err := Handover().LoginBackend(px, l, 4096, time.Now().Add(300*time.Millisecond))
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() || time.Since(start) > 2*time.Second {
 			t.Fatalf("greeting %q: %v", greet, err)
@@ -129,8 +130,8 @@ func TestLoginBackendRefusesLineBreaks(t *testing.T) {
 		{User: "bob\nQUIT", Pass: "p"},
 		{User: "bob", Pass: "p\x00"},
 	} {
-		px, be := tcpPair(t)
-		_, err := LoginBackend(px, l, 4096, time.Now().Add(time.Second))
+		px, be := sessiontest.TCPPair(t)
+		_, err := Handover().LoginBackend(px, l, 4096, time.Now().Add(time.Second))
 		if !errors.Is(err, backend.ErrUnsafeArgument) {
 			t.Fatalf("%q/%q: err = %v", l.User, l.Pass, err)
 		}

@@ -16,8 +16,8 @@ func TestCommandBuffer(t *testing.T) {
 	pass := strings.Repeat("p", 121)
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{}, auth)
-	e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n", "C: PASS "+pass+"\r\n")
-	if l := e.login(); l.Pass != pass {
+	e.Play("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n", "C: PASS "+pass+"\r\n")
+	if l := e.Login(); l.Pass != pass {
 		t.Fatalf("password %q", l.Pass)
 	}
 
@@ -28,8 +28,8 @@ func TestCommandBuffer(t *testing.T) {
 		strings.Repeat("N", 130),                          // no line end at all
 	} {
 		e := serve(t, Options{MaxErrors: 100}, &fakeAuth{})
-		e.dialogue("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n", "C: "+line, "S: -ERR invalid command\r\n")
-		e.closeWith(errTooLong)
+		e.Play("S: +OK POP3 ready\r\n", "C: USER u\r\n", "S: +OK\r\n", "C: "+line, "S: -ERR invalid command\r\n")
+		e.CloseWith(session.ErrTooLong)
 	}
 }
 
@@ -38,15 +38,15 @@ func TestCommandBuffer(t *testing.T) {
 // first 21 are answered (SPEC §3.3).
 func TestRewindOnlyWhenEmpty(t *testing.T) {
 	e := serve(t, Options{}, &fakeAuth{})
-	e.dialogue("S: +OK POP3 ready\r\n", "C: "+strings.Repeat("NOOP\r\n", 22))
-	e.dialogue("S: " + strings.Repeat("+OK\r\n", 21) + "-ERR invalid command\r\n")
-	e.closeWith(errTooLong)
+	e.Play("S: +OK POP3 ready\r\n", "C: "+strings.Repeat("NOOP\r\n", 22))
+	e.Play("S: " + strings.Repeat("+OK\r\n", 21) + "-ERR invalid command\r\n")
+	e.CloseWith(session.ErrTooLong)
 
 	// Consumed bytes free the buffer: many short batches never overflow.
 	e = serve(t, Options{}, &fakeAuth{})
-	e.dialogue("S: +OK POP3 ready\r\n")
+	e.Play("S: +OK POP3 ready\r\n")
 	for range 10 {
-		e.dialogue("C: "+strings.Repeat("NOOP\r\n", 20), "S: "+strings.Repeat("+OK\r\n", 20))
+		e.Play("C: "+strings.Repeat("NOOP\r\n", 20), "S: "+strings.Repeat("+OK\r\n", 20))
 	}
 }
 
@@ -55,9 +55,9 @@ func TestRewindOnlyWhenEmpty(t *testing.T) {
 func TestPipelining(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{}, auth)
-	e.dialogue("S: +OK POP3 ready\r\n", "C: NOOP\r\nCAPA\r\nUSER u\r\nPASS p\r\nSTAT\r\nQUIT\r\n",
+	e.Play("S: +OK POP3 ready\r\n", "C: NOOP\r\nCAPA\r\nUSER u\r\nPASS p\r\nSTAT\r\nQUIT\r\n",
 		"S: +OK\r\n+OK Capability list follows\r\nTOP\r\nUSER\r\nUIDL\r\nSASL PLAIN LOGIN\r\n.\r\n+OK\r\n")
-	if l := e.login(); string(l.Pipelined) != "STAT\r\nQUIT\r\n" || l.User != "u" || l.Pass != "p" {
+	if l := e.Login(); string(l.Pipelined) != "STAT\r\nQUIT\r\n" || l.User != "u" || l.Pass != "p" {
 		t.Fatalf("login %+v", l)
 	}
 }
@@ -66,36 +66,36 @@ func TestPipelining(t *testing.T) {
 // then the session ends (SPEC §3.5).
 func TestMaxErrors(t *testing.T) {
 	e := serve(t, Options{}, &fakeAuth{})
-	e.dialogue("S: +OK POP3 ready\r\n")
+	e.Play("S: +OK POP3 ready\r\n")
 	for range 4 {
-		e.dialogue("C: STAT\r\n", "S: -ERR invalid command\r\n")
-		e.dialogue("C: PASS x\r\n", "S: -ERR invalid command\r\n") // not counted
+		e.Play("C: STAT\r\n", "S: -ERR invalid command\r\n")
+		e.Play("C: PASS x\r\n", "S: -ERR invalid command\r\n") // not counted
 	}
-	e.dialogue("C: RETR 1\r\n", "S: -ERR invalid command\r\n")
-	e.closeWith(session.ErrClosed)
+	e.Play("C: RETR 1\r\n", "S: -ERR invalid command\r\n")
+	e.CloseWith(session.ErrClosed)
 
 	// Parser errors inside a SASL exchange count too and end it.
 	e = serve(t, Options{MaxErrors: 2}, &fakeAuth{})
-	e.dialogue("S: +OK POP3 ready\r\n",
+	e.Play("S: +OK POP3 ready\r\n",
 		"C: AUTH PLAIN\r\n", "S: + \r\n", "C: a b c d\r\n", "S: -ERR invalid command\r\n",
 		"C: AHUAcA==\r\n", "S: -ERR invalid command\r\n", // back in "start": not a verb
 	)
-	e.closeWith(session.ErrClosed)
+	e.CloseWith(session.ErrClosed)
 }
 
 // TestVerbRules covers SPEC §3.1 and §5.2.
 func TestVerbRules(t *testing.T) {
 	e := serve(t, Options{MaxErrors: 100}, &fakeAuth{})
-	e.dialogue("S: +OK POP3 ready\r\n")
+	e.Play("S: +OK POP3 ready\r\n")
 	for _, bad := range []string{"CAPAX\r\n", " CAPA\r\n", "\r\n", "\n", "CAP\r\n", "CA1A\r\n", "NOOP\rX\r\n", "NOOP\tx\r\n",
 		"UIDL\r\n", "TOP 1 1\r\n", "UTF8\r\n", "NOOP a b c d\r\n", "APOP a b c d\r\n"} {
-		e.dialogue("C: "+bad, "S: -ERR invalid command\r\n")
+		e.Play("C: "+bad, "S: -ERR invalid command\r\n")
 	}
 	for _, good := range []string{"noop\r\n", "NoOp\n", "NOOP a b c\r\n", "NOOP   \r\n"} {
-		e.dialogue("C: "+good, "S: +OK\r\n")
+		e.Play("C: "+good, "S: +OK\r\n")
 	}
 	// A line split across reads is reassembled.
-	e.dialogue("C: NO")
-	e.silent(50e6)
-	e.dialogue("C: OP\r", "C: \n", "S: +OK\r\n")
+	e.Play("C: NO")
+	e.Silent(50e6)
+	e.Play("C: OP\r", "C: \n", "S: +OK\r\n")
 }

@@ -36,9 +36,9 @@ func TestSASLMechanisms(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 			e := serve(t, Options{Auth: tc.auth}, auth)
-			e.line()
-			e.dialogue(tc.lines...)
-			l := e.login()
+			e.Line()
+			e.Play(tc.lines...)
+			l := e.Login()
 			q := auth.Requests()[0]
 			if q.User != tc.user || q.Pass != tc.pass || q.Method != tc.meth || l.User != tc.user || l.Pass != tc.pass {
 				t.Fatalf("request %+v login %+v", q, l)
@@ -56,10 +56,10 @@ func TestSASLMechanisms(t *testing.T) {
 func TestCRAMMD5ChallengeIsGreetingSalt(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
 	e := serve(t, Options{Auth: []string{"cram-md5"}}, auth)
-	salt := e.greetingSalt()
-	e.dialogue("C: AUTH CRAM-MD5\r\n", "S: + "+base64.StdEncoding.EncodeToString([]byte(salt))+"\r\n",
+	salt := greetingSalt(t, e)
+	e.Play("C: AUTH CRAM-MD5\r\n", "S: + "+base64.StdEncoding.EncodeToString([]byte(salt))+"\r\n",
 		"C: "+base64.StdEncoding.EncodeToString([]byte("bob 0123456789abcdef0123456789abcdef"))+"\r\n")
-	e.login()
+	e.Login()
 	if q := auth.Requests()[0]; q.Salt != salt {
 		t.Fatalf("Auth-Salt %q, greeting salt %q", q.Salt, salt)
 	}
@@ -95,10 +95,10 @@ func TestSASLRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			auth := &fakeAuth{}
 			e := serve(t, all, auth)
-			e.line()
-			e.dialogue(tc.lines...)
-			e.dialogue("S: -ERR invalid command\r\n")
-			e.dialogue("C: NOOP\r\n", "S: +OK\r\n")
+			e.Line()
+			e.Play(tc.lines...)
+			e.Play("S: -ERR invalid command\r\n")
+			e.Play("C: NOOP\r\n", "S: +OK\r\n")
 			if len(auth.Requests()) != 0 {
 				t.Fatal("refused exchange reached the auth service")
 			}

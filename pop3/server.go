@@ -2,14 +2,16 @@
 // the client exactly as nginx's mail module speaks it (SPEC.md §5, §7,
 // §10.4) and nginx's USER/PASS dialogue with the backend (§11.3).
 //
-// The package never dials, never talks HTTP and never splices: the proxy
-// lends it a session.Conn and receives a session.Login.
+// The package never dials, never talks HTTP and never splices: the
+// session engine drives its Core and the proxy runs the login it returns.
 package pop3
 
 import (
+	"context"
+	"slices"
 	"strings"
 
-	"mailproxy/config"
+	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
 )
 
@@ -19,26 +21,26 @@ const bufferSize = 128
 
 // Fixed replies (SPEC §2.2, §5, §7).
 const (
-	greeting          = "+OK POP3 ready\r\n"
-	greetingPrefix    = "+OK POP3 ready " // followed by the salt when one is made
-	internalError     = "-ERR internal server error\r\n"
-	okReply           = "+OK\r\n"
-	invalidCommand    = "-ERR invalid command\r\n"
-	plainChallenge    = "+ \r\n"
-	usernameChallenge = "+ VXNlcm5hbWU6\r\n" // base64 "Username:"
-	passwordChallenge = "+ UGFzc3dvcmQ6\r\n" // base64 "Password:"
+	greeting       = "+OK POP3 ready\r\n"
+	greetingPrefix = "+OK POP3 ready " // followed by the salt when one is made
+	internalError  = "-ERR internal server error\r\n"
+	okReply        = "+OK\r\n"
+	invalidCommand = "-ERR invalid command\r\n"
 )
 
-// InternalError is the reply sent before closing on any infrastructure
-// failure (auth service, backend).
-var InternalError = []byte(internalError)
+// Replies are the POP3 texts the engine and the proxy send (SPEC §2.2).
+var Replies = &session.Replies{
+	InternalError: []byte(internalError),
+	CertError:     []byte("-ERR SSL certificate error\r\n"),
+	NoCert:        []byte("-ERR No required SSL certificate\r\n"),
+}
 
 // Options are the POP3 directives of one server.
 type Options struct {
 	ServerName   string
-	Capabilities []string        // pop3_capabilities, verbatim
-	Auth         []string        // pop3_auth: plain apop cram-md5 external (lower case)
-	StartTLS     config.StartTLS // starttls: off, on (STLS offered) or only
+	Capabilities []string         // pop3_capabilities, verbatim
+	Auth         []string         // pop3_auth: plain apop cram-md5 external (lower case)
+	StartTLS     session.StartTLS // starttls: off, on (STLS offered) or only
 	// MaxErrors is max_errors: the session ends after this many parser
 	// errors (the last one still answered).
 	MaxErrors int
@@ -50,8 +52,7 @@ type Server struct {
 	bufs     *session.BufPool // client buffers
 	opts     Options
 	apop     bool
-	cramMD5  bool
-	external bool
+	mechs    sasl.Mechanisms
 	salted   bool   // apop or cram-md5: the greeting carries a salt
 	capa     []byte // starttls off, TLS already, or state "user"
 	capaSTLS []byte // starttls on, not TLS yet
@@ -75,8 +76,8 @@ var mechanisms = []struct {
 // §5.5) from pop3_capabilities, pop3_auth and starttls.
 func NewServer(o Options) *Server {
 	s := &Server{opts: o, bufs: session.NewBufPool(bufferSize)}
-	s.apop, s.cramMD5, s.external = has(o.Auth, "apop"), has(o.Auth, "cram-md5"), has(o.Auth, "external")
-	s.salted = s.apop || s.cramMD5
+	s.apop, s.mechs = slices.Contains(o.Auth, "apop"), sasl.Enabled(o.Auth)
+	s.salted = s.apop || s.mechs.CRAMMD5
 
 	const head = "+OK Capability list follows\r\n"
 	var items, itemsNoUser strings.Builder
@@ -89,7 +90,7 @@ func NewServer(o Options) *Server {
 	saslLine := "SASL"
 	list := "+OK methods supported:\r\n"
 	for _, m := range mechanisms {
-		if !has(o.Auth, m.method) {
+		if !slices.Contains(o.Auth, m.method) {
 			continue
 		}
 		for _, n := range m.names {
@@ -113,19 +114,30 @@ func (s *Server) capabilities(tls, stls bool) []byte {
 		return s.capa
 	}
 	switch s.opts.StartTLS {
-	case config.StartTLSOn:
+	case session.StartTLSOn:
 		return s.capaSTLS
-	case config.StartTLSOnly:
+	case session.StartTLSOnly:
 		return s.capaOnly
 	}
 	return s.capa
 }
 
-func has(list []string, m string) bool {
-	for _, x := range list {
-		if x == m {
-			return true
-		}
+// Name is the protocol's name in Auth-Protocol, logs and metrics.
+func (s *Server) Name() string { return "pop3" }
+
+// Replies returns the protocol's fixed replies.
+func (s *Server) Replies() *session.Replies { return Replies }
+
+// Serve runs the pre-auth dialogue on c until the auth service accepts a
+// login, which it returns, or the session is over (see session.Run). The
+// greeting carries a fresh salt when apop or cram-md5 is enabled. The
+// caller owns and closes c.Conn.
+func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, error) {
+	buf := s.bufs.Get()
+	defer s.bufs.Put(buf)
+	x := &core{s: s, c: c}
+	if s.salted {
+		x.salt = sasl.NewSalt(s.opts.ServerName)
 	}
-	return false
+	return session.Run(ctx, c, session.Dialogue{Core: x, Buf: buf, MaxErrors: s.opts.MaxErrors, Replies: Replies})
 }

@@ -24,7 +24,7 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 	for {
 		start := time.Now()
 		resp, err := cc.site.auth.Do(ctx, req)
-		cc.srv.observer().AuthRequest(cc.site.proto.name, authResult(resp, err), time.Since(start))
+		cc.srv.observer().AuthRequest(cc.site.proto.Name(), authResult(resp, err), time.Since(start))
 		if err != nil {
 			cc.log.Error("auth http server "+cc.site.auth.Addr()+" failed", "err", err, "login", req.User)
 			return nil, err

@@ -24,11 +24,11 @@ func (cc *clientConn) checkClientCert() error {
 	switch d {
 	case mailtls.RefuseCertError:
 		cc.log.Info("client SSL certificate verify error: (" + strconv.Itoa(r.Code) + ":" + mailtls.VerifyText(r.Code) + ")")
-		cc.writeClient(cc.site.proto.certError)
+		cc.writeClient(cc.site.proto.Replies().CertError)
 		return errCertRefused
 	case mailtls.RefuseNoCert:
 		cc.log.Info("client sent no required SSL certificate")
-		cc.writeClient(cc.site.proto.noCert)
+		cc.writeClient(cc.site.proto.Replies().NoCert)
 		return errCertRefused
 	}
 	return nil

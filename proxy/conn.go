@@ -62,7 +62,7 @@ func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
 // setLogger names the session's client (after a trusted PROXY header, the
 // real one), server and protocol in every line it logs, once each.
 func (cc *clientConn) setLogger() {
-	cc.log = cc.srv.log.With("client", cc.client.String(), "server", cc.l.ln.Addr().String(), "protocol", cc.l.site.proto.name)
+	cc.log = cc.srv.log.With("client", cc.client.String(), "server", cc.l.ln.Addr().String(), "protocol", cc.l.site.proto.Name())
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -166,7 +166,7 @@ func (cc *clientConn) open() string {
 		tc := mailtls.Server(cc.tcp, cc.site.tls)
 		if err := mailtls.Handshake(tc, time.Now().Add(cfg.Timeout)); err != nil {
 			cc.log.Info("TLS handshake failed", "err", err)
-			cc.srv.observer().TLSHandshake(cc.site.proto.name, "failed")
+			cc.srv.observer().TLSHandshake(cc.site.proto.Name(), "failed")
 			return "TLS handshake failed"
 		}
 		cc.setTLS(tc)
@@ -186,7 +186,7 @@ func (cc *clientConn) open() string {
 		tc := mailtls.Server(cc.tcp, cc.site.tls)
 		if err := mailtls.Handshake(tc, deadline); err != nil {
 			cc.log.Info("STARTTLS handshake failed", "err", err)
-			cc.srv.observer().TLSHandshake(cc.site.proto.name, "failed")
+			cc.srv.observer().TLSHandshake(cc.site.proto.Name(), "failed")
 			return err
 		}
 		cc.setTLS(tc)
@@ -194,7 +194,7 @@ func (cc *clientConn) open() string {
 		sc.Conn, sc.TLS = tc, true
 		return cc.checkClientCert()
 	}
-	login, err := cc.site.proto.serve(cc.ctx, sc)
+	login, err := cc.site.proto.Serve(cc.ctx, sc)
 	if err != nil {
 		return preauthOutcome(err)
 	}
@@ -221,7 +221,7 @@ func (cc *clientConn) open() string {
 func (cc *clientConn) setTLS(tc *stdtls.Conn) {
 	st := tc.ConnectionState()
 	cc.conn, cc.tlsState = tc, &st
-	cc.srv.observer().TLSHandshake(cc.site.proto.name, mailtls.VersionName(st.Version))
+	cc.srv.observer().TLSHandshake(cc.site.proto.Name(), mailtls.VersionName(st.Version))
 }
 
 func preauthOutcome(err error) string {
@@ -252,8 +252,8 @@ func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 	c, err := d.DialContext(cc.ctx, "tcp", l.Backend.String())
 	if err != nil {
 		cc.log.Error("connecting to upstream failed", "upstream", l.Upstream, "err", err)
-		cc.srv.observer().BackendFailure(cc.site.proto.name, "connect")
-		cc.writeClient(cc.site.proto.internalError)
+		cc.srv.observer().BackendFailure(cc.site.proto.Name(), "connect")
+		cc.writeClient(cc.site.proto.Replies().InternalError)
 		return nil, err
 	}
 	cc.mu.Lock()
@@ -263,13 +263,13 @@ func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 		c.SetWriteDeadline(deadline)
 		if _, err := c.Write(hdr); err != nil {
 			cc.log.Error("could not send PROXY protocol header", "err", err)
-			cc.writeClient(cc.site.proto.internalError)
+			cc.writeClient(cc.site.proto.Replies().InternalError)
 			return nil, err
 		}
 	}
-	relay, err := cc.site.proto.login(c, l, cfg.ProxyBuffer, deadline)
+	relay, err := l.Handover.LoginBackend(c, l, cfg.ProxyBuffer, deadline)
 	if err != nil {
-		cc.srv.observer().BackendFailure(cc.site.proto.name, "login")
+		cc.srv.observer().BackendFailure(cc.site.proto.Name(), "login")
 		var be *session.BackendError
 		if errors.As(err, &be) && be.Reply != nil && cfg.ProxyPassErrorMessage {
 			cc.log.Info("upstream sent invalid response", "text", be.Text, "upstream", l.Upstream, "login", l.User)
@@ -284,7 +284,7 @@ func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
 			default:
 				cc.log.Error("upstream login failed", "err", errText(err), "upstream", l.Upstream, "login", l.User)
 			}
-			cc.writeClient(cc.site.proto.internalError)
+			cc.writeClient(cc.site.proto.Replies().InternalError)
 		}
 		return nil, err
 	}
@@ -331,5 +331,5 @@ func (cc *clientConn) summary() {
 		attrs = append(attrs, "tls", mailtls.VersionName(cc.tlsState.Version), "starttls", cc.starttls)
 	}
 	cc.log.Info("session done", attrs...)
-	cc.srv.observer().SessionEnded(cc.site.proto.name, cc.outcome, cc.toBackend, cc.toClient, time.Since(cc.start))
+	cc.srv.observer().SessionEnded(cc.site.proto.Name(), cc.outcome, cc.toBackend, cc.toClient, time.Since(cc.start))
 }

@@ -125,7 +125,7 @@ func (s *Server) startAccepting() {
 			continue
 		}
 		a.serving = true
-		s.log.Info("listening", "address", l.ln.Addr().String(), "protocol", l.site.proto.name, "ssl", l.cfg.SSL, "proxy_protocol", l.cfg.ProxyProtocol)
+		s.log.Info("listening", "address", l.ln.Addr().String(), "protocol", l.site.proto.Name(), "ssl", l.cfg.SSL, "proxy_protocol", l.cfg.ProxyProtocol)
 		s.accept.Add(1)
 		go s.acceptLoop(a)
 	}
@@ -150,7 +150,7 @@ func (s *Server) acceptLoop(a *acceptor) {
 		}
 		backoff = 0
 		cc := newClientConn(s, a.cur.Load(), c)
-		s.observer().SessionStarted(cc.site.proto.name)
+		s.observer().SessionStarted(cc.site.proto.Name())
 		if !s.track(cc, true) {
 			c.Close()
 			return

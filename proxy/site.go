@@ -6,47 +6,14 @@
 package proxy
 
 import (
-	"context"
 	stdtls "crypto/tls"
 	"fmt"
-	"net"
 	"net/netip"
-	"time"
 
 	"mailproxy/authhttp"
 	"mailproxy/config"
-	"mailproxy/imap"
-	"mailproxy/internal/resolver"
 	"mailproxy/internal/session"
-	"mailproxy/pop3"
-	"mailproxy/smtp"
 	mailtls "mailproxy/tls"
-)
-
-// protocol is what the proxy needs from one protocol package.
-type protocol struct {
-	name string
-	// serve runs the pre-auth dialogue (see imap.Server.Serve).
-	serve func(ctx context.Context, c *session.Conn) (*session.Login, error)
-	// login runs the backend login dialogue (see imap.LoginBackend).
-	login func(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error)
-	// internalError is the reply sent before closing on infrastructure
-	// failures.
-	internalError []byte
-	// certError and noCert end a session whose client certificate failed
-	// verification or is missing (ssl_verify_client, SPEC §2.2).
-	certError, noCert []byte
-}
-
-// The replies to a refused client certificate (SPEC §2.2), sent before
-// the connection is closed.
-var (
-	imapCertError = []byte("* BYE SSL certificate error\r\n")
-	imapNoCert    = []byte("* BYE No required SSL certificate\r\n")
-	pop3CertError = []byte("-ERR SSL certificate error\r\n")
-	pop3NoCert    = []byte("-ERR No required SSL certificate\r\n")
-	smtpCertError = []byte("421 4.7.1 SSL certificate error\r\n")
-	smtpNoCert    = []byte("421 4.7.1 No required SSL certificate\r\n")
 )
 
 // site is the runtime form of one server entry, built once per
@@ -57,7 +24,7 @@ type site struct {
 	tls  *stdtls.Config // nil when the server needs no TLS
 	// clientAuth checks client certificates; nil for ssl_verify_client off.
 	clientAuth *mailtls.ClientAuth
-	proto      protocol
+	proto      session.Protocol
 	realIP     []netip.Prefix
 }
 
@@ -78,46 +45,8 @@ func newSite(cfg *config.Server) (*site, error) {
 			return nil, err
 		}
 	}
-	switch cfg.Protocol {
-	case "imap":
-		srv := imap.NewServer(imap.Options{
-			ServerName:   cfg.ServerName,
-			Capabilities: cfg.IMAPCapabilities,
-			Auth:         cfg.IMAPAuth,
-			StartTLS:     cfg.StartTLS,
-			ClientBuffer: cfg.IMAPClientBuffer,
-			MaxErrors:    cfg.MaxErrors,
-		})
-		s.proto = protocol{name: "imap", serve: srv.Serve, login: imap.LoginBackend, internalError: imap.InternalError, certError: imapCertError, noCert: imapNoCert}
-	case "pop3":
-		srv := pop3.NewServer(pop3.Options{
-			ServerName:   cfg.ServerName,
-			Capabilities: cfg.POP3Capabilities,
-			Auth:         cfg.POP3Auth,
-			StartTLS:     cfg.StartTLS,
-			MaxErrors:    cfg.MaxErrors,
-		})
-		s.proto = protocol{name: "pop3", serve: srv.Serve, login: pop3.LoginBackend, internalError: pop3.InternalError, certError: pop3CertError, noCert: pop3NoCert}
-	case "smtp":
-		var res *resolver.Resolver
-		if len(cfg.Resolver) > 0 {
-			res = resolver.New(cfg.Resolver, cfg.ResolverIPv4, cfg.ResolverIPv6, cfg.ResolverTimeout)
-		}
-		srv := smtp.NewServer(smtp.Options{
-			ServerName:    cfg.ServerName,
-			Capabilities:  cfg.SMTPCapabilities,
-			Auth:          cfg.SMTPAuth,
-			StartTLS:      cfg.StartTLS,
-			ClientBuffer:  cfg.SMTPClientBuffer,
-			MaxErrors:     cfg.MaxErrors,
-			GreetingDelay: cfg.SMTPGreetingDelay,
-			XClient:       cfg.XClient,
-			ProxySMTPAuth: cfg.ProxySMTPAuth,
-			Resolver:      res,
-		})
-		s.proto = protocol{name: "smtp", serve: srv.Serve, login: srv.LoginBackend, internalError: smtp.InternalError, certError: smtpCertError, noCert: smtpNoCert}
-	default:
-		return nil, fmt.Errorf("unknown protocol %q", cfg.Protocol)
+	if s.proto, err = frontEnd(cfg); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -11,6 +12,32 @@ import (
 	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
 )
+
+// Envelope is what SMTP's backend login replays from the pre-login
+// dialogue (SPEC §11.4): the client's HELO/EHLO argument (empty if none
+// was given, or after STARTTLS), whether the client ever used EHLO, the
+// auth method (authhttp.Method…), the MAIL and RCPT command texts as typed
+// for method none, and the Client-Host value and client address for
+// XCLIENT.
+type Envelope struct {
+	Helo       string
+	ESMTP      bool
+	Method     string
+	MailFrom   string
+	RcptTo     string
+	ClientHost string
+	Client     netip.AddrPort
+}
+
+// handover is the SMTP hand-over: the server's directives and the
+// envelope.
+type handover struct {
+	s *Server
+	e Envelope
+}
+
+// Handover returns the backend login for a client login with envelope e.
+func (s *Server) Handover(e Envelope) session.Handover { return &handover{s: s, e: e} }
 
 // LoginBackend runs nginx's SMTP login dialogue on conn (SPEC §11.4):
 //
@@ -31,7 +58,8 @@ import (
 // deadline. Failures are *session.BackendError, with Reply set to the
 // buffered backend reply when the backend rejected a step. The caller owns
 // conn.
-func (s *Server) LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
+func (h *handover) LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
+	s, e := h.s, &h.e
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
 	d := &dialogue{conn: conn, r: backend.NewReader(conn, bufSize)}
@@ -41,37 +69,37 @@ func (s *Server) LoginBackend(conn net.Conn, l *session.Login, bufSize int, dead
 		return nil, err
 	}
 	hello := "HELO "
-	if l.ESMTP || s.opts.XClient {
+	if e.ESMTP || s.opts.XClient {
 		hello = "EHLO "
 	}
 	if err := d.step(hello+s.opts.ServerName, code250); err != nil {
 		return nil, err
 	}
 	if s.opts.XClient {
-		if err := d.step(xclientLine(l, s.opts.ProxySMTPAuth), code2x0); err != nil {
+		if err := d.step(xclientLine(l.User, e, s.opts.ProxySMTPAuth), code2x0); err != nil {
 			return nil, err
 		}
-		if l.Helo != "" {
+		if e.Helo != "" {
 			verb := "HELO "
-			if l.ESMTP {
+			if e.ESMTP {
 				verb = "EHLO "
 			}
-			if err := d.step(verb+l.Helo, code250); err != nil {
+			if err := d.step(verb+e.Helo, code250); err != nil {
 				return nil, err
 			}
 		}
 	}
 	switch {
-	case l.Method == authhttp.MethodNone:
-		if err := d.step(l.MailFrom, code250); err != nil {
+	case e.Method == authhttp.MethodNone:
+		if err := d.step(e.MailFrom, code250); err != nil {
 			return nil, err
 		}
-		if err := d.step(l.RcptTo, anyCode); err != nil {
+		if err := d.step(e.RcptTo, anyCode); err != nil {
 			return nil, err
 		}
 		return append([]byte(nil), d.reply...), nil
 	case s.opts.ProxySMTPAuth:
-		if l.Pass == "" && (l.Method == authhttp.MethodCRAMMD5 || l.Method == authhttp.MethodExternal) {
+		if l.Pass == "" && (e.Method == authhttp.MethodCRAMMD5 || e.Method == authhttp.MethodExternal) {
 			return nil, &session.BackendError{Text: "no password available"}
 		}
 		plain := sasl.Encode([]byte("\x00" + l.User + "\x00" + l.Pass))
@@ -84,19 +112,19 @@ func (s *Server) LoginBackend(conn net.Conn, l *session.Login, bufSize int, dead
 
 // xclientLine is nginx's XCLIENT command: ADDR, LOGIN, NAME in that order,
 // nothing else.
-func xclientLine(l *session.Login, proxyAuth bool) string {
+func xclientLine(user string, e *Envelope, proxyAuth bool) string {
 	var b strings.Builder
 	b.WriteString("XCLIENT ADDR=")
-	a := l.Client.Addr().WithZone("")
+	a := e.Client.Addr().WithZone("")
 	if a.Is6() {
 		b.WriteString("IPV6:")
 	}
 	b.WriteString(a.String())
-	if l.User != "" && !proxyAuth {
+	if user != "" && !proxyAuth {
 		b.WriteString(" LOGIN=")
-		b.WriteString(xtext(l.User))
+		b.WriteString(xtext(user))
 	}
-	host := l.ClientHost
+	host := e.ClientHost
 	if host == "" {
 		host = resolver.Unavailable
 	}

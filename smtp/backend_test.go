@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"mailproxy/internal/session"
+	"mailproxy/internal/sessiontest"
 )
 
 // runBackend plays script against LoginBackend: "B: " lines are sent by
 // the scripted backend, "S: " lines are what the proxy must send, byte
 // for byte. The backend checks its expectations strictly and reports any
 // byte the proxy sends beyond the script.
-func runBackend(t *testing.T, o Options, l *session.Login, script ...string) ([]byte, error) {
+func runBackend(t *testing.T, o Options, l *testLogin, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := tcpPair(t)
+	px, be := sessiontest.TCPPair(t)
 	errc := make(chan error, 1)
 	go func() {
 		for _, s := range script {
@@ -46,7 +47,7 @@ func runBackend(t *testing.T, o Options, l *session.Login, script ...string) ([]
 	if o.ServerName == "" {
 		o.ServerName = "mx.example.com"
 	}
-	relay, err := NewServer(o).LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
+	relay, err := NewServer(o).Handover(l.Envelope).LoginBackend(px, l.Login, 4096, time.Now().Add(2*time.Second))
 	if serr := <-errc; serr != nil {
 		t.Fatal(serr)
 	}
@@ -63,11 +64,11 @@ func errString(err error) string {
 func client(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 // login returns a Login as Serve makes it for method m.
-func mkLogin(method, user, pass, helo string, esmtp bool) *session.Login {
-	l := &session.Login{
-		User: user, Pass: pass, Method: method, Helo: helo, ESMTP: esmtp,
+func mkLogin(method, user, pass, helo string, esmtp bool) *testLogin {
+	l := &testLogin{&session.Login{User: user, Pass: pass}, Envelope{
+		Method: method, Helo: helo, ESMTP: esmtp,
 		ClientHost: "[UNAVAILABLE]", Client: client("192.0.2.10:1234"),
-	}
+	}}
 	if method == "none" {
 		l.MailFrom, l.RcptTo = "MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>"
 	}
@@ -89,7 +90,7 @@ func TestLoginBackendTable(t *testing.T) {
 	cases := []struct {
 		name   string
 		o      Options
-		l      *session.Login
+		l      *testLogin
 		script []string
 		relay  string
 	}{
@@ -145,22 +146,22 @@ func TestLoginBackendTable(t *testing.T) {
 // LOGIN, NAME from the host lookup.
 func TestXClientLine(t *testing.T) {
 	cases := []struct {
-		l    *session.Login
+		l    *testLogin
 		auth bool
 		want string
 	}{
-		{&session.Login{Client: client("[2001:db8::1]:1000"), User: "u", ClientHost: "[UNAVAILABLE]"}, false,
+		{&testLogin{&session.Login{User: "u"}, Envelope{Client: client("[2001:db8::1]:1000"), ClientHost: "[UNAVAILABLE]"}}, false,
 			"XCLIENT ADDR=IPV6:2001:db8::1 LOGIN=u NAME=[UNAVAILABLE]"},
-		{&session.Login{Client: client("127.0.0.1:1"), User: "a b+c=", ClientHost: "[UNAVAILABLE]"}, false,
+		{&testLogin{&session.Login{User: "a b+c="}, Envelope{Client: client("127.0.0.1:1"), ClientHost: "[UNAVAILABLE]"}}, false,
 			"XCLIENT ADDR=127.0.0.1 LOGIN=a+20b+2Bc+3D NAME=[UNAVAILABLE]"},
-		{&session.Login{Client: client("127.0.0.1:1"), User: "\x00\r\n\x7f\xc3\xbc%", ClientHost: "h.example.org"}, false,
+		{&testLogin{&session.Login{User: "\x00\r\n\x7f\xc3\xbc%"}, Envelope{Client: client("127.0.0.1:1"), ClientHost: "h.example.org"}}, false,
 			"XCLIENT ADDR=127.0.0.1 LOGIN=+00+0D+0A+7F+C3+BC% NAME=h.example.org"},
-		{&session.Login{Client: client("127.0.0.1:1"), User: "u", ClientHost: "[TEMPUNAVAIL]"}, true,
+		{&testLogin{&session.Login{User: "u"}, Envelope{Client: client("127.0.0.1:1"), ClientHost: "[TEMPUNAVAIL]"}}, true,
 			"XCLIENT ADDR=127.0.0.1 NAME=[TEMPUNAVAIL]"},
-		{&session.Login{Client: client("127.0.0.1:1")}, false, "XCLIENT ADDR=127.0.0.1 NAME=[UNAVAILABLE]"},
+		{&testLogin{&session.Login{}, Envelope{Client: client("127.0.0.1:1")}}, false, "XCLIENT ADDR=127.0.0.1 NAME=[UNAVAILABLE]"},
 	}
 	for _, c := range cases {
-		if got := xclientLine(c.l, c.auth); got != c.want {
+		if got := xclientLine(c.l.User, &c.l.Envelope, c.auth); got != c.want {
 			t.Errorf("got %q, want %q", got, c.want)
 		}
 	}
@@ -213,7 +214,7 @@ func TestLoginBackendFailures(t *testing.T) {
 	cases := []struct {
 		name   string
 		o      Options
-		l      *session.Login
+		l      *testLogin
 		script []string
 		text   string
 		reply  string
@@ -268,11 +269,11 @@ func TestNoPasswordAvailable(t *testing.T) {
 // TestUnsafeValuesNeverSent: CR, LF or NUL in a value never reaches the
 // backend, whatever produced the Login.
 func TestUnsafeValuesNeverSent(t *testing.T) {
-	for _, l := range []*session.Login{
+	for _, l := range []*testLogin{
 		mkLogin("plain", "u", "p", "h\r\nRSET", false),
-		{Method: "none", MailFrom: "MAIL FROM:<a>\r\nRCPT TO:<x>", RcptTo: "RCPT TO:<b>", Client: client("127.0.0.1:1")},
-		{Method: "none", MailFrom: "MAIL FROM:<a>", RcptTo: "RCPT TO:<b>\x00", Client: client("127.0.0.1:1")},
-		{Method: "plain", ClientHost: "x\nNAME=y", Client: client("127.0.0.1:1")},
+		{&session.Login{}, Envelope{Method: "none", MailFrom: "MAIL FROM:<a>\r\nRCPT TO:<x>", RcptTo: "RCPT TO:<b>", Client: client("127.0.0.1:1")}},
+		{&session.Login{}, Envelope{Method: "none", MailFrom: "MAIL FROM:<a>", RcptTo: "RCPT TO:<b>\x00", Client: client("127.0.0.1:1")}},
+		{&session.Login{}, Envelope{Method: "plain", ClientHost: "x\nNAME=y", Client: client("127.0.0.1:1")}},
 	} {
 		script := []string{"B: 220 be\r\n", "S: EHLO mx.example.com\r\n", "B: 250 be\r\n"}
 		if strings.HasPrefix(l.ClientHost, "[") {
@@ -295,25 +296,25 @@ func TestUnsafeValuesNeverSent(t *testing.T) {
 // closing one fails, an overlong reply fails; none carries a Reply.
 func TestLoginBackendTransport(t *testing.T) {
 	l := mkLogin("plain", "u", "p", "", false)
-	px, _ := tcpPair(t)
+	px, _ := sessiontest.TCPPair(t)
 	start := time.Now()
-	_, err := NewServer(Options{ServerName: "mx"}).LoginBackend(px, l, 4096, time.Now().Add(300*time.Millisecond))
+	_, err := NewServer(Options{ServerName: "mx"}).Handover(l.Envelope).LoginBackend(px, l.Login, 4096, time.Now().Add(300*time.Millisecond))
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() || time.Since(start) > 2*time.Second {
 		t.Fatalf("silent backend: %v", err)
 	}
 
-	px, be := tcpPair(t)
+	px, be := sessiontest.TCPPair(t)
 	go func() { io.WriteString(be, "220 be\r\n"); be.Close() }()
-	_, err = NewServer(Options{ServerName: "mx"}).LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
+	_, err = NewServer(Options{ServerName: "mx"}).Handover(l.Envelope).LoginBackend(px, l.Login, 4096, time.Now().Add(2*time.Second))
 	var bee *session.BackendError
 	if !errors.As(err, &bee) || bee.Reply != nil {
 		t.Fatalf("closing backend: %#v", err)
 	}
 
-	px2, be2 := tcpPair(t)
+	px2, be2 := sessiontest.TCPPair(t)
 	go func() { io.WriteString(be2, "220-"+strings.Repeat("x", 100)+"\r\n220-more\r\n") }()
-	_, err = NewServer(Options{ServerName: "mx"}).LoginBackend(px2, l, 64, time.Now().Add(2*time.Second))
+	_, err = NewServer(Options{ServerName: "mx"}).Handover(l.Envelope).LoginBackend(px2, l.Login, 64, time.Now().Add(2*time.Second))
 	if !errors.As(err, &bee) || bee.Reply != nil {
 		t.Fatalf("overlong reply: %#v", err)
 	}

@@ -104,13 +104,13 @@ func TestClientHostLookup(t *testing.T) {
 		t.Run(c.ip, func(t *testing.T) {
 			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 			h := serve(t, Options{Resolver: res}, auth, withClient(c.ip))
-			h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n")
-			l := h.login(t)
+			h.Play(greeting, "C: AUTH PLAIN AHUAcA==\r\n")
+			l := loginOf(t, h)
 			if l.ClientHost != c.host || auth.Requests()[0].ClientHost != c.host {
 				t.Fatalf("host %q, request %q", l.ClientHost, auth.Requests()[0].ClientHost)
 			}
-			if c.log != "" && !strings.Contains(h.log.String(), c.log) {
-				t.Fatalf("log %s", h.log.String())
+			if c.log != "" && !strings.Contains(h.Log.String(), c.log) {
+				t.Fatalf("log %s", h.Log.String())
 			}
 		})
 	}
@@ -123,8 +123,8 @@ func TestClientHostNoAddress(t *testing.T) {
 	res := resolver.New([]string{"127.0.0.1:1"}, true, false, time.Second)
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{Resolver: res}, auth, func(sc *session.Conn) { sc.Client = netip.AddrPort{} })
-	h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n")
-	if l := h.login(t); l.ClientHost != "[TEMPUNAVAIL]" {
+	h.Play(greeting, "C: AUTH PLAIN AHUAcA==\r\n")
+	if l := loginOf(t, h); l.ClientHost != "[TEMPUNAVAIL]" {
 		t.Fatalf("host %q", l.ClientHost)
 	}
 }
@@ -141,12 +141,12 @@ func TestDNSBeforeGreeting(t *testing.T) {
 
 	h := serve(t, Options{Resolver: res}, &fakeAuth{}, withClient("192.0.2.11"))
 	start := time.Now()
-	h.play(t, "C: NOOP\r\n", greeting, "S: 250 2.0.0 OK\r\n")
+	h.Play("C: NOOP\r\n", greeting, "S: 250 2.0.0 OK\r\n")
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Fatalf("greeting before the lookups ended (%v)", d)
 	}
 
 	h = serve(t, Options{Resolver: res, GreetingDelay: 100 * time.Millisecond}, &fakeAuth{}, withClient("192.0.2.11"))
-	h.play(t, "C: EHLO early\r\n", "S: 503 5.5.0 Improper use of SMTP command pipelining\r\n")
-	h.ended(t, session.ErrClosed)
+	h.Play("C: EHLO early\r\n", "S: 503 5.5.0 Improper use of SMTP command pipelining\r\n")
+	h.Ended(session.ErrClosed)
 }

@@ -152,7 +152,7 @@ func proxyOne(t *testing.T, srv *Server, c net.Conn, backend netip.AddrPort, req
 		return
 	}
 	defer b.Close()
-	relay, err := srv.LoginBackend(b, l, 4096, time.Now().Add(5*time.Second))
+	relay, err := l.Handover.LoginBackend(b, l, 4096, time.Now().Add(5*time.Second))
 	if err != nil {
 		t.Errorf("LoginBackend: %v", err)
 		return

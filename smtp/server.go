@@ -5,16 +5,17 @@
 // XCLIENT, the client's HELO/EHLO replayed, AUTH PLAIN for
 // proxy_smtp_auth, and MAIL/RCPT for `smtp_auth none`.
 //
-// The package never dials, never talks HTTP and never splices: the proxy
-// lends it a session.Conn and receives a session.Login.
+// The package never dials, never talks HTTP and never splices: the
+// session engine drives its Core and the proxy runs the login it returns.
 package smtp
 
 import (
+	"slices"
 	"strings"
 	"time"
 
-	"mailproxy/config"
 	"mailproxy/internal/resolver"
+	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
 )
 
@@ -35,16 +36,19 @@ const (
 	internalError        = "451 4.3.2 Internal server error\r\n"
 )
 
-// InternalError is the reply sent before closing on any infrastructure
-// failure (auth service, backend).
-var InternalError = []byte(internalError)
+// Replies are the SMTP texts the engine and the proxy send (SPEC §2.2).
+var Replies = &session.Replies{
+	InternalError: []byte(internalError),
+	CertError:     []byte("421 4.7.1 SSL certificate error\r\n"),
+	NoCert:        []byte("421 4.7.1 No required SSL certificate\r\n"),
+}
 
 // Options are the SMTP directives of one server.
 type Options struct {
 	ServerName    string
 	Capabilities  []string // smtp_capabilities, verbatim
 	Auth          []string // smtp_auth: plain login cram-md5 external none
-	StartTLS      config.StartTLS
+	StartTLS      session.StartTLS
 	ClientBuffer  int // smtp_client_buffer
 	MaxErrors     int
 	GreetingDelay time.Duration      // smtp_greeting_delay
@@ -58,8 +62,7 @@ type Options struct {
 type Server struct {
 	bufs         *session.BufPool // client buffers
 	opts         Options
-	cramMD5      bool
-	external     bool
+	mechs        sasl.Mechanisms
 	none         bool
 	greeting     []byte
 	helo         []byte
@@ -76,14 +79,14 @@ func NewServer(o Options) *Server {
 		s.opts.ClientBuffer = 4096
 	}
 	s.bufs = session.NewBufPool(s.opts.ClientBuffer)
-	s.cramMD5, s.external, s.none = has(o.Auth, "cram-md5"), has(o.Auth, "external"), has(o.Auth, "none")
+	s.mechs, s.none = sasl.Enabled(o.Auth), slices.Contains(o.Auth, "none")
 	s.greeting = []byte("220 " + o.ServerName + " ESMTP ready\r\n")
 	s.helo = []byte("250 " + o.ServerName + "\r\n")
 
 	base := append([]string{o.ServerName}, o.Capabilities...)
 	auth := "AUTH"
 	for _, m := range []string{"plain", "login", "cram-md5", "external"} {
-		if has(o.Auth, m) {
+		if slices.Contains(o.Auth, m) {
 			auth += " " + strings.ToUpper(m)
 		}
 	}
@@ -118,19 +121,16 @@ func ehloReply(lines []string) []byte {
 // AUTH line until TLS is up.
 func (s *Server) ehlo(tls bool) []byte {
 	switch {
-	case tls || s.opts.StartTLS == config.StartTLSOff:
+	case tls || s.opts.StartTLS == session.StartTLSOff:
 		return s.ehloTLS
-	case s.opts.StartTLS == config.StartTLSOnly:
+	case s.opts.StartTLS == session.StartTLSOnly:
 		return s.ehloOnly
 	}
 	return s.ehloStartTLS
 }
 
-func has(list []string, m string) bool {
-	for _, x := range list {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
+// Name is the protocol's name in Auth-Protocol, logs and metrics.
+func (s *Server) Name() string { return "smtp" }
+
+// Replies returns the protocol's fixed replies.
+func (s *Server) Replies() *session.Replies { return Replies }

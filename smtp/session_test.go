@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"mailproxy/authhttp"
-	"mailproxy/config"
 	"mailproxy/internal/session"
 )
 
@@ -18,13 +17,13 @@ import (
 func TestAppendixA5(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{}, auth)
-	h.play(t, greeting,
+	h.Play(greeting,
 		"C: EHLO client.example.org\r\n",
 		"S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN LOGIN\r\n",
 		"C: AUTH LOGIN\r\n", "S: 334 VXNlcm5hbWU6\r\n",
 		"C: Y2Fyb2w=\r\n", "S: 334 UGFzc3dvcmQ6\r\n",
 		"C: c2VjcmV0\r\nMAIL FROM:<carol@example.com>\r\n")
-	l := h.login(t)
+	l := loginOf(t, h)
 	if l.User != "carol" || l.Pass != "secret" || l.Method != "plain" || l.Helo != "client.example.org" || !l.ESMTP ||
 		l.ClientHost != "[UNAVAILABLE]" || l.Client.String() != "192.0.2.10:1234" || l.Upstream != "127.0.0.1:25" ||
 		string(l.Pipelined) != "MAIL FROM:<carol@example.com>\r\n" || l.MailFrom != "" || l.RcptTo != "" {
@@ -43,13 +42,13 @@ func TestAppendixA5(t *testing.T) {
 func TestAppendixA6(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{Auth: []string{"none"}}, auth)
-	h.play(t, greeting,
+	h.Play(greeting,
 		"C: HELO client.example.org\r\n", "S: 250 mx.example.com\r\n",
 		"C: RCPT TO:<x@example.com>\r\n", "S: 503 5.5.1 Bad sequence of commands\r\n",
 		"C: MAIL FROM:<a@example.org>\r\n", "S: 250 2.0.0 OK\r\n",
 		"C: RCPT TO:<b@example.com>\r\n")
-	h.silent(t, 100*time.Millisecond) // nginx never answers that RCPT itself
-	l := h.login(t)
+	h.Silent(100 * time.Millisecond) // nginx never answers that RCPT itself
+	l := loginOf(t, h)
 	if l.Method != "none" || l.User != "" || l.Pass != "" || l.Helo != "client.example.org" || l.ESMTP ||
 		l.MailFrom != "MAIL FROM:<a@example.org>" || l.RcptTo != "RCPT TO:<b@example.com>" {
 		t.Fatalf("login %+v", l)
@@ -68,19 +67,19 @@ func TestAppendixA7(t *testing.T) {
 
 	t.Run("bad-password", func(t *testing.T) {
 		h := serve(t, Options{}, &fakeAuth{Answers: []*authhttp.Response{fail("Bad password", "", 0)}})
-		h.play(t, append(ehlo, "C: AUTH PLAIN AHUAcA==\r\n", "S: 535 5.7.0 Bad password\r\n")...)
-		h.ended(t, session.ErrClosed)
-		h.closed(t)
+		h.Play(append(ehlo, "C: AUTH PLAIN AHUAcA==\r\n", "S: 535 5.7.0 Bad password\r\n")...)
+		h.Ended(session.ErrClosed)
+		h.Closed()
 	})
 	t.Run("error-code-and-wait", func(t *testing.T) {
 		h := serve(t, Options{}, &fakeAuth{Answers: []*authhttp.Response{fail("Try later", "451 4.3.0", 500*time.Millisecond)}})
-		h.play(t, append(ehlo, "C: AUTH PLAIN AHUAcA==\r\n")...)
+		h.Play(append(ehlo, "C: AUTH PLAIN AHUAcA==\r\n")...)
 		start := time.Now()
-		h.play(t, "S: 451 4.3.0 Try later\r\n")
+		h.Play("S: 451 4.3.0 Try later\r\n")
 		if d := time.Since(start); d < 400*time.Millisecond {
 			t.Fatalf("failure reply after %v, before Auth-Wait", d)
 		}
-		h.play(t, "C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
+		h.Play("C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
 	})
 	cases := []struct{ send, want string }{
 		{"AUTH CRAM-MD5\r\n", "500 5.5.1 Invalid command\r\n"},
@@ -91,7 +90,7 @@ func TestAppendixA7(t *testing.T) {
 	for _, c := range cases {
 		t.Run(strings.Fields(c.send)[0], func(t *testing.T) {
 			h := serve(t, Options{}, &fakeAuth{})
-			h.play(t, append(ehlo, "C: "+c.send, "S: "+c.want, "C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")...)
+			h.Play(append(ehlo, "C: "+c.send, "S: "+c.want, "C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")...)
 		})
 	}
 }
@@ -107,16 +106,16 @@ func TestEHLOReplies(t *testing.T) {
 		want string
 	}{
 		{"default", Options{}, false, "250-mx.example.com\r\n250 AUTH PLAIN LOGIN\r\n"},
-		{"starttls-on", Options{StartTLS: config.StartTLSOn}, false, "250-mx.example.com\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n"},
-		{"starttls-on-tls", Options{StartTLS: config.StartTLSOn}, true, "250-mx.example.com\r\n250 AUTH PLAIN LOGIN\r\n"},
-		{"starttls-only", Options{StartTLS: config.StartTLSOnly}, false, "250-mx.example.com\r\n250 STARTTLS\r\n"},
-		{"starttls-only-tls", Options{StartTLS: config.StartTLSOnly}, true, "250-mx.example.com\r\n250 AUTH PLAIN LOGIN\r\n"},
+		{"starttls-on", Options{StartTLS: session.StartTLSOn}, false, "250-mx.example.com\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n"},
+		{"starttls-on-tls", Options{StartTLS: session.StartTLSOn}, true, "250-mx.example.com\r\n250 AUTH PLAIN LOGIN\r\n"},
+		{"starttls-only", Options{StartTLS: session.StartTLSOnly}, false, "250-mx.example.com\r\n250 STARTTLS\r\n"},
+		{"starttls-only-tls", Options{StartTLS: session.StartTLSOnly}, true, "250-mx.example.com\r\n250 AUTH PLAIN LOGIN\r\n"},
 		{"none-only", Options{Auth: []string{"none"}}, false, "250 mx.example.com\r\n"},
-		{"none-only-starttls", Options{Auth: []string{"none"}, StartTLS: config.StartTLSOn}, false, "250-mx.example.com\r\n250 STARTTLS\r\n"},
+		{"none-only-starttls", Options{Auth: []string{"none"}, StartTLS: session.StartTLSOn}, false, "250-mx.example.com\r\n250 STARTTLS\r\n"},
 		{"mechanism-order", Options{Auth: all}, false, "250-mx.example.com\r\n250 AUTH PLAIN LOGIN CRAM-MD5 EXTERNAL\r\n"},
-		{"capabilities", Options{Capabilities: []string{"SIZE 10485760", "8BITMIME"}, StartTLS: config.StartTLSOn}, false,
+		{"capabilities", Options{Capabilities: []string{"SIZE 10485760", "8BITMIME"}, StartTLS: session.StartTLSOn}, false,
 			"250-mx.example.com\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n"},
-		{"capabilities-only", Options{Capabilities: []string{"PIPELINING"}, StartTLS: config.StartTLSOnly}, false,
+		{"capabilities-only", Options{Capabilities: []string{"PIPELINING"}, StartTLS: session.StartTLSOnly}, false,
 			"250-mx.example.com\r\n250-PIPELINING\r\n250 STARTTLS\r\n"},
 		{"capabilities-no-auth", Options{Capabilities: []string{"PIPELINING", "8BITMIME"}, Auth: []string{"none"}}, false,
 			"250-mx.example.com\r\n250-PIPELINING\r\n250 8BITMIME\r\n"},
@@ -124,7 +123,7 @@ func TestEHLOReplies(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := serve(t, c.o, &fakeAuth{}, func(sc *session.Conn) { sc.TLS = c.tls })
-			h.play(t, greeting, "C: ehlo a\r\n", "S: "+c.want, "C: HELO b\r\n", "S: 250 mx.example.com\r\n")
+			h.Play(greeting, "C: ehlo a\r\n", "S: "+c.want, "C: HELO b\r\n", "S: 250 mx.example.com\r\n")
 		})
 	}
 }
@@ -134,20 +133,20 @@ func TestEHLOReplies(t *testing.T) {
 func TestParserErrorsAndMaxErrors(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
 	bad := "S: 500 5.5.1 Invalid command\r\n"
-	h.play(t, greeting)
+	h.Play(greeting)
 	for range 6 {
-		h.play(t, "C: VRFY x\r\n", bad, "C: EXPN x\r\n", bad, "C: HELP\r\n", bad, "C: AUTH FOO\r\n", bad,
+		h.Play("C: VRFY x\r\n", bad, "C: EXPN x\r\n", bad, "C: HELP\r\n", bad, "C: AUTH FOO\r\n", bad,
 			"C: AUTH PLAIN *\r\n", bad, "C: STARTTLS\r\n", bad, "C: HELO\r\n", "S: 501 5.5.4 Invalid argument\r\n",
 			"C: RCPT TO:<a>\r\n", "S: 503 5.5.1 Bad sequence of commands\r\n",
 			"C: MAIL FROM:<a>\r\n", "S: 530 5.7.1 Authentication required\r\n")
 	}
-	h.play(t, "C: DATA\r\n", bad, "C: \r\n", bad, "C:  NOOP\r\n", bad, "C: NO0P\r\n", bad)
-	h.silent(t, 100*time.Millisecond)
-	h.play(t, "C: NOOP\rX\r\n", bad)
-	h.ended(t, session.ErrClosed)
-	h.closed(t)
-	if !strings.Contains(h.log.String(), "client sent too many invalid commands") {
-		t.Fatalf("log: %s", h.log.String())
+	h.Play("C: DATA\r\n", bad, "C: \r\n", bad, "C:  NOOP\r\n", bad, "C: NO0P\r\n", bad)
+	h.Silent(100 * time.Millisecond)
+	h.Play("C: NOOP\rX\r\n", bad)
+	h.Ended(session.ErrClosed)
+	h.Closed()
+	if !strings.Contains(h.Log.String(), "client sent too many invalid commands") {
+		t.Fatalf("log: %s", h.Log.String())
 	}
 }
 
@@ -155,14 +154,14 @@ func TestParserErrorsAndMaxErrors(t *testing.T) {
 // arrived, and skips it whole.
 func TestBadLineWaitsForLF(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
-	h.play(t, greeting, "C: DATA and more")
-	h.silent(t, 100*time.Millisecond)
-	h.play(t, "C:  bytes\r\nNOOP\r\n", "S: 500 5.5.1 Invalid command\r\n", "S: 250 2.0.0 OK\r\n")
+	h.Play(greeting, "C: DATA and more")
+	h.Silent(100 * time.Millisecond)
+	h.Play("C:  bytes\r\nNOOP\r\n", "S: 500 5.5.1 Invalid command\r\n", "S: 250 2.0.0 OK\r\n")
 }
 
 func TestArgumentCountLimit(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
-	h.play(t, greeting,
+	h.Play(greeting,
 		"C: NOOP a a a a a a a a a a a \r\n", "S: 250 2.0.0 OK\r\n",
 		"C: NOOP a a a a a a a a a a a a \r\n", "S: 500 5.5.1 Invalid command\r\n",
 		"C: NOOP a\tb\r\n", "S: 250 2.0.0 OK\r\n",
@@ -174,40 +173,40 @@ func TestArgumentCountLimit(t *testing.T) {
 // max_errors). Unconsumed pipelined bytes count against the buffer.
 func TestTooLongCommand(t *testing.T) {
 	h := serve(t, Options{ClientBuffer: 128}, &fakeAuth{})
-	h.play(t, greeting, "C: NOOP "+strings.Repeat("x", 200), "S: 500 5.5.1 Invalid command\r\n")
-	if err := h.ended(t, nil); !errors.Is(err, errTooLong) {
+	h.Play(greeting, "C: NOOP "+strings.Repeat("x", 200), "S: 500 5.5.1 Invalid command\r\n")
+	if err := h.Ended(nil); !errors.Is(err, session.ErrTooLong) {
 		t.Fatalf("err %v", err)
 	}
-	h.closed(t)
+	h.Closed()
 
 	// 120 bytes of complete commands plus the start of another one in the
 	// same buffer: the partial one has only 8 bytes left.
 	h = serve(t, Options{ClientBuffer: 128}, &fakeAuth{})
 	pipelined := strings.Repeat("NOOP\r\n", 20) + "NOOP xxxxxxxxxxxx"
-	h.play(t, greeting, "C: "+pipelined)
+	h.Play(greeting, "C: "+pipelined)
 	for range 20 {
-		h.play(t, "S: 250 2.0.0 OK\r\n")
+		h.Play("S: 250 2.0.0 OK\r\n")
 	}
-	h.play(t, "S: 500 5.5.1 Invalid command\r\n")
-	h.ended(t, errTooLong)
+	h.Play("S: 500 5.5.1 Invalid command\r\n")
+	h.Ended(session.ErrTooLong)
 
 	// The buffer is rewound once fully consumed: many short commands in
 	// separate writes never overflow it.
 	h = serve(t, Options{ClientBuffer: 16}, &fakeAuth{})
-	h.play(t, greeting)
+	h.Play(greeting)
 	for range 20 {
-		h.play(t, "C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
+		h.Play("C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
 	}
 }
 
 func TestPipelinedAndLowercase(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
-	h.play(t, greeting, "C: ehlo x\r\nnoop\r\nrset\nhelo y\r\n",
+	h.Play(greeting, "C: ehlo x\r\nnoop\r\nrset\nhelo y\r\n",
 		"S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN LOGIN\r\n",
 		"S: 250 2.0.0 OK\r\n", "S: 250 2.0.0 OK\r\n", "S: 250 mx.example.com\r\n",
 		"C: QUIT\r\n", "S: 221 2.0.0 Bye\r\n")
-	h.ended(t, session.ErrClosed)
-	h.closed(t)
+	h.Ended(session.ErrClosed)
+	h.Closed()
 }
 
 // TestSASL covers the exchanges of SPEC §7 with and without initial
@@ -237,16 +236,16 @@ func TestSASL(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 			h := serve(t, all, auth)
-			h.play(t, append([]string{greeting}, tc.lines...)...)
+			h.Play(append([]string{greeting}, tc.lines...)...)
 			if tc.meth == "cram-md5" {
-				h.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				line, err := h.r.ReadString('\n')
+				h.C.SetReadDeadline(time.Now().Add(5 * time.Second))
+				line, err := h.R.ReadString('\n')
 				if err != nil || !strings.HasPrefix(line, "334 ") {
 					t.Fatalf("challenge %q %v", line, err)
 				}
-				h.play(t, "C: Y2Fyb2wgMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\r\n")
+				h.Play("C: Y2Fyb2wgMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\r\n")
 			}
-			l := h.login(t)
+			l := loginOf(t, h)
 			q := auth.Requests()[0]
 			if q.User != tc.user || q.Pass != tc.pass || q.Method != tc.meth {
 				t.Fatalf("request %+v", q)
@@ -271,7 +270,7 @@ func TestSASL(t *testing.T) {
 func TestSASLRefusals(t *testing.T) {
 	bad := "S: 500 5.5.1 Invalid command\r\n"
 	h := serve(t, Options{MaxErrors: 1}, &fakeAuth{})
-	h.play(t, greeting,
+	h.Play(greeting,
 		"C: AUTH\r\n", "S: 501 5.5.4 Invalid argument\r\n",
 		"C: AUTH CRAM-MD5\r\n", bad, "C: AUTH EXTERNAL ZWU=\r\n", bad, "C: AUTH FOO\r\n", bad,
 		"C: AUTH PLAIN ####\r\n", bad, "C: AUTH PLAIN bm9udWw=\r\n", bad, "C: AUTH PLAIN AHVzZXI=\r\n", bad,
@@ -283,15 +282,15 @@ func TestSASLRefusals(t *testing.T) {
 
 	cram := Options{Auth: []string{"cram-md5", "external", "login"}}
 	h = serve(t, cram, &fakeAuth{})
-	h.play(t, greeting, "C: AUTH CRAM-MD5 abc\r\n", bad, "C: AUTH CRAM-MD5\r\n")
-	h.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	first, _ := h.r.ReadString('\n')
-	h.play(t, "C: *\r\n", bad, "C: AUTH CRAM-MD5\r\n")
-	second, _ := h.r.ReadString('\n')
+	h.Play(greeting, "C: AUTH CRAM-MD5 abc\r\n", bad, "C: AUTH CRAM-MD5\r\n")
+	h.C.SetReadDeadline(time.Now().Add(5 * time.Second))
+	first, _ := h.R.ReadString('\n')
+	h.Play("C: *\r\n", bad, "C: AUTH CRAM-MD5\r\n")
+	second, _ := h.R.ReadString('\n')
 	if first != second || !strings.HasPrefix(first, "334 ") {
 		t.Fatalf("salt not reused: %q %q", first, second)
 	}
-	h.play(t, "C: dXNlciBzaG9ydA==\r\n", bad, "C: AUTH EXTERNAL\r\n", "S: 334 VXNlcm5hbWU6\r\n", "C: #\r\n", bad,
+	h.Play("C: dXNlciBzaG9ydA==\r\n", bad, "C: AUTH EXTERNAL\r\n", "S: 334 VXNlcm5hbWU6\r\n", "C: #\r\n", bad,
 		"C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
 }
 
@@ -299,9 +298,9 @@ func TestSASLRefusals(t *testing.T) {
 // (counted) and ends the exchange.
 func TestSASLLineParserError(t *testing.T) {
 	h := serve(t, Options{MaxErrors: 2}, &fakeAuth{})
-	h.play(t, greeting, "C: AUTH PLAIN\r\n", "S: 334 \r\n", "C: AHUA\rcA==\r\n", "S: 500 5.5.1 Invalid command\r\n",
+	h.Play(greeting, "C: AUTH PLAIN\r\n", "S: 334 \r\n", "C: AHUA\rcA==\r\n", "S: 500 5.5.1 Invalid command\r\n",
 		"C: NOOP\r\n", "S: 250 2.0.0 OK\r\n", "C: XYZ\r\n", "S: 500 5.5.1 Invalid command\r\n")
-	h.ended(t, session.ErrClosed)
+	h.Ended(session.ErrClosed)
 }
 
 // TestAuthFailureWaitThenSuccess: Auth-Wait keeps the session; the retry
@@ -309,12 +308,12 @@ func TestSASLLineParserError(t *testing.T) {
 func TestAuthFailureWaitThenSuccess(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{fail("Bad", "", 300*time.Millisecond), ok("127.0.0.1:25")}}
 	h := serve(t, Options{}, auth, func(sc *session.Conn) { sc.Timeout = 700 * time.Millisecond })
-	h.play(t, greeting)
+	h.Play(greeting)
 	time.Sleep(500 * time.Millisecond)
-	h.play(t, "C: AUTH PLAIN AHUAcA==\r\n", "S: 535 5.7.0 Bad\r\n")
+	h.Play("C: AUTH PLAIN AHUAcA==\r\n", "S: 535 5.7.0 Bad\r\n")
 	time.Sleep(400 * time.Millisecond) // beyond the first deadline, within the re-armed one
-	h.play(t, "C: AUTH PLAIN AHUAcDI=\r\n")
-	l := h.login(t)
+	h.Play("C: AUTH PLAIN AHUAcDI=\r\n")
+	l := loginOf(t, h)
 	if l.Pass != "p2" {
 		t.Fatalf("login %+v", l)
 	}
@@ -326,9 +325,9 @@ func TestAuthFailureWaitThenSuccess(t *testing.T) {
 // TestAuthServiceError: the auth service failing gives the internal error.
 func TestAuthServiceError(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
-	h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n", "S: 451 4.3.2 Internal server error\r\n")
-	h.ended(t, nil)
-	h.closed(t)
+	h.Play(greeting, "C: AUTH PLAIN AHUAcA==\r\n", "S: 451 4.3.2 Internal server error\r\n")
+	h.Ended(nil)
+	h.Closed()
 }
 
 // TestAuthOverrides: Auth-User and Auth-Pass of the answer replace the
@@ -337,8 +336,8 @@ func TestAuthOverrides(t *testing.T) {
 	resp := ok("127.0.0.1:25")
 	resp.User, resp.HasUser, resp.Pass, resp.HasPass = "real-user", true, "real-pass", true
 	h := serve(t, Options{}, &fakeAuth{Answers: []*authhttp.Response{resp}})
-	h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n")
-	if l := h.login(t); l.User != "real-user" || l.Pass != "real-pass" {
+	h.Play(greeting, "C: AUTH PLAIN AHUAcA==\r\n")
+	if l := loginOf(t, h); l.User != "real-user" || l.Pass != "real-pass" {
 		t.Fatalf("login %+v", l)
 	}
 }
@@ -348,9 +347,9 @@ func TestAuthOverrides(t *testing.T) {
 // starttls only not applying.
 func TestMailRcpt(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
-	none := Options{Auth: []string{"plain", "none"}, StartTLS: config.StartTLSOnly}
+	none := Options{Auth: []string{"plain", "none"}, StartTLS: session.StartTLSOnly}
 	h := serve(t, none, auth)
-	h.play(t, greeting,
+	h.Play(greeting,
 		"C: MAIL\r\n", "S: 501 5.5.4 Invalid argument\r\n",
 		"C: mail  FROM:<a@example.org>  SIZE=100  \r\n", "S: 250 2.0.0 OK\r\n",
 		"C: MAIL FROM:<b@x>\r\n", "S: 503 5.5.1 Bad sequence of commands\r\n",
@@ -364,7 +363,7 @@ func TestMailRcpt(t *testing.T) {
 		"C: MAIL FROM:<y@b>\r\n", "S: 250 2.0.0 OK\r\n",
 		"C: RCPT\r\n", "S: 501 5.5.4 Invalid argument\r\n",
 		"C: rcpt   TO:<c@d>   NOTIFY=NEVER\r\nRCPT TO:<e@f>\r\nDATA\r\n")
-	l := h.login(t)
+	l := loginOf(t, h)
 	if l.MailFrom != "MAIL FROM:<y@b>" || l.RcptTo != "rcpt   TO:<c@d>   NOTIFY=NEVER" || l.Helo != "e" ||
 		string(l.Pipelined) != "RCPT TO:<e@f>\r\nDATA\r\n" {
 		t.Fatalf("login %+v", l)
@@ -379,9 +378,9 @@ func TestMailRcpt(t *testing.T) {
 // logged with CR/LF shown as '_'.
 func TestMailRejectedLogged(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
-	h.play(t, greeting, "C: MAIL FROM:<a@b>\r\n", "S: 530 5.7.1 Authentication required\r\n")
-	if !strings.Contains(h.log.String(), "client was rejected") || !strings.Contains(h.log.String(), "MAIL FROM:<a@b>") {
-		t.Fatalf("log %s", h.log.String())
+	h.Play(greeting, "C: MAIL FROM:<a@b>\r\n", "S: 530 5.7.1 Authentication required\r\n")
+	if !strings.Contains(h.Log.String(), "client was rejected") || !strings.Contains(h.Log.String(), "MAIL FROM:<a@b>") {
+		t.Fatalf("log %s", h.Log.String())
 	}
 }
 
@@ -390,10 +389,10 @@ func TestMailRejectedLogged(t *testing.T) {
 func TestNoneNoStaleCredentials(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{fail("Bad", "", 100*time.Millisecond), ok("127.0.0.1:25")}}
 	h := serve(t, Options{Auth: []string{"plain", "none"}}, auth)
-	h.play(t, greeting, "C: EHLO e\r\nAUTH PLAIN AG9sZHVzZXIAb2xkcHc=\r\n",
+	h.Play(greeting, "C: EHLO e\r\nAUTH PLAIN AG9sZHVzZXIAb2xkcHc=\r\n",
 		"S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN\r\n", "S: 535 5.7.0 Bad\r\n",
 		"C: MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", "S: 250 2.0.0 OK\r\n")
-	l := h.login(t)
+	l := loginOf(t, h)
 	q := auth.Requests()[1]
 	if q.Method != "none" || q.User != "" || q.Pass != "" || q.LoginAttempt != 2 || l.User != "" || l.Pass != "" {
 		t.Fatalf("request %+v login %+v", q, l)
@@ -403,9 +402,9 @@ func TestNoneNoStaleCredentials(t *testing.T) {
 // TestNoneFailure: a refused relay closes with the auth service's code.
 func TestNoneFailure(t *testing.T) {
 	h := serve(t, Options{Auth: []string{"none"}}, &fakeAuth{Answers: []*authhttp.Response{fail("Relay denied", "550 5.7.1", 0)}})
-	h.play(t, greeting, "C: MAIL FROM:<a@b>\r\n", "S: 250 2.0.0 OK\r\n", "C: RCPT TO:<c@d>\r\n", "S: 550 5.7.1 Relay denied\r\n")
-	h.ended(t, session.ErrClosed)
-	h.closed(t)
+	h.Play(greeting, "C: MAIL FROM:<a@b>\r\n", "S: 250 2.0.0 OK\r\n", "C: RCPT TO:<c@d>\r\n", "S: 550 5.7.1 Relay denied\r\n")
+	h.Ended(session.ErrClosed)
+	h.Closed()
 }
 
 // TestStartTLS: the reply is sent in clear, buffered plaintext is
@@ -414,14 +413,14 @@ func TestNoneFailure(t *testing.T) {
 func TestStartTLS(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	upgraded := make(chan time.Time, 1)
-	h := serve(t, Options{StartTLS: config.StartTLSOn, Auth: []string{"plain", "none"}}, auth, func(sc *session.Conn) {
+	h := serve(t, Options{StartTLS: session.StartTLSOn, Auth: []string{"plain", "none"}}, auth, func(sc *session.Conn) {
 		sc.StartTLS = func(deadline time.Time) error {
 			upgraded <- deadline
 			sc.TLS = true // the test keeps the plain connection
 			return nil
 		}
 	})
-	h.play(t, greeting, "C: EHLO a\r\nMAIL FROM:<a@b>\r\n",
+	h.Play(greeting, "C: EHLO a\r\nMAIL FROM:<a@b>\r\n",
 		"S: 250-mx.example.com\r\n", "S: 250-AUTH PLAIN\r\n", "S: 250 STARTTLS\r\n", "S: 250 2.0.0 OK\r\n",
 		"C: STARTTLS\r\nAUTH PLAIN AHUAcA==\r\n", "S: 220 2.0.0 Start TLS\r\n")
 	select {
@@ -432,13 +431,13 @@ func TestStartTLS(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no handshake")
 	}
-	h.silent(t, 100*time.Millisecond) // the pipelined AUTH was discarded
-	h.play(t, "C: STARTTLS\r\n", "S: 500 5.5.1 Invalid command\r\n",
+	h.Silent(100 * time.Millisecond) // the pipelined AUTH was discarded
+	h.Play("C: STARTTLS\r\n", "S: 500 5.5.1 Invalid command\r\n",
 		"C: RCPT TO:<c@d>\r\n", "S: 503 5.5.1 Bad sequence of commands\r\n",
 		"C: EHLO b\r\n", "S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN\r\n",
 		"C: STARTTLS\r\n", "S: 500 5.5.1 Invalid command\r\n")
-	h.play(t, "C: AUTH PLAIN AHUAcA==\r\n")
-	if l := h.login(t); l.Helo != "b" || !l.ESMTP {
+	h.Play("C: AUTH PLAIN AHUAcA==\r\n")
+	if l := loginOf(t, h); l.Helo != "b" || !l.ESMTP {
 		t.Fatalf("login %+v", l)
 	}
 	if n := len(auth.Requests()); n != 1 {
@@ -450,12 +449,12 @@ func TestStartTLS(t *testing.T) {
 // to replay) but the session stays ESMTP.
 func TestStartTLSClearsHelo(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
-	h := serve(t, Options{StartTLS: config.StartTLSOn}, auth, func(sc *session.Conn) {
+	h := serve(t, Options{StartTLS: session.StartTLSOn}, auth, func(sc *session.Conn) {
 		sc.StartTLS = func(time.Time) error { sc.TLS = true; return nil }
 	})
-	h.play(t, greeting, "C: EHLO a\r\n", "S: 250-mx.example.com\r\n", "S: 250-AUTH PLAIN LOGIN\r\n", "S: 250 STARTTLS\r\n",
+	h.Play(greeting, "C: EHLO a\r\n", "S: 250-mx.example.com\r\n", "S: 250-AUTH PLAIN LOGIN\r\n", "S: 250 STARTTLS\r\n",
 		"C: STARTTLS\r\n", "S: 220 2.0.0 Start TLS\r\n", "C: AUTH PLAIN AHUAcA==\r\n")
-	if l := h.login(t); l.Helo != "" || !l.ESMTP {
+	if l := loginOf(t, h); l.Helo != "" || !l.ESMTP {
 		t.Fatalf("login %+v", l)
 	}
 }
@@ -463,24 +462,24 @@ func TestStartTLSClearsHelo(t *testing.T) {
 // TestStartTLSOnly: AUTH is refused before TLS (500, not counted) while
 // MAIL/RCPT under none are not.
 func TestStartTLSOnly(t *testing.T) {
-	h := serve(t, Options{StartTLS: config.StartTLSOnly, MaxErrors: 1}, &fakeAuth{})
-	h.play(t, greeting, "C: AUTH PLAIN AHUAcA==\r\n", "S: 500 5.5.1 Invalid command\r\n",
+	h := serve(t, Options{StartTLS: session.StartTLSOnly, MaxErrors: 1}, &fakeAuth{})
+	h.Play(greeting, "C: AUTH PLAIN AHUAcA==\r\n", "S: 500 5.5.1 Invalid command\r\n",
 		"C: AUTH\r\n", "S: 500 5.5.1 Invalid command\r\n",
 		"C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
 }
 
 // TestStartTLSFailure: a failed handshake ends the session.
 func TestStartTLSFailure(t *testing.T) {
-	h := serve(t, Options{StartTLS: config.StartTLSOn}, &fakeAuth{})
-	h.play(t, greeting, "C: STARTTLS\r\n", "S: 220 2.0.0 Start TLS\r\n")
-	h.ended(t, nil)
+	h := serve(t, Options{StartTLS: session.StartTLSOn}, &fakeAuth{})
+	h.Play(greeting, "C: STARTTLS\r\n", "S: 220 2.0.0 Start TLS\r\n")
+	h.Ended(nil)
 }
 
 func TestQuit(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
-	h.play(t, greeting, "C: QUIT\r\nNOOP\r\n", "S: 221 2.0.0 Bye\r\n")
-	h.ended(t, session.ErrClosed)
-	h.closed(t)
+	h.Play(greeting, "C: QUIT\r\nNOOP\r\n", "S: 221 2.0.0 Bye\r\n")
+	h.Ended(session.ErrClosed)
+	h.Closed()
 }
 
 // TestPreauthTimeout: the deadline runs from the greeting and commands do
@@ -488,12 +487,12 @@ func TestQuit(t *testing.T) {
 func TestPreauthTimeout(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{}, func(sc *session.Conn) { sc.Timeout = 400 * time.Millisecond })
 	start := time.Now()
-	h.play(t, greeting)
+	h.Play(greeting)
 	for range 3 {
 		time.Sleep(100 * time.Millisecond)
-		h.play(t, "C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
+		h.Play("C: NOOP\r\n", "S: 250 2.0.0 OK\r\n")
 	}
-	err := h.ended(t, nil)
+	err := h.Ended(nil)
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("err %v", err)
@@ -508,22 +507,22 @@ func TestPreauthTimeout(t *testing.T) {
 func TestGreetingDelay(t *testing.T) {
 	h := serve(t, Options{GreetingDelay: 300 * time.Millisecond}, &fakeAuth{})
 	start := time.Now()
-	h.play(t, greeting)
+	h.Play(greeting)
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Fatalf("greeting after %v", d)
 	}
-	h.play(t, "C: EHLO x\r\n", "S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN LOGIN\r\n")
+	h.Play("C: EHLO x\r\n", "S: 250-mx.example.com\r\n", "S: 250 AUTH PLAIN LOGIN\r\n")
 }
 
 // TestGreetingDelayEarlyTalker: a client that talks first gets the
 // pipelining error, never the greeting, and is disconnected.
 func TestGreetingDelayEarlyTalker(t *testing.T) {
 	h := serve(t, Options{GreetingDelay: time.Second}, &fakeAuth{})
-	h.play(t, "C: EHLO early\r\n", "S: 503 5.5.0 Improper use of SMTP command pipelining\r\n")
-	h.ended(t, session.ErrClosed)
-	h.closed(t)
-	if !strings.Contains(h.log.String(), `EHLO early__`) {
-		t.Fatalf("log %s", h.log.String())
+	h.Play("C: EHLO early\r\n", "S: 503 5.5.0 Improper use of SMTP command pipelining\r\n")
+	h.Ended(session.ErrClosed)
+	h.Closed()
+	if !strings.Contains(h.Log.String(), `EHLO early__`) {
+		t.Fatalf("log %s", h.Log.String())
 	}
 }
 
@@ -531,24 +530,24 @@ func TestGreetingDelayEarlyTalker(t *testing.T) {
 // simply processed after the greeting.
 func TestEarlyInputWithoutDelay(t *testing.T) {
 	h := serve(t, Options{}, &fakeAuth{})
-	h.play(t, "C: NOOP\r\n", greeting, "S: 250 2.0.0 OK\r\n")
+	h.Play("C: NOOP\r\n", greeting, "S: 250 2.0.0 OK\r\n")
 }
 
 // TestGreetingDelayClientLeaves: EOF during the delay ends the session
 // silently.
 func TestGreetingDelayClientLeaves(t *testing.T) {
 	h := serve(t, Options{GreetingDelay: time.Second}, &fakeAuth{})
-	h.c.(*net.TCPConn).CloseWrite()
-	h.ended(t, nil)
-	h.closed(t)
+	h.C.(*net.TCPConn).CloseWrite()
+	h.Ended(nil)
+	h.Closed()
 }
 
 // TestUnknownVerbsAreParserErrors checks the verb rules of SPEC §3.1/§6.4.
 func TestUnknownVerbsAreParserErrors(t *testing.T) {
 	h := serve(t, Options{MaxErrors: 100}, &fakeAuth{})
-	h.play(t, greeting)
+	h.Play(greeting)
 	for _, v := range []string{"DATA", "BDAT 1", "XCLIENT ADDR=1.2.3.4", "ETRN x", "STARTTLSX", "NOOP1", "NO-OP", "\tNOOP"} {
-		h.play(t, "C: "+v+"\r\n", "S: 500 5.5.1 Invalid command\r\n")
+		h.Play("C: "+v+"\r\n", "S: 500 5.5.1 Invalid command\r\n")
 	}
 }
 
@@ -557,8 +556,8 @@ func TestUnknownVerbsAreParserErrors(t *testing.T) {
 func TestAuthAfterMail(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
 	h := serve(t, Options{Auth: []string{"plain", "none"}}, auth)
-	h.play(t, greeting, "C: MAIL FROM:<a@b>\r\n", "S: 250 2.0.0 OK\r\n", "C: AUTH PLAIN AHUAcA==\r\n")
-	l := h.login(t)
+	h.Play(greeting, "C: MAIL FROM:<a@b>\r\n", "S: 250 2.0.0 OK\r\n", "C: AUTH PLAIN AHUAcA==\r\n")
+	l := loginOf(t, h)
 	if l.Method != "plain" || l.MailFrom != "" || l.RcptTo != "" || auth.Requests()[0].SMTPFrom != "" {
 		t.Fatalf("login %+v", l)
 	}

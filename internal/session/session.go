@@ -1,6 +1,9 @@
-// Package session holds the types the proxy and the protocol front ends
-// (imap, pop3, smtp) exchange: the client connection as a front end sees
-// it, the login a front end hands back, and backend login failures.
+// Package session is the pre-login engine every protocol runs on, and the
+// types the proxy and the protocol front ends exchange. A front end is a
+// Core (grammar, dispatch, reply texts) that Run drives: Run owns the
+// client buffer and its limits, the `timeout` deadline, reads and writes,
+// STARTTLS, max_errors and the auth verdict (Auth-Wait, retries); the
+// front end returns a Login whose Handover does its backend login.
 package session
 
 import (
@@ -43,31 +46,20 @@ type Conn struct {
 }
 
 // Login is what a front end returns once the auth service accepted the
-// credentials: where to log in, as whom, and the client bytes that follow
-// the authenticating command.
+// credentials: where to log in, as whom, the client bytes that follow the
+// authenticating command, and the protocol's own backend login.
 type Login struct {
 	Backend  netip.AddrPort
 	Upstream string // Auth-Server:Auth-Port as nginx logs it
 	User     string // after the auth service's Auth-User override
 	Pass     string // after the auth service's Auth-Pass override
-	// Tag is the IMAP tag of the LOGIN/AUTHENTICATE command.
-	Tag string
 	// Pipelined holds client bytes read after the authenticating
 	// command; they go to the backend once the login succeeded.
 	Pipelined []byte
-
-	// SMTP only (SPEC §11.4): the client's HELO/EHLO argument (empty if
-	// none was given, or after STARTTLS), whether the client ever used
-	// EHLO, the auth method (authhttp.Method…), the MAIL and RCPT
-	// command texts as typed for method none, and the Client-Host value
-	// and client address for XCLIENT.
-	Helo       string
-	ESMTP      bool
-	Method     string
-	MailFrom   string
-	RcptTo     string
-	ClientHost string
-	Client     netip.AddrPort
+	// Handover runs the backend login dialogue; it carries whatever the
+	// protocol needs from the pre-login dialogue (the IMAP tag, SMTP's
+	// HELO and envelope…).
+	Handover Handover
 }
 
 // ErrClosed reports a session the front end ended on purpose (LOGOUT,

@@ -1,18 +1,25 @@
 // Package sessiontest holds what the front ends' tests share: a loopback
-// TCP pair to run a dialogue over, and a scripted auth service standing in
-// for session.Conn.Authenticate.
+// TCP pair, a scripted auth service standing in for
+// session.Conn.Authenticate, and the Harness that runs a front end's
+// dialogue against a script.
 package sessiontest
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"mailproxy/authhttp"
+	"mailproxy/internal/session"
 )
 
 // TCPPair returns the two ends of a loopback TCP connection, closed when
@@ -71,4 +78,184 @@ func OK(addr string) *authhttp.Response {
 // Fail is a refusal with text, delayed by wait when positive.
 func Fail(text string, wait time.Duration) *authhttp.Response {
 	return &authhttp.Response{Status: authhttp.StatusFail, Text: text, Wait: wait}
+}
+
+// ServeFunc is a front end's Serve.
+type ServeFunc func(ctx context.Context, c *session.Conn) (*session.Login, error)
+
+// Result is what Serve returned.
+type Result struct {
+	Login *session.Login
+	Err   error
+}
+
+// Harness is one Serve run over a loopback pair: the test plays the
+// client on C, the front end serves on the other end with FakeAuth as its
+// auth service, and its log lines collect in Log.
+type Harness struct {
+	t    testing.TB
+	C    net.Conn
+	R    *bufio.Reader
+	SC   *session.Conn // what the front end was lent
+	Log  *LogBuffer
+	done chan Result
+}
+
+// Serve starts serve on the server end of a fresh pair. The front end
+// sees the client address 192.0.2.10:1234, a 5 s `timeout` and a
+// StartTLS that fails, unless tune changes them before Serve starts.
+func Serve(t testing.TB, serve ServeFunc, auth *FakeAuth, tune ...func(*session.Conn)) *Harness {
+	t.Helper()
+	cl, sv := TCPPair(t)
+	h := &Harness{t: t, C: cl, R: bufio.NewReader(cl), Log: &LogBuffer{}, done: make(chan Result, 1)}
+	h.SC = &session.Conn{
+		Conn:         sv,
+		Client:       netip.MustParseAddrPort("192.0.2.10:1234"),
+		Timeout:      5 * time.Second,
+		Log:          slog.New(slog.NewTextHandler(h.Log, nil)),
+		Authenticate: auth.Do,
+		StartTLS:     func(time.Time) error { return errors.New("no TLS in this test") },
+	}
+	for _, f := range tune {
+		f(h.SC)
+	}
+	go func() {
+		l, err := serve(context.Background(), h.SC)
+		h.done <- Result{l, err}
+	}()
+	return h
+}
+
+// Play runs a script: "C: " lines are sent, "S: " lines must arrive
+// exactly, an "S* " line is one line starting with the given text.
+func (h *Harness) Play(lines ...string) {
+	h.t.Helper()
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "C: "):
+			if _, err := io.WriteString(h.C, l[3:]); err != nil {
+				h.t.Fatalf("send %q: %v", l[3:], err)
+			}
+		case strings.HasPrefix(l, "S: "):
+			want := l[3:]
+			h.C.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, len(want))
+			if n, err := io.ReadFull(h.R, buf); err != nil || string(buf) != want {
+				h.t.Fatalf("expected %q, got %q (%v)", want, buf[:n], err)
+			}
+		case strings.HasPrefix(l, "S* "):
+			if got := h.Line(); !strings.HasPrefix(got, l[3:]) {
+				h.t.Fatalf("expected a line starting with %q, got %q", l[3:], got)
+			}
+		default:
+			h.t.Fatalf("bad script line %q", l)
+		}
+	}
+}
+
+// Line reads one reply line.
+func (h *Harness) Line() string {
+	h.t.Helper()
+	h.C.SetReadDeadline(time.Now().Add(5 * time.Second))
+	s, err := h.R.ReadString('\n')
+	if err != nil {
+		h.t.Fatalf("reading a line: %q %v", s, err)
+	}
+	return s
+}
+
+// Silent asserts that nothing arrives for d and the connection stays
+// open.
+func (h *Harness) Silent(d time.Duration) {
+	h.t.Helper()
+	h.C.SetReadDeadline(time.Now().Add(d))
+	defer h.C.SetReadDeadline(time.Time{})
+	if b, err := h.R.ReadByte(); err == nil {
+		h.t.Fatalf("unexpected byte %q", b)
+	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		h.t.Fatalf("connection not open: %v", err)
+	}
+}
+
+// Closed asserts that the connection closes without anything more
+// arriving.
+func (h *Harness) Closed() {
+	h.t.Helper()
+	h.C.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := h.R.ReadByte(); err == nil {
+		h.t.Fatalf("unexpected byte %q before close", b)
+	}
+}
+
+// Result waits for Serve to return, then closes the server end as the
+// proxy would.
+func (h *Harness) Result() Result {
+	h.t.Helper()
+	select {
+	case r := <-h.done:
+		h.SC.Conn.Close()
+		return r
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("Serve did not return")
+	}
+	return Result{}
+}
+
+// Login waits for Serve to return a login.
+func (h *Harness) Login() *session.Login {
+	h.t.Helper()
+	r := h.Result()
+	if r.Err != nil || r.Login == nil {
+		h.t.Fatalf("Serve returned %+v, %v; want a login", r.Login, r.Err)
+	}
+	return r.Login
+}
+
+// Ended waits for Serve to end with an error matching want (nil: any
+// error) and returns it.
+func (h *Harness) Ended(want error) error {
+	h.t.Helper()
+	r := h.Result()
+	if r.Login != nil || r.Err == nil || want != nil && !errors.Is(r.Err, want) {
+		h.t.Fatalf("Serve returned %+v, %v; want error %v", r.Login, r.Err, want)
+	}
+	return r.Err
+}
+
+// CloseWith waits for Serve to end with an error matching want and the
+// client to see the close.
+func (h *Harness) CloseWith(want error) {
+	h.t.Helper()
+	h.Ended(want)
+	h.Closed()
+}
+
+// LogBuffer collects log output for assertions; safe for concurrent use.
+type LogBuffer struct {
+	mu sync.Mutex
+	sb strings.Builder
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sb.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sb.String()
+}
+
+// ClientTLS switches the client end to TLS (any server certificate).
+func (h *Harness) ClientTLS() {
+	h.t.Helper()
+	tc := tls.Client(h.C, &tls.Config{InsecureSkipVerify: true})
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		h.t.Fatal(err)
+	}
+	tc.SetDeadline(time.Time{})
+	h.C, h.R = tc, bufio.NewReader(tc)
 }

@@ -1,0 +1,188 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"mailproxy/authhttp"
+)
+
+// ErrTooLong reports a command that does not fit the client buffer.
+var ErrTooLong = errors.New("client sent too long command")
+
+// Dialogue is what Run needs besides the connection.
+type Dialogue struct {
+	Core Core
+	// Buf is the client buffer (imap_client_buffer and its kind), lent
+	// for the dialogue. It is rewound only when every byte in it has been
+	// consumed (nginx's rule, SPEC §3.3): its size bounds the unconsumed
+	// pipelined bytes plus the command being read.
+	Buf []byte
+	// MaxErrors is max_errors: the session ends after this many parser
+	// errors, the last one still answered.
+	MaxErrors int
+	Replies   *Replies
+}
+
+// driver is Run's state: one pre-login dialogue.
+type driver struct {
+	ctx      context.Context
+	c        *Conn
+	d        Dialogue
+	pos      int
+	last     int
+	deadline time.Time // the pre-auth deadline
+	errors   int       // parser errors, for max_errors
+	attempt  int       // Auth-Login-Attempt
+}
+
+// Run drives d.Core on c from the greeting until the auth service accepts
+// a login, which it returns, or until the session is over (every reply
+// due has been sent; ErrClosed when the dialogue ended it on purpose,
+// ErrTooLong for a command that does not fit the buffer). The pre-auth
+// deadline (`timeout`) is armed at the greeting and after an Auth-Wait
+// delay, never by commands; every write is bounded by `timeout`; the
+// client is not read while the auth service decides. The caller owns and
+// closes c.Conn and keeps d.Buf.
+func Run(ctx context.Context, c *Conn, d Dialogue) (*Login, error) {
+	x := &driver{ctx: ctx, c: c, d: d}
+	if err := x.write(d.Core.Greeting()); err != nil {
+		return nil, err
+	}
+	x.arm()
+	a := Action{Do: Continue}
+	for {
+		if x.pos == x.last {
+			x.pos, x.last = 0, 0
+		}
+		switch a.Do {
+		case NeedMore, NeedMoreCompact:
+			if x.last == len(x.d.Buf) {
+				if a.Do != NeedMoreCompact || x.pos == 0 {
+					a = d.Core.TooLong(x.d.Buf[x.pos:x.last])
+					break
+				}
+				// Only consumed bytes fill the buffer: make room.
+				x.last = copy(x.d.Buf, x.d.Buf[x.pos:x.last])
+				x.pos = 0
+			}
+			if err := x.fill(); err != nil {
+				return nil, err
+			}
+			a = x.next()
+		case Continue:
+			a = x.next()
+		}
+		if err := x.write(a.Reply); err != nil {
+			return nil, err
+		}
+		if a.Counted {
+			x.errors++
+			if x.errors >= d.MaxErrors {
+				c.Log.Info("client sent too many invalid commands")
+				return nil, ErrClosed
+			}
+		}
+		switch a.Do {
+		case End:
+			return nil, a.Err
+		case UpgradeTLS:
+			if err := x.startTLS(); err != nil {
+				return nil, err
+			}
+			if err := x.write(d.Core.TLSStarted()); err != nil {
+				return nil, err
+			}
+			a = Action{Do: Continue}
+		case Authenticate:
+			l, err := x.authenticate(a.Auth)
+			if l != nil || err != nil {
+				return l, err
+			}
+			a = Action{Do: Continue}
+		}
+	}
+}
+
+func (x *driver) next() Action {
+	n, a := x.d.Core.Next(x.d.Buf[x.pos:x.last])
+	x.pos += n
+	return a
+}
+
+// arm starts the pre-auth deadline (SPEC §2.3).
+func (x *driver) arm() {
+	x.deadline = time.Now().Add(x.c.Timeout)
+	x.c.Conn.SetReadDeadline(x.deadline)
+}
+
+// fill reads more client bytes after the buffered ones.
+func (x *driver) fill() error {
+	n, err := x.c.Conn.Read(x.d.Buf[x.last:])
+	x.last += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("empty read")
+	}
+	return err
+}
+
+// write sends b whole (nothing when b is empty), bounded by `timeout` as
+// nginx's send timer is.
+func (x *driver) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	x.c.Conn.SetWriteDeadline(time.Now().Add(x.c.Timeout))
+	_, err := x.c.Conn.Write(b)
+	return err
+}
+
+// startTLS discards every buffered plaintext byte (command injection,
+// SPEC §8.2) and runs the handshake under the running pre-auth deadline.
+func (x *driver) startTLS() error {
+	x.pos, x.last = 0, 0
+	if x.c.StartTLS == nil {
+		return errors.New("STARTTLS without a TLS configuration")
+	}
+	if err := x.c.StartTLS(x.deadline); err != nil {
+		return err
+	}
+	x.c.TLS = true
+	x.c.Conn.SetReadDeadline(x.deadline)
+	return nil
+}
+
+// authenticate sends one set of credentials to the auth service and acts
+// on the verdict (SPEC §10.4): a login; a delayed refusal that keeps the
+// session (nil, nil); or an error that ends it.
+func (x *driver) authenticate(req *authhttp.Request) (*Login, error) {
+	x.attempt++
+	req.LoginAttempt = x.attempt
+	// The client is not read while the auth service decides (SPEC §2.1).
+	x.c.Conn.SetReadDeadline(time.Time{})
+	resp, err := x.c.Authenticate(x.ctx, req)
+	if err != nil {
+		x.write(x.d.Replies.InternalError)
+		return nil, err
+	}
+	switch resp.Status {
+	case authhttp.StatusOK:
+		l := NewLogin(resp, req.User, req.Pass)
+		l.Pipelined = append([]byte(nil), x.d.Buf[x.pos:x.last]...)
+		x.d.Core.Accepted(l, resp)
+		return l, nil
+	case authhttp.StatusFail:
+		if err := x.c.Refused(x.ctx, resp, req.User, x.d.Core.Refused(resp), x.write); err != nil {
+			return nil, err
+		}
+		x.arm()
+		return nil, nil
+	}
+	x.write(x.d.Replies.InternalError)
+	return nil, fmt.Errorf("%s: unexpected auth status %d", req.Protocol, resp.Status)
+}

@@ -1,0 +1,67 @@
+package proxy
+
+import (
+	"fmt"
+
+	"mailproxy/config"
+	"mailproxy/imap"
+	"mailproxy/internal/resolver"
+	"mailproxy/internal/session"
+	"mailproxy/pop3"
+	"mailproxy/smtp"
+)
+
+// frontEnd builds the protocol front end of a server entry from its
+// directives: the only place that maps configuration onto a protocol
+// package's own Options.
+func frontEnd(cfg *config.Server) (session.Protocol, error) {
+	starttls := startTLS(cfg.StartTLS)
+	switch cfg.Protocol {
+	case "imap":
+		return imap.NewServer(imap.Options{
+			ServerName:   cfg.ServerName,
+			Capabilities: cfg.IMAPCapabilities,
+			Auth:         cfg.IMAPAuth,
+			StartTLS:     starttls,
+			ClientBuffer: cfg.IMAPClientBuffer,
+			MaxErrors:    cfg.MaxErrors,
+		}), nil
+	case "pop3":
+		return pop3.NewServer(pop3.Options{
+			ServerName:   cfg.ServerName,
+			Capabilities: cfg.POP3Capabilities,
+			Auth:         cfg.POP3Auth,
+			StartTLS:     starttls,
+			MaxErrors:    cfg.MaxErrors,
+		}), nil
+	case "smtp":
+		var res *resolver.Resolver
+		if len(cfg.Resolver) > 0 {
+			res = resolver.New(cfg.Resolver, cfg.ResolverIPv4, cfg.ResolverIPv6, cfg.ResolverTimeout)
+		}
+		return smtp.NewServer(smtp.Options{
+			ServerName:    cfg.ServerName,
+			Capabilities:  cfg.SMTPCapabilities,
+			Auth:          cfg.SMTPAuth,
+			StartTLS:      starttls,
+			ClientBuffer:  cfg.SMTPClientBuffer,
+			MaxErrors:     cfg.MaxErrors,
+			GreetingDelay: cfg.SMTPGreetingDelay,
+			XClient:       cfg.XClient,
+			ProxySMTPAuth: cfg.ProxySMTPAuth,
+			Resolver:      res,
+		}), nil
+	}
+	return nil, fmt.Errorf("unknown protocol %q", cfg.Protocol)
+}
+
+// startTLS maps the starttls directive onto the engine's values.
+func startTLS(v config.StartTLS) session.StartTLS {
+	switch v {
+	case config.StartTLSOn:
+		return session.StartTLSOn
+	case config.StartTLSOnly:
+		return session.StartTLSOnly
+	}
+	return session.StartTLSOff
+}
