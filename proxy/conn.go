@@ -4,6 +4,7 @@ import (
 	"context"
 	stdtls "crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"mailproxy/authhttp"
+	"mailproxy/internal/outcome"
 	"mailproxy/internal/proxyproto"
 	"mailproxy/internal/session"
 	mailtls "mailproxy/tls"
@@ -47,7 +49,7 @@ type clientConn struct {
 	user, upstream string
 	toBackend      int64
 	toClient       int64
-	outcome        string
+	outcome        outcome.End
 }
 
 func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
@@ -84,7 +86,7 @@ func (cc *clientConn) abort() {
 	r := cc.relay
 	cc.mu.Unlock()
 	if r != nil {
-		r.end("closed by server")
+		r.end(outcome.Shutdown.With(nil))
 	}
 }
 
@@ -95,16 +97,16 @@ func (cc *clientConn) serve() {
 	defer func() {
 		if r := recover(); r != nil {
 			cc.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
-			cc.outcome = "panic"
+			cc.outcome = outcome.Panic.With(fmt.Errorf("%v", r))
 		}
 		if !parked {
 			cc.finish()
 		}
 	}()
 	cc.log.Debug("client connected")
-	var outcome string
-	if outcome, parked = cc.run(); !parked {
-		cc.outcome = outcome
+	var end outcome.End
+	if end, parked = cc.run(); !parked {
+		cc.outcome = end
 	}
 }
 
@@ -131,25 +133,26 @@ func (cc *clientConn) closeAll() {
 	cc.mu.Unlock()
 }
 
-// run returns the session's outcome for the summary line, or parked when
-// the session now waits in the server's poller, which will end it.
-func (cc *clientConn) run() (outcome string, parked bool) {
-	if outcome := cc.open(); outcome != "" {
-		return outcome, false
+// run returns the session's outcome for the summary line and the
+// metrics, or parked when the session now waits in the server's poller,
+// which will end it.
+func (cc *clientConn) run() (end outcome.End, parked bool) {
+	if end := cc.open(); end.Ended() {
+		return end, false
 	}
 	return cc.splice()
 }
 
 // open takes the session from accept to a logged-in backend whose reply
-// the client has: it returns "" then, or the outcome of a session that
-// ends before splicing.
-func (cc *clientConn) open() string {
+// the client has: it returns the zero End (None) then, or the outcome of
+// a session that ends before splicing.
+func (cc *clientConn) open() outcome.End {
 	cfg := cc.site.cfg
 	if cc.l.cfg.ProxyProtocol {
 		h, err := proxyproto.Read(cc.tcp, time.Now().Add(cfg.Timeout))
 		if err != nil {
 			cc.log.Error("reading PROXY protocol failed", "err", err)
-			return "bad PROXY header"
+			return outcome.BadProxyHeader.With(err)
 		}
 		if h.HasAddrs {
 			cc.pp = &authhttp.ProxyInfo{
@@ -167,7 +170,7 @@ func (cc *clientConn) open() string {
 		if err := mailtls.Handshake(tc, time.Now().Add(cfg.Timeout)); err != nil {
 			cc.log.Info("TLS handshake failed", "err", err)
 			cc.srv.observer().TLSHandshake(cc.site.proto.Name(), "failed")
-			return "TLS handshake failed"
+			return outcome.TLSFailed.With(err)
 		}
 		cc.setTLS(tc)
 		if err := cc.checkClientCert(); err != nil {
@@ -201,21 +204,21 @@ func (cc *clientConn) open() string {
 	cc.user, cc.upstream = login.User, login.Upstream
 	relay, err := cc.loginBackend(login)
 	if err != nil {
-		return "backend login failed"
+		return outcome.BackendFailed.With(err)
 	}
 	cc.log.Debug("client logged in", "login", cc.user, "upstream", cc.upstream) // the summary line says it at info
 	cc.conn.SetDeadline(time.Time{})
 	if err := writeAll(cc.conn, relay); err != nil {
-		return "client write failed"
+		return outcome.ClientWriteFailed.With(err)
 	}
 	cc.toClient += int64(len(relay))
 	if len(login.Pipelined) > 0 {
 		if err := writeAll(cc.backend, login.Pipelined); err != nil {
-			return "backend write failed"
+			return outcome.BackendWriteFailed.With(err)
 		}
 		cc.toBackend += int64(len(login.Pipelined))
 	}
-	return ""
+	return outcome.End{}
 }
 
 func (cc *clientConn) setTLS(tc *stdtls.Conn) {
@@ -224,21 +227,22 @@ func (cc *clientConn) setTLS(tc *stdtls.Conn) {
 	cc.srv.observer().TLSHandshake(cc.site.proto.Name(), mailtls.VersionName(st.Version))
 }
 
-func preauthOutcome(err error) string {
+// preauthOutcome names the end of a session that err ended before login.
+func preauthOutcome(err error) outcome.End {
 	var ne net.Error
 	var te *authhttp.TransportError
 	switch {
 	case errors.Is(err, session.ErrClosed):
-		return "closed before login"
+		return outcome.ClosedBeforeLogin.With(err)
 	case errors.Is(err, errCertRefused):
-		return "client certificate refused"
+		return outcome.ClientCertRefused.With(err)
 	case errors.As(err, &te):
 		// The auth service failed: its timeout is not the client's.
-		return "ended before login: " + te.Error()
+		return outcome.EndedBeforeLogin.With(te)
 	case errors.As(err, &ne) && ne.Timeout():
-		return "client timed out"
+		return outcome.Timeout.With(err)
 	}
-	return "ended before login: " + err.Error()
+	return outcome.EndedBeforeLogin.With(err)
 }
 
 // loginBackend dials the backend the auth service named, sends the PROXY
@@ -325,11 +329,11 @@ func (cc *clientConn) summary() {
 		"bytes_to_backend", cc.toBackend,
 		"bytes_to_client", cc.toClient,
 		"duration", time.Since(cc.start).Round(time.Millisecond).String(),
-		"outcome", cc.outcome,
+		"outcome", cc.outcome.String(),
 	}
 	if cc.tlsState != nil {
 		attrs = append(attrs, "tls", mailtls.VersionName(cc.tlsState.Version), "starttls", cc.starttls)
 	}
 	cc.log.Info("session done", attrs...)
-	cc.srv.observer().SessionEnded(cc.site.proto.Name(), cc.outcome, cc.toBackend, cc.toClient, time.Since(cc.start))
+	cc.srv.observer().SessionEnded(cc.site.proto.Name(), cc.outcome.Outcome, cc.toBackend, cc.toClient, time.Since(cc.start))
 }

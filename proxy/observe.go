@@ -1,6 +1,10 @@
 package proxy
 
-import "time"
+import (
+	"time"
+
+	"mailproxy/internal/outcome"
+)
 
 // Observer receives the events metrics are made of. Every method must be
 // safe for concurrent use and return quickly; a nil Observer is allowed
@@ -8,9 +12,10 @@ import "time"
 type Observer interface {
 	// SessionStarted: a connection was accepted.
 	SessionStarted(protocol string)
-	// SessionEnded: a connection closed, with its summary outcome and the
-	// bytes relayed each way after login.
-	SessionEnded(protocol, outcome string, toBackend, toClient int64, d time.Duration)
+	// SessionEnded: a connection closed, with its outcome (the value the
+	// summary line prints; its Label is the metric label) and the bytes
+	// relayed each way after login.
+	SessionEnded(protocol string, o outcome.Outcome, toBackend, toClient int64, d time.Duration)
 	// AuthRequest: one auth_http round trip; result is "ok", "fail",
 	// "wait" or "error".
 	AuthRequest(protocol, result string, d time.Duration)
@@ -45,9 +50,9 @@ func (s *Server) observer() Observer {
 // noObserver observes nothing.
 type noObserver struct{}
 
-func (noObserver) SessionStarted(string)                                    {}
-func (noObserver) SessionEnded(string, string, int64, int64, time.Duration) {}
-func (noObserver) AuthRequest(string, string, time.Duration)                {}
-func (noObserver) BackendFailure(string, string)                            {}
-func (noObserver) TLSHandshake(string, string)                              {}
-func (noObserver) Reload(bool)                                              {}
+func (noObserver) SessionStarted(string)                                             {}
+func (noObserver) SessionEnded(string, outcome.Outcome, int64, int64, time.Duration) {}
+func (noObserver) AuthRequest(string, string, time.Duration)                         {}
+func (noObserver) BackendFailure(string, string)                                     {}
+func (noObserver) TLSHandshake(string, string)                                       {}
+func (noObserver) Reload(bool)                                                       {}

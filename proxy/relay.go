@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"runtime/debug"
@@ -8,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"mailproxy/internal/outcome"
 )
 
 // relay splices a plain-TCP session (no TLS on either side) without a
@@ -30,7 +33,7 @@ type relay struct {
 	mu      sync.Mutex
 	closed  bool
 	running int // pumps started and not yet returned
-	outcome string
+	outcome outcome.End
 }
 
 // streamChunk is the size of a move after which more bytes are likely
@@ -103,19 +106,19 @@ func (d *relayDir) ready() {
 	defer func() {
 		if v := recover(); v != nil {
 			r.cc.log.Error("panic in session", "panic", v, "stack", string(debug.Stack()))
-			r.end("panic")
+			r.end(outcome.Panic.With(fmt.Errorf("%v", v)))
 		}
 	}()
-	if outcome := d.pump(); outcome != "" {
-		r.end(outcome)
+	if end := d.pump(); end.Ended() {
+		r.end(end)
 	}
 }
 
 // pump moves what src has queued, then re-arms src (the poller is level
 // triggered: more data that came meanwhile is reported at once, and a
 // small exchange costs no extra "is there more" system calls). It returns
-// the session's outcome when the session ends here, or "".
-func (d *relayDir) pump() string {
+// the session's outcome when the session ends here, or the zero End.
+func (d *relayDir) pump() outcome.End {
 	var avail int
 	var rerr error
 	if err := d.rc.Control(func(fd uintptr) { avail, rerr = readable(fd) }); err != nil {
@@ -154,28 +157,28 @@ func (d *relayDir) pump() string {
 	return d.rearm()
 }
 
-// rearm watches src again; "" unless that fails.
-func (d *relayDir) rearm() string {
+// rearm watches src again; the zero End unless that fails.
+func (d *relayDir) rearm() outcome.End {
 	if err := control(d.rc, func(fd int) error { return d.r.p.arm(fd, d.key, false) }); err != nil {
 		return d.failed(err)
 	}
-	return ""
+	return outcome.End{}
 }
 
 // ended names src's end of stream as the session's outcome.
-func (d *relayDir) ended() string {
+func (d *relayDir) ended() outcome.End {
 	if d.toBackend {
-		return "client closed"
+		return outcome.ClientClosed.With(nil)
 	}
-	return "backend closed"
+	return outcome.BackendClosed.With(nil)
 }
 
 // failed names an error of this direction as the session's outcome.
-func (d *relayDir) failed(err error) string {
+func (d *relayDir) failed(err error) outcome.End {
 	if d.toBackend {
-		return "client error: " + err.Error()
+		return outcome.ClientError.With(err)
 	}
-	return "backend error: " + err.Error()
+	return outcome.BackendError.With(err)
 }
 
 // checkIdle runs when proxy_timeout may have passed since the client's
@@ -191,18 +194,18 @@ func (r *relay) checkIdle() {
 		return
 	}
 	r.cc.log.Info("client timed out while proxying")
-	r.end("proxy_timeout")
+	r.end(outcome.IdleTimeout.With(nil))
 }
 
-// end closes the session with outcome (the first caller's wins). The
+// end closes the session with outcome e (the first caller's wins). The
 // summary follows when no pump is running any more.
-func (r *relay) end(outcome string) {
+func (r *relay) end(e outcome.End) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
-	r.closed, r.outcome = true, outcome
+	r.closed, r.outcome = true, e
 	idle := r.running == 0
 	if r.timer != nil {
 		r.timer.Stop()

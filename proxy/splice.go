@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"mailproxy/internal/outcome"
 )
 
 // copyBufSize is the size of the pooled buffers used where a side is TLS.
@@ -27,11 +29,11 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // and an idle session holds nothing but its two sockets. Otherwise (TLS on
 // a side, or no poller) two goroutines copy, and splice returns the
 // session's outcome when it ends.
-func (cc *clientConn) splice() (outcome string, parked bool) {
+func (cc *clientConn) splice() (end outcome.End, parked bool) {
 	if _, plain := cc.conn.(*net.TCPConn); plain {
 		if p := cc.srv.poller(); p != nil {
 			if err := startRelay(cc, p); err == nil {
-				return "", true
+				return outcome.End{}, true
 			} else {
 				cc.log.Warn("could not park the session; relaying with goroutines", "err", err)
 			}
@@ -41,7 +43,7 @@ func (cc *clientConn) splice() (outcome string, parked bool) {
 }
 
 // spliceGoroutines relays with one goroutine per direction.
-func (cc *clientConn) spliceGoroutines() string {
+func (cc *clientConn) spliceGoroutines() outcome.End {
 	var active atomic.Int64
 	active.Store(time.Now().UnixNano())
 	idle := cc.site.cfg.ProxyTimeout
@@ -82,18 +84,18 @@ func (cc *clientConn) spliceGoroutines() string {
 	<-done
 	switch {
 	case cc.ctx.Err() != nil:
-		return "closed by server" // Server.Close (abort) ended it
+		return outcome.Shutdown.With(first.err) // Server.Close (abort) ended it
 	case first.err == nil && first.toBackend:
-		return "client closed"
+		return outcome.ClientClosed.With(nil)
 	case first.err == nil:
-		return "backend closed"
+		return outcome.BackendClosed.With(nil)
 	case errors.Is(first.err, errIdle):
 		cc.log.Info("client timed out while proxying")
-		return "proxy_timeout"
+		return outcome.IdleTimeout.With(first.err)
 	case first.toBackend:
-		return "client error: " + first.err.Error()
+		return outcome.ClientError.With(first.err)
 	}
-	return "backend error: " + first.err.Error()
+	return outcome.BackendError.With(first.err)
 }
 
 // touch records client activity; active is nil for the backend→client

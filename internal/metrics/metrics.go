@@ -6,7 +6,8 @@
 // package; cmd/mailproxy creates one with New, hands it to the proxy and
 // calls Serve. Every label value is normalised to a small fixed set (see
 // labels.go), so no client, backend or error text can grow the number of
-// series.
+// series. A session's outcome arrives typed (internal/outcome) and is
+// counted under its Label: it is never parsed from text.
 package metrics
 
 import (
@@ -15,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"mailproxy/internal/outcome"
 )
 
 // Metrics holds one private registry with mailproxy's metrics and the Go
@@ -109,15 +112,15 @@ func (m *Metrics) SessionStarted(protocol string) {
 	m.active.WithLabelValues(Protocol(protocol)).Inc()
 }
 
-// SessionEnded counts the session under its normalised outcome (see
-// Outcome), makes it inactive, adds its relayed bytes and records its
-// duration. Negative byte counts and durations count as zero.
-func (m *Metrics) SessionEnded(protocol, outcome string, toBackend, toClient int64, d time.Duration) {
+// SessionEnded counts the session under its outcome's label (o.Label,
+// one of Outcomes), makes it inactive, adds its relayed bytes and records
+// its duration. Negative byte counts and durations count as zero.
+func (m *Metrics) SessionEnded(protocol string, o outcome.Outcome, toBackend, toClient int64, d time.Duration) {
 	if m == nil {
 		return
 	}
 	p := Protocol(protocol)
-	m.sessions.WithLabelValues(p, Outcome(outcome)).Inc()
+	m.sessions.WithLabelValues(p, o.Label()).Inc()
 	m.active.WithLabelValues(p).Dec()
 	if toBackend > 0 {
 		m.bytes.WithLabelValues(p, "to_backend").Add(float64(toBackend))
