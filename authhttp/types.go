@@ -68,7 +68,7 @@ type Request struct {
 	User         string // escaped on the wire (§9.4)
 	Pass         string // escaped on the wire (§9.4)
 	Salt         string // sent only for apop and cram-md5 when non-empty; no CRLF
-	Protocol     string // imap, pop3 or smtp
+	Protocol     string // imap, pop3, smtp or sieve
 	LoginAttempt int
 	ClientIP     string
 	ClientHost   string     // sent only when Protocol is smtp and non-empty

@@ -9,17 +9,17 @@ import (
 // Parsers for the values of single directives (enums and lists); the
 // generic scalar parsers are in values.go.
 
-// protocolValue parses protocol: imap, pop3 or smtp.
+// protocolValue parses protocol: imap, pop3, smtp or sieve.
 func protocolValue(c *collector, key string, n *yaml.Node) (string, bool) {
 	s, ok := text(c, key, n)
 	if !ok {
 		return "", false
 	}
 	switch p := strings.ToLower(s); p {
-	case "imap", "pop3", "smtp":
+	case "imap", "pop3", "smtp", "sieve":
 		return p, true
 	}
-	c.errorf(n.Line, "%s: unknown protocol %q, expected imap, pop3 or smtp", key, s)
+	c.errorf(n.Line, "%s: unknown protocol %q, expected imap, pop3, smtp or sieve", key, s)
 	return "", false
 }
 

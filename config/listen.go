@@ -134,6 +134,7 @@ var wellKnownPorts = map[int]string{
 	143: "imap", 993: "imap",
 	110: "pop3", 995: "pop3",
 	25: "smtp", 465: "smtp", 587: "smtp",
+	4190: "sieve",
 }
 
 // bindKeys returns the sockets a listen address occupies, for the

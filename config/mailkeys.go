@@ -9,18 +9,25 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// Parsers for the POP3, SMTP and resolver directives.
+// Parsers for the POP3, SMTP, ManageSieve and resolver directives.
 
 var (
-	pop3AuthNames = []string{"plain", "apop", "cram-md5", "external"}
-	smtpAuthNames = []string{"plain", "login", "cram-md5", "external", "none"}
-	pop3AuthCanon = canonical(pop3AuthNames)
-	smtpAuthCanon = canonical(smtpAuthNames)
+	pop3AuthNames  = []string{"plain", "apop", "cram-md5", "external"}
+	smtpAuthNames  = []string{"plain", "login", "cram-md5", "external", "none"}
+	sieveAuthNames = []string{"plain", "login", "external"}
+	pop3AuthCanon  = canonical(pop3AuthNames)
+	smtpAuthCanon  = canonical(smtpAuthNames)
+	sieveAuthCanon = canonical(sieveAuthNames)
 )
 
 // pop3AuthList parses pop3_auth (case-insensitive, stored lower-case).
 func pop3AuthList(c *collector, key string, n *yaml.Node) ([]string, bool) {
 	return keywordSet(c, key, n, pop3AuthCanon, pop3AuthNames)
+}
+
+// sieveAuthList parses sieve_auth (case-insensitive, stored lower-case).
+func sieveAuthList(c *collector, key string, n *yaml.Node) ([]string, bool) {
+	return keywordSet(c, key, n, sieveAuthCanon, sieveAuthNames)
 }
 
 // smtpAuthList parses smtp_auth (case-insensitive, stored lower-case).

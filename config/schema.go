@@ -67,6 +67,10 @@ type settings struct {
 	pop3Auth         opt[[]string]
 	pop3Capabilities opt[[]string]
 
+	sieveAuth         opt[[]string]
+	sieveCapabilities opt[[]string]
+	sieveClientBuffer opt[int]
+
 	smtpAuth          opt[[]string]
 	smtpCapabilities  opt[[]string]
 	smtpClientBuffer  opt[int]
@@ -147,6 +151,10 @@ var directives = map[string]directive{
 
 	"pop3_auth":         bind(false, func(s *settings) *opt[[]string] { return &s.pop3Auth }, pop3AuthList),
 	"pop3_capabilities": bind(false, func(s *settings) *opt[[]string] { return &s.pop3Capabilities }, capabilityList),
+
+	"sieve_auth":          bind(false, func(s *settings) *opt[[]string] { return &s.sieveAuth }, sieveAuthList),
+	"sieve_capabilities":  bind(false, func(s *settings) *opt[[]string] { return &s.sieveCapabilities }, capabilityList),
+	"sieve_client_buffer": bind(false, func(s *settings) *opt[int] { return &s.sieveClientBuffer }, size),
 
 	"smtp_auth":           bind(false, func(s *settings) *opt[[]string] { return &s.smtpAuth }, smtpAuthList),
 	"smtp_capabilities":   bind(false, func(s *settings) *opt[[]string] { return &s.smtpCapabilities }, capabilityList),

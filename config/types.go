@@ -66,7 +66,7 @@ type Config struct {
 // defaults already applied, every value validated.
 type Server struct {
 	Line     int    // line of the entry in the file
-	Protocol string // imap (pop3 and smtp come later)
+	Protocol string // imap, pop3, smtp or sieve
 	Listen   []Listen
 
 	ServerName string        // default: lower-cased short host name
@@ -103,6 +103,10 @@ type Server struct {
 
 	POP3Auth         []string // plain apop cram-md5 external, default ["plain"]
 	POP3Capabilities []string // default TOP USER UIDL
+
+	SieveAuth         []string // plain login external, default ["plain"]
+	SieveCapabilities []string // SIEVE extensions advertised; default: the sieve package's list
+	SieveClientBuffer int      // bytes, default 4096
 
 	SMTPAuth          []string      // plain login cram-md5 external none, default ["plain","login"]
 	SMTPCapabilities  []string      // default none

@@ -24,6 +24,7 @@ var (
 	defaultIMAPCapabilities = []string{"IMAP4", "IMAP4rev1", "UIDPLUS"}
 	defaultSSLProtocols     = []string{"TLSv1.2", "TLSv1.3"}
 	defaultPOP3Auth         = []string{"plain"}
+	defaultSieveAuth        = []string{"plain"}
 	defaultPOP3Capabilities = []string{"TOP", "USER", "UIDL"}
 	defaultSMTPAuth         = []string{"plain", "login"}
 )
@@ -104,6 +105,10 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 
 	srv.POP3Auth = slices.Clone(s.pop3Auth.or(m.pop3Auth).get(defaultPOP3Auth))
 	srv.POP3Capabilities = slices.Clone(s.pop3Capabilities.or(m.pop3Capabilities).get(defaultPOP3Capabilities))
+
+	srv.SieveAuth = slices.Clone(s.sieveAuth.or(m.sieveAuth).get(defaultSieveAuth))
+	srv.SieveCapabilities = slices.Clone(s.sieveCapabilities.or(m.sieveCapabilities).get(nil))
+	srv.SieveClientBuffer = s.sieveClientBuffer.or(m.sieveClientBuffer).get(defaultIMAPClientBuffer)
 
 	srv.SMTPAuth = slices.Clone(s.smtpAuth.or(m.smtpAuth).get(defaultSMTPAuth))
 	srv.SMTPCapabilities = slices.Clone(s.smtpCapabilities.or(m.smtpCapabilities).get(nil))

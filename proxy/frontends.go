@@ -8,6 +8,7 @@ import (
 	"mailproxy/internal/resolver"
 	"mailproxy/internal/session"
 	"mailproxy/pop3"
+	"mailproxy/sieve"
 	"mailproxy/smtp"
 )
 
@@ -50,6 +51,14 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			XClient:       cfg.XClient,
 			ProxySMTPAuth: cfg.ProxySMTPAuth,
 			Resolver:      res,
+		}), nil
+	case "sieve":
+		return sieve.NewServer(sieve.Options{
+			Capabilities: cfg.SieveCapabilities,
+			Auth:         cfg.SieveAuth,
+			StartTLS:     starttls,
+			ClientBuffer: cfg.SieveClientBuffer,
+			MaxErrors:    cfg.MaxErrors,
 		}), nil
 	}
 	return nil, fmt.Errorf("unknown protocol %q", cfg.Protocol)

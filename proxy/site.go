@@ -63,7 +63,7 @@ func tlsSettings(cfg *config.Server) mailtls.Settings {
 		Protocols:             cfg.SSLProtocols,
 		Ciphers:               cfg.SSLCiphers,
 		ECDHCurve:             cfg.SSLECDHCurve,
-		ALPN:                  cfg.Protocol,
+		ALPN:                  alpn(cfg.Protocol),
 		DisableSessionTickets: !cfg.SSLSessionTickets,
 		SessionTicketKeys:     cfg.SSLSessionTicketKey,
 		SessionTimeout:        cfg.SSLSessionTimeout,
@@ -89,4 +89,12 @@ func (s *site) trusted(peer netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// alpn is the protocol's ALPN identifier (the IANA registry's names).
+func alpn(protocol string) string {
+	if protocol == "sieve" {
+		return "managesieve"
+	}
+	return protocol
 }

@@ -31,7 +31,7 @@ type Settings struct {
 	Protocols    []string // ssl_protocols names
 	Ciphers      string   // ssl_ciphers, an OpenSSL cipher string
 	ECDHCurve    string   // ssl_ecdh_curve: "auto" or OpenSSL group names joined by ':'
-	ALPN         string   // imap, pop3 or smtp
+	ALPN         string   // imap, pop3, smtp or managesieve
 
 	// DisableSessionTickets is ssl_session_tickets off.
 	DisableSessionTickets bool

@@ -4,7 +4,7 @@ package metrics
 // carries free text. Session outcomes are typed (internal/outcome): their
 // label is Outcome.Label, never read back from the summary line's text.
 var (
-	protocols   = []string{"imap", "pop3", "smtp"}
+	protocols   = []string{"imap", "pop3", "smtp", "sieve"}
 	authResults = []string{"ok", "fail", "wait", "error"}
 	stages      = []string{"connect", "login"}
 	tlsVersions = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "failed"}
@@ -19,7 +19,7 @@ var Outcomes = []string{
 	"client_error", "backend_error", "shutdown", "error",
 }
 
-// Protocol returns p if it is imap, pop3 or smtp, else "other".
+// Protocol returns p if it is imap, pop3, smtp or sieve, else "other".
 func Protocol(p string) string { return oneOf(p, protocols) }
 
 func oneOf(v string, allowed []string) string {

@@ -1,0 +1,83 @@
+package sieve
+
+import (
+	"bytes"
+	"net"
+	"time"
+
+	"mailproxy/internal/backend"
+	"mailproxy/internal/sasl"
+	"mailproxy/internal/session"
+)
+
+// backendLogin is the ManageSieve hand-over: it needs nothing from the
+// pre-login dialogue.
+type backendLogin struct{}
+
+// Handover returns the ManageSieve backend login.
+func Handover() session.Handover { return backendLogin{} }
+
+// LoginBackend logs in to a ManageSieve backend on conn: it reads the
+// capability greeting up to its OK, sends AUTHENTICATE "PLAIN" with the
+// user and password as the initial response, and returns the backend's
+// OK reply to relay to the client (it answers the client's AUTHENTICATE).
+// A greeting or reply other than OK fails with the backend's reply as
+// *session.BackendError.Reply; transport errors, the deadline and replies
+// that do not fit bufSize fail with Reply nil. The caller owns conn.
+func (backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
+	conn.SetDeadline(deadline)
+	defer conn.SetDeadline(time.Time{})
+	if !backend.SafeArgument(l.User) || !backend.SafeArgument(l.Pass) {
+		return nil, &session.BackendError{Text: "upstream login refused", Err: backend.ErrUnsafeArgument}
+	}
+	r := backend.NewReader(conn, bufSize)
+	defer r.Release() // every reply kept is a copy
+	if _, err := final(r, true); err != nil {
+		return nil, err
+	}
+	ir := sasl.Encode([]byte("\x00" + l.User + "\x00" + l.Pass))
+	if _, err := conn.Write([]byte(`AUTHENTICATE "PLAIN" "` + ir + "\"\r\n")); err != nil {
+		return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+	}
+	reply, err := final(r, false)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), reply...), nil
+}
+
+// final reads backend lines until one is a response (OK, NO or BYE) and
+// returns everything read; only OK is a success. Before that response
+// only the greeting may have other lines (the capability listing).
+func final(r *backend.Reader, greeting bool) ([]byte, error) {
+	buf, err := r.Next()
+	for {
+		if err != nil {
+			return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+		}
+		last := lastLine(buf)
+		switch {
+		case hasWord(last, "OK"):
+			return buf, nil
+		case hasWord(last, "NO"), hasWord(last, "BYE"), !greeting:
+			return nil, &session.BackendError{Text: string(bytes.TrimSuffix(last, []byte("\r\n"))), Reply: append([]byte(nil), buf...)}
+		}
+		buf, err = r.More()
+	}
+}
+
+// lastLine returns the last CRLF-terminated line of buf.
+func lastLine(buf []byte) []byte {
+	i := bytes.LastIndexByte(buf[:len(buf)-1], '\n')
+	return buf[i+1:]
+}
+
+// hasWord reports whether line starts with w (any case) followed by SP,
+// '(' or the line end.
+func hasWord(line []byte, w string) bool {
+	if len(line) < len(w) || !bytes.EqualFold(line[:len(w)], []byte(w)) {
+		return false
+	}
+	rest := line[len(w):]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '(' || rest[0] == '\r' || rest[0] == '\n'
+}
