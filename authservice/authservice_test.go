@@ -103,6 +103,22 @@ func TestPlain(t *testing.T) {
 	}
 }
 
+// Auth-Protocol: sieve (ManageSieve) is routed to the user's sieve line,
+// never to the line without protocols.
+func TestSieve(t *testing.T) {
+	s, _ := newService(t, Options{})
+	s.SetUsers(mustParse(t, "alice secret 10.0.0.5:143 imap\nalice secret 10.0.0.5:4190 sieve\nbob hunter2 10.0.0.7:143\n"))
+	sieve := login("alice", "secret").with("Auth-Protocol", "sieve")
+	expect(t, ask(t, s, sieve), "OK", "10.0.0.5", "4190", "", "", "")
+	expect(t, ask(t, s, sieve.with("Auth-Protocol", "SIEVE")), "OK", "10.0.0.5", "4190", "", "", "")
+	expect(t, ask(t, s, login("alice", "secret")), "OK", "10.0.0.5", "143", "", "", "")
+	// A failure has Auth-Wait and, not being SMTP, no Auth-Error-Code.
+	expect(t, ask(t, s, sieve.with("Auth-Pass", "wrong")), TextInvalid, "", "", "", "3", "")
+	// bob's line without protocols gives him no sieve backend.
+	expect(t, ask(t, s, login("bob", "hunter2").with("Auth-Protocol", "sieve")), TextInvalid, "", "", "", "3", "")
+	expect(t, ask(t, s, login("bob", "hunter2")), "OK", "10.0.0.7", "143", "", "", "")
+}
+
 func TestPlainFailures(t *testing.T) {
 	s, _ := newService(t, Options{})
 	for _, h := range []hdr{

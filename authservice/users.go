@@ -10,9 +10,14 @@ import (
 	"strings"
 )
 
-// Protocols lists the protocol names a users file may give, in the order
-// used when the protocol field is omitted.
-var Protocols = []string{"imap", "pop3", "smtp"}
+// Protocols lists the protocol names a users file may give: nginx's three
+// mail protocols, then ManageSieve (RFC 5804, Auth-Protocol: sieve).
+var Protocols = []string{"imap", "pop3", "smtp", "sieve"}
+
+// defaultProtocols are the protocols a line without a protocol field
+// applies to, in order. A sieve backend is its own service (port 4190), so
+// it is only ever taken from a line that names sieve.
+var defaultProtocols = Protocols[:3]
 
 // RelayName is the user name of the relay fallback entry: it is never
 // matched by a login, only by method none (SMTP relay) when no user matches
@@ -38,8 +43,9 @@ const RelayName = "*"
 //   - BACKEND is the backend's IP:PORT; an IPv6 address is written in
 //     brackets, e.g. [2001:db8::5]:143. Host names are not allowed (nginx
 //     accepts only IP literals in Auth-Server). Port 0 and zones are refused.
-//   - PROTOCOLS, optional, is a comma-separated list of imap, pop3 and smtp
-//     (case-insensitive). Without it the line applies to all three.
+//   - PROTOCOLS, optional, is a comma-separated list of imap, pop3, smtp
+//     and sieve (case-insensitive). Without it the line applies to imap,
+//     pop3 and smtp; a ManageSieve backend must be named with "sieve".
 //
 // NAME and PASSWORD are percent-decoded (%XX, upper- or lower-case hex; "+"
 // stays a plus), so they can hold spaces or a leading "#": "john%20doe".
@@ -64,6 +70,7 @@ const RelayName = "*"
 //	alice     secret    10.0.0.5:143     imap
 //	alice     secret    10.0.0.5:110     pop3
 //	alice     secret    10.0.0.6:25      smtp
+//	alice     secret    10.0.0.5:4190    sieve
 //	bob       hunter2   [2001:db8::7]:143
 //	*         -         10.0.0.6:25      smtp
 type Users struct {
@@ -184,7 +191,7 @@ func (u *Users) parseLine(line string, n int) error {
 			return fmt.Errorf("user %q: second line without protocols (first on line %d)", name, a.defLine)
 		}
 		a.defLine = n
-		for _, p := range Protocols {
+		for _, p := range defaultProtocols {
 			if _, ok := a.explicit[p]; !ok {
 				a.backends[p] = backend
 			}
@@ -223,7 +230,7 @@ func parseProtocols(s string) ([]string, error) {
 	for _, p := range strings.Split(s, ",") {
 		p = strings.ToLower(p)
 		if !isProtocol(p) {
-			return nil, fmt.Errorf("protocol %q: want imap, pop3 or smtp", p)
+			return nil, fmt.Errorf("protocol %q: want imap, pop3, smtp or sieve", p)
 		}
 		if seen[p] {
 			return nil, fmt.Errorf("protocol %s listed twice", p)

@@ -72,6 +72,21 @@ func TestParseUsersDefaultLineOrder(t *testing.T) {
 	}
 }
 
+// A sieve backend comes only from a line naming sieve: the line without
+// protocols covers imap, pop3 and smtp.
+func TestParseUsersSieve(t *testing.T) {
+	u := mustParse(t, "a p 10.0.0.1:143\na p 10.0.0.2:4190 SIEVE\nb q 10.0.0.3:143\n")
+	if got := u.get("a").backends["sieve"]; got != netip.MustParseAddrPort("10.0.0.2:4190") {
+		t.Errorf("sieve backend of a = %v, want 10.0.0.2:4190", got)
+	}
+	if got := u.get("a").backends["imap"]; got != netip.MustParseAddrPort("10.0.0.1:143") {
+		t.Errorf("imap backend of a = %v, want the default line's", got)
+	}
+	if got, ok := u.get("b").backends["sieve"]; ok {
+		t.Errorf("b has sieve backend %v from its line without protocols, want none", got)
+	}
+}
+
 func TestParseUsersErrors(t *testing.T) {
 	tests := []struct {
 		name, text, want string
@@ -84,7 +99,7 @@ func TestParseUsersErrors(t *testing.T) {
 		{"port zero", "alice secret 10.0.0.1:0\n", `users:1: backend "10.0.0.1:0": port 0`},
 		{"port range", "alice secret 10.0.0.1:65536\n", `users:1: backend "10.0.0.1:65536"`},
 		{"zone", "alice secret [fe80::1%eth0]:143\n", "zones are not supported"},
-		{"protocol", "alice secret 10.0.0.1:143 imap,http\n", `users:1: protocol "http": want imap, pop3 or smtp`},
+		{"protocol", "alice secret 10.0.0.1:143 imap,http\n", `users:1: protocol "http": want imap, pop3, smtp or sieve`},
 		{"protocol twice in list", "alice secret 10.0.0.1:143 imap,IMAP\n", "users:1: protocol imap listed twice"},
 		{"protocol twice", "a p 1.1.1.1:1 imap\n#\na p 1.1.1.1:2 smtp,imap\n", `users:3: user "a": protocol imap already given on line 1`},
 		{"two defaults", "a p 1.1.1.1:1\na p 1.1.1.1:2\n", `users:2: user "a": second line without protocols (first on line 1)`},

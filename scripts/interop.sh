@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Interop test (`make interop`): a private Dovecot (IMAP, POP3) and a
-# private Postfix on loopback, the example auth service (mailproxy-auth) and
-# mailproxy in front of them, driven by real clients: curl (imap, pop3, smtp),
-# swaks, Python's imaplib, poplib and smtplib, and openssl s_client.
+# Interop test (`make interop`): a private Dovecot (IMAP, POP3, ManageSieve)
+# and a private Postfix on loopback, the example auth service
+# (mailproxy-auth) and mailproxy in front of them, driven by real clients:
+# curl (imap, pop3, smtp), swaks, Python's imaplib, poplib and smtplib,
+# openssl s_client, and for ManageSieve Debian's python3-sievelib and
+# sieve-connect (scripts/interop/sieve_clients.py).
 # Postfix delivers (virtual(8), nothing leaves the machine) into a maildir in
 # the state directory, where each SMTP case finds its own message again.
 #
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
-#        scripts/interop.sh imap|pop3|smtp ...   run only those protocols' cases
+#        scripts/interop.sh imap|pop3|smtp|sieve ...   run only those protocols' cases
 # The PROXY protocol cases put a private HAProxy (send-proxy, send-proxy-v2)
 # in front of mailproxy and a Dovecot listener with `haproxy = yes` behind
 # it; clients bind 127.0.0.2 so the real address differs from the proxies'.
@@ -28,6 +30,9 @@
 #   MATRIX_ONLY=RE   run only the matrix cases whose line matches RE
 #                    (e.g. 'imap +starttls +haproxy-v2'); other cases still run
 #   MATRIX_JOBS=N    matrix cases run concurrently (12)
+#   DIRECT=1     the sieve cases talk to Dovecot's ManageSieve listeners
+#                directly instead of mailproxy: tells a Dovecot or client
+#                problem from a mailproxy one
 #
 # Output: one line per case, `PASS name` or `FAIL name: reason`, then
 # `N passed, N failed`. Exit status 1 if anything failed.
@@ -49,9 +54,9 @@ TAG="interop-$$"   # prefix of each SMTP message's X-Interop-Case header
 ONLY=" $* "        # protocols whose cases run (all when empty)
 for a in "$@"; do
 	case $a in
-	imap | pop3 | smtp) ;;
+	imap | pop3 | smtp | sieve) ;;
 	*)
-		echo "usage: $0 [imap|pop3|smtp ...]" >&2
+		echo "usage: $0 [imap|pop3|smtp|sieve ...]" >&2
 		exit 2
 		;;
 	esac
@@ -212,6 +217,10 @@ pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok in
 missing=()
 pkg_installed dovecot-imapd || missing+=(dovecot-imapd)
 pkg_installed dovecot-pop3d || missing+=(dovecot-pop3d)
+pkg_installed dovecot-managesieved || missing+=(dovecot-managesieved)
+pkg_installed dovecot-sieve || missing+=(dovecot-sieve)
+pkg_installed python3-sievelib || missing+=(python3-sievelib)
+pkg_installed sieve-connect || missing+=(sieve-connect)
 pkg_installed postfix || missing+=(postfix)
 pkg_installed swaks || missing+=(swaks)
 # swaks needs Net::SSLeay for --tls/--tls-on-connect (only a Recommends).
@@ -294,6 +303,16 @@ for s in socks:
 print(*[s.getsockname()[1] for s in socks])
 ') || die "could not pick free ports"
 [ -n "${MX2_SMTPS:-}" ] || die "could not pick free ports"
+# ManageSieve: Dovecot's listeners (plain with STARTTLS, implicit TLS) and
+# mailproxy's sieve server (plain with STARTTLS, implicit TLS).
+read -r DOVE_SIEVE DOVE_SIEVE_TLS SIEVE_PORT SIEVE_SSL_PORT < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(4)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+') || die "could not pick free ports"
+[ -n "${SIEVE_SSL_PORT:-}" ] || die "could not pick free ports"
 # The client's own address, different from HAProxy's and mailproxy's.
 if python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null; then
 	CLIENT_IP=127.0.0.2
@@ -334,6 +353,10 @@ mkdir -p "$PKI"
 MAIL_UID=$(id -u nobody) MAIL_GID=$(getent group nogroup | cut -d: -f3)
 [ -n "$MAIL_UID" ] && [ -n "$MAIL_GID" ] || die "no nobody/nogroup"
 mkdir -p "$STATE/dovecot" "$STATE/home/$MAIL_USER/Maildir"/{cur,new,tmp}
+# ManageSieve scripts, per user: $SIEVE_ROOT/USER/scripts/NAME.sieve and the
+# active one linked from $SIEVE_ROOT/USER/active.sieve (Dovecot makes them).
+SIEVE_ROOT="$STATE/sieve"
+mkdir -p "$SIEVE_ROOT" && chown "$MAIL_UID:$MAIL_GID" "$SIEVE_ROOT" || die "mkdir $SIEVE_ROOT"
 cat >"$STATE/dovecot/users" <<EOF
 $MAIL_USER:{PLAIN}$MAIL_PASS:$MAIL_UID:$MAIL_GID::$STATE/home/$MAIL_USER::
 $PP_USER:{PLAIN}$PP_PASS:$MAIL_UID:$MAIL_GID::$STATE/home/$MAIL_USER::
@@ -346,9 +369,13 @@ base_dir = $STATE/dovecot/run
 state_dir = $STATE/dovecot/lib
 instance_name = mailproxy-interop
 log_path = $STATE/log/dovecot.log
-protocols = imap pop3
+protocols = imap pop3 sieve
 listen = 127.0.0.1
-ssl = no
+# TLS for ManageSieve only (STARTTLS, the implicit-TLS listener): IMAP and
+# POP3 stay plaintext (protocol blocks below).
+ssl = yes
+ssl_cert = <$STATE/cert.pem
+ssl_key = <$STATE/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
@@ -390,6 +417,29 @@ service pop3-login {
     haproxy = yes
   }
 }
+protocol imap {
+  ssl = no
+}
+protocol pop3 {
+  ssl = no
+}
+# ManageSieve (RFC 5804): the auth service routes Auth-Protocol: sieve to
+# the plain listener (STARTTLS offered, plaintext AUTHENTICATE allowed);
+# DIRECT=1 clients also use the implicit-TLS one. Same passdb as IMAP.
+service managesieve-login {
+  inet_listener sieve {
+    address = 127.0.0.1
+    port = $DOVE_SIEVE
+  }
+  inet_listener sieve_tls {
+    address = 127.0.0.1
+    port = $DOVE_SIEVE_TLS
+    ssl = yes
+  }
+}
+plugin {
+  sieve = file:$SIEVE_ROOT/%u/scripts;active=$SIEVE_ROOT/%u/active.sieve
+}
 EOF
 
 # Seed the mailbox: a small message first, then a 5 MB one (CRLF line ends,
@@ -428,6 +478,8 @@ wait_listen dovecot "$DOVECOT_PORT"
 wait_listen dovecot "$DOVECOT_POP3_PORT"
 wait_listen dovecot "$DOVE_HAP_IMAP"
 wait_listen dovecot "$DOVE_HAP_POP3"
+wait_listen dovecot "$DOVE_SIEVE"
+wait_listen dovecot "$DOVE_SIEVE_TLS"
 
 doveadm() { command doveadm -c "$STATE/dovecot/dovecot.conf" "$@"; }
 # UIDs are assigned in the order the messages are seen: sync after each.
@@ -534,6 +586,7 @@ $PP_USER $PP_PASS 127.0.0.1:$DOVE_HAP_POP3 pop3
 $MX_USER $MX_PASS 127.0.0.1:$DOVE_HAP_IMAP imap
 $MX_USER $MX_PASS 127.0.0.1:$DOVE_HAP_POP3 pop3
 $MX_USER $MX_PASS 127.0.0.1:$POSTFIX_PORT smtp
+$MAIL_USER $MAIL_PASS 127.0.0.1:$DOVE_SIEVE sieve
 EOF
 start mailproxy-auth "$STATE/bin/mailproxy-auth" -listen "127.0.0.1:$AUTH_PORT" \
 	-users "$STATE/users" -secret "$SECRET" -wait "$WAIT"
@@ -667,6 +720,27 @@ servers:
       - {address: "127.0.0.1:$MX_PP_SMTP", proxy_protocol: true}
       - {address: "127.0.0.1:$MX_PP_SMTPS", ssl: true, proxy_protocol: true}
 EOF
+# ManageSieve: a sieve server (STARTTLS, implicit TLS) asking the auth
+# service through the recording relay. It goes into the configuration only
+# if this mailproxy accepts it (`mailproxy -t` on the mail section plus this
+# entry): a mailproxy without sieve support would refuse the whole file, so
+# then only the sieve cases fail, with the reason.
+SIEVE_SERVER='  # ManageSieve (RFC 5804): plain with STARTTLS, implicit TLS.
+  - protocol: sieve
+    auth_http: http://127.0.0.1:'$AUTHREC_PORT'/auth
+    starttls: on
+    sieve_auth: [plain, login]
+    listen:
+      - 127.0.0.1:'$SIEVE_PORT'
+      - {address: "127.0.0.1:'$SIEVE_SSL_PORT'", ssl: true}'
+SIEVE_UNSUPPORTED=""
+{ sed -n '1,/^servers:/p' "$STATE/mailproxy.yaml" && printf '%s\n' "$SIEVE_SERVER"; } >"$STATE/sieve-probe.yaml"
+if "$STATE/bin/mailproxy" -t -c "$STATE/sieve-probe.yaml" >"$STATE/out/sieve-probe.txt" 2>&1; then
+	printf '%s\n' "$SIEVE_SERVER" >>"$STATE/mailproxy.yaml"
+else
+	SIEVE_UNSUPPORTED="mailproxy has no sieve support (mailproxy -t refuses a sieve server: $(grep -v '^$' "$STATE/out/sieve-probe.txt" | head -n 1 | cut -c1-200))"
+	echo "# $SIEVE_UNSUPPORTED"
+fi
 start mailproxy "$STATE/bin/mailproxy" -c "$STATE/mailproxy.yaml"
 wait_listen mailproxy "$PROXY_PORT"
 wait_listen mailproxy "$PROXY_SSL_PORT"
@@ -679,6 +753,10 @@ for p in "$PP_IMAP" "$PP_POP3" "$PP_SMTP" "$PPOUT1_IMAP" "$PPOUT1_POP3" "$PPOUT2
 	"$MX_PP_POP3S" "$MX_SMTP" "$MX_SMTPS" "$MX_PP_SMTP" "$MX_PP_SMTPS"; do
 	wait_listen mailproxy "$p"
 done
+if [ -z "$SIEVE_UNSUPPORTED" ]; then
+	wait_listen mailproxy "$SIEVE_PORT"
+	wait_listen mailproxy "$SIEVE_SSL_PORT"
+fi
 PROXY_PID=$(cat "$STATE/mailproxy.pid")
 
 # ---------------------------------------------------------------- HAProxy
@@ -985,6 +1063,32 @@ if want smtp; then
 		"$MAIL_USER" "$MAIL_PASS" "$MAIL_FROM" "$MAIL_RCPT" "$RCPT_MAILDIR" "$TAG" "$WAIT"
 fi
 
+# ================================================================ ManageSieve
+# python3-sievelib (STARTTLS, implicit TLS, a wrong password) and
+# sieve-connect through mailproxy's sieve server, each case checked at the
+# client, the auth service (the relay's JSON lines) and Dovecot (its log,
+# the user's script files): see scripts/interop/sieve_clients.py.
+if want sieve; then
+	if [ "${DIRECT:-0}" = 1 ]; then
+		echo "# sieve cases straight at Dovecot's ManageSieve listeners (DIRECT=1), not mailproxy"
+		S_MODE=direct S_PORT=$DOVE_SIEVE S_SSL_PORT=$DOVE_SIEVE_TLS S_IMPL=Dovecot S_UNSUPPORTED=""
+	else
+		S_MODE=proxy S_PORT=$SIEVE_PORT S_SSL_PORT=$SIEVE_SSL_PORT S_IMPL=mailproxy S_UNSUPPORTED=$SIEVE_UNSUPPORTED
+	fi
+	S_UNSUPPORTED=$S_UNSUPPORTED python3 - "$STATE/sieve.json" <<EOF || die "writing sieve.json failed"
+import json, os, sys
+json.dump({
+    "mode": "$S_MODE", "unsupported": os.environ["S_UNSUPPORTED"],
+    "host": "127.0.0.1", "starttls_port": $S_PORT, "tls_port": $S_SSL_PORT,
+    "user": "$MAIL_USER", "password": "$MAIL_PASS", "wait": $WAIT, "client_ip": "$CLIENT_IP",
+    "auth_json": "$AUTHREC_JSON", "dovecot_log": "$STATE/log/dovecot.log",
+    "sieve_dir": "$SIEVE_ROOT/$MAIL_USER/scripts", "active_path": "$SIEVE_ROOT/$MAIL_USER/active.sieve",
+    "implementation": "$S_IMPL", "out": "$OUT",
+}, open(sys.argv[1], "w"), indent=1)
+EOF
+	run_py sieve 4 "$HERE/sieve_clients.py" "$STATE/sieve.json"
+fi
+
 # ================================================================ PROXY protocol
 # Clients bind $CLIENT_IP. Through HAProxy (send-proxy / send-proxy-v2) the
 # auth service must get Client-IP: $CLIENT_IP and Postfix (XCLIENT) must
@@ -1182,9 +1286,11 @@ json.dump({
 }, open(sys.argv[1], "w"), indent=1)
 EOF
 	MX_CASES=$(python3 "$HERE/matrix.py" "$STATE/matrix.json" --list | wc -l)
-	echo "# matrix: $MX_CASES cases, ${MATRIX_JOBS:-12} at a time (named cases done after ${SECONDS}s)"
-	RUN_PY_TIMEOUT=900 run_py matrix "$MX_CASES" "$HERE/matrix.py" "$STATE/matrix.json"
-	echo "# matrix done after ${SECONDS}s"
+	if [ "$MX_CASES" -gt 0 ]; then # none when only sieve was asked for
+		echo "# matrix: $MX_CASES cases, ${MATRIX_JOBS:-12} at a time (named cases done after ${SECONDS}s)"
+		RUN_PY_TIMEOUT=900 run_py matrix "$MX_CASES" "$HERE/matrix.py" "$STATE/matrix.json"
+		echo "# matrix done after ${SECONDS}s"
+	fi
 fi
 
 # ---------------------------------------------------------------- the proxy survived
