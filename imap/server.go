@@ -9,7 +9,6 @@ package imap
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"mailproxy/internal/sasl"
@@ -66,10 +65,8 @@ func NewServer(o Options) *Server {
 	for _, c := range o.Capabilities {
 		base.WriteString(" " + c)
 	}
-	for _, m := range []string{"plain", "login", "cram-md5", "external"} {
-		if slices.Contains(o.Auth, m) {
-			auth.WriteString(" AUTH=" + strings.ToUpper(m))
-		}
+	for _, name := range s.mechs.Names() {
+		auth.WriteString(" AUTH=" + name)
 	}
 	s.capsTLS = []byte(base.String() + auth.String() + "\r\n")
 	s.capsStartTLS = []byte(base.String() + auth.String() + " STARTTLS\r\n")

@@ -60,24 +60,12 @@ type Server struct {
 	authList []byte // AUTH without an argument
 }
 
-// mechanisms maps each pop3_auth keyword to the SASL names it lists, in
-// nginx's fixed order; apop is never listed (SPEC §5.5).
-var mechanisms = []struct {
-	method string
-	names  []string
-}{
-	{"plain", []string{"PLAIN", "LOGIN"}},
-	{"apop", nil},
-	{"cram-md5", []string{"CRAM-MD5"}},
-	{"external", []string{"EXTERNAL"}},
-}
-
 // NewServer precomputes the CAPA variants and the AUTH listing (SPEC
 // §5.5) from pop3_capabilities, pop3_auth and starttls.
 func NewServer(o Options) *Server {
 	s := &Server{opts: o, bufs: session.NewBufPool(bufferSize)}
 	s.apop, s.mechs = slices.Contains(o.Auth, "apop"), sasl.Enabled(o.Auth)
-	s.salted = s.apop || s.mechs.CRAMMD5
+	s.salted = s.apop || slices.Contains(o.Auth, "cram-md5")
 
 	const head = "+OK Capability list follows\r\n"
 	var items, itemsNoUser strings.Builder
@@ -89,14 +77,18 @@ func NewServer(o Options) *Server {
 	}
 	saslLine := "SASL"
 	list := "+OK methods supported:\r\n"
-	for _, m := range mechanisms {
-		if !slices.Contains(o.Auth, m.method) {
-			continue
+	// pop3_auth's plain lists PLAIN and LOGIN; apop is never listed
+	// (SPEC §5.5).
+	var names []string
+	for _, n := range s.mechs.Names() {
+		names = append(names, n)
+		if n == sasl.Plain {
+			names = append(names, sasl.Login)
 		}
-		for _, n := range m.names {
-			saslLine += " " + n
-			list += n + "\r\n"
-		}
+	}
+	for _, n := range names {
+		saslLine += " " + n
+		list += n + "\r\n"
 	}
 	saslLine += "\r\n"
 	s.capa = []byte(head + items.String() + saslLine + ".\r\n")

@@ -81,12 +81,12 @@ func NewServer(o Options) *Server {
 	if len(o.Capabilities) > 0 {
 		ext = strings.Join(o.Capabilities, " ")
 	}
+	// PLAIN is always offered; the others when sieve_auth lists them.
 	names := []string{sasl.Plain}
-	if s.login {
-		names = append(names, sasl.Login)
-	}
-	if s.mechs.External {
-		names = append(names, sasl.External)
+	for _, n := range s.mechs.Names() {
+		if n != sasl.Plain {
+			names = append(names, n)
+		}
 	}
 	listing := func(saslNames string, starttls bool) []byte {
 		var b strings.Builder

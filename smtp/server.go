@@ -85,10 +85,8 @@ func NewServer(o Options) *Server {
 
 	base := append([]string{o.ServerName}, o.Capabilities...)
 	auth := "AUTH"
-	for _, m := range []string{"plain", "login", "cram-md5", "external"} {
-		if slices.Contains(o.Auth, m) {
-			auth += " " + strings.ToUpper(m)
-		}
+	for _, name := range s.mechs.Names() {
+		auth += " " + name
 	}
 	withAuth := base
 	if auth != "AUTH" {

@@ -33,13 +33,6 @@ func (e *DecodeError) Error() string {
 	return "invalid base64 encoding in AUTH " + e.Mech + " command"
 }
 
-// Mechanisms are the optional mechanisms a server enables; PLAIN and
-// LOGIN are always accepted, as nginx accepts them.
-type Mechanisms struct {
-	CRAMMD5  bool
-	External bool
-}
-
 // Credentials are what a finished exchange yields for the auth request.
 type Credentials struct {
 	Method string // Method… constant
@@ -63,114 +56,116 @@ type Step struct {
 // protocol front end frames the challenges ("+ ", "334 ", a quoted
 // string) and extracts the response token from the client's line.
 type Exchange struct {
-	mech string
+	mech *mechanism
 	user []byte // LOGIN's user name once given
 	salt string // CRAM-MD5
+}
+
+// mechanism is one SASL mechanism, server side. Each lives in its own
+// file and registers itself with register; adding a mechanism is one
+// file.
+type mechanism struct {
+	name string // the SASL name, upper case
+	// keyword is the *_auth keyword that enables it (and advertises it).
+	keyword string
+	// always: accepted whether its keyword is listed or not (nginx
+	// accepts PLAIN and LOGIN everywhere).
+	always bool
+	// order places it in capability listings (PLAIN 10, LOGIN 20, …).
+	order int
+	// start begins an exchange with an optional initial response.
+	start func(e *Exchange, ir []byte, hasIR bool, salt func() string) Step
+	// respond takes a response; challenged tells it answered a challenge.
+	respond func(e *Exchange, token []byte, challenged bool) Step
+}
+
+// registry holds the registered mechanisms in listing order.
+var registry []*mechanism
+
+// register adds m to the registry (from an init function).
+func register(m *mechanism) {
+	i := 0
+	for i < len(registry) && registry[i].order < m.order {
+		i++
+	}
+	registry = append(registry[:i], append([]*mechanism{m}, registry[i:]...)...)
+}
+
+// Mechanisms are the mechanisms a server enables: the *_auth keywords.
+type Mechanisms struct{ keywords []string }
+
+// Enabled reads the mechanisms from a protocol's *_auth list (lower-case
+// nginx keywords; others, such as apop or none, are ignored).
+func Enabled(auth []string) Mechanisms {
+	var m Mechanisms
+	for _, a := range auth {
+		m.keywords = append(m.keywords, strings.ToLower(a))
+	}
+	return m
+}
+
+func (m Mechanisms) has(keyword string) bool {
+	for _, k := range m.keywords {
+		if k == keyword {
+			return true
+		}
+	}
+	return false
+}
+
+// Names lists the SASL names of the enabled mechanisms in listing order,
+// for CAPABILITY, EHLO, CAPA and the ManageSieve greeting.
+func (m Mechanisms) Names() []string {
+	var out []string
+	for _, mech := range registry {
+		if m.has(mech.keyword) {
+			out = append(out, mech.name)
+		}
+	}
+	return out
 }
 
 // Start begins an exchange for mech (matched case-insensitively) with an
 // optional initial response ir (hasIR). salt returns the CRAM-MD5 salt
 // (POP3 reuses its greeting's; IMAP and SMTP make one on first use); it is
-// called only for CRAM-MD5.
+// called only by mechanisms that need one. A mechanism that is unknown,
+// not enabled, or used in a form it does not allow is ErrMechanism.
 func Start(m Mechanisms, mech []byte, ir []byte, hasIR bool, salt func() string) (*Exchange, Step) {
-	e := &Exchange{}
-	switch {
-	case EqualFold(mech, Plain):
-		e.mech = Plain
-	case EqualFold(mech, Login):
-		e.mech = Login
-	case EqualFold(mech, CRAMMD5) && m.CRAMMD5 && !hasIR:
-		e.mech = CRAMMD5
-		e.salt = salt()
-		return e, Step{Challenge: Encode([]byte(e.salt))}
-	case EqualFold(mech, External) && m.External:
-		e.mech = External
-	default:
-		return nil, Step{Err: ErrMechanism}
-	}
-	if !hasIR {
-		if e.mech == Plain {
-			return e, Step{}
+	for _, r := range registry {
+		if EqualFold(mech, r.name) && (r.always || m.has(r.keyword)) {
+			e := &Exchange{mech: r}
+			return e, r.start(e, ir, hasIR, salt)
 		}
-		return e, Step{Challenge: UsernameChallenge}
 	}
-	return e, e.respond(ir, false)
+	return nil, Step{Err: ErrMechanism}
 }
 
 // Mechanism returns the exchange's mechanism name, upper case.
-func (e *Exchange) Mechanism() string { return e.mech }
+func (e *Exchange) Mechanism() string { return e.mech.name }
 
 // Respond takes the client's response to the last challenge.
-func (e *Exchange) Respond(token []byte) Step { return e.respond(token, true) }
+func (e *Exchange) Respond(token []byte) Step { return e.mech.respond(e, token, true) }
 
-func (e *Exchange) respond(token []byte, challenged bool) Step {
+// decode decodes a response the way nginx does, or returns the refusal.
+func (e *Exchange) decode(token []byte, challenged bool) ([]byte, *Step) {
 	dec, err := Decode(token)
 	if err != nil {
-		return Step{Err: &DecodeError{Mech: e.mech, Challenged: challenged, User: e.mech == Login && e.user == nil}}
+		return nil, &Step{Err: &DecodeError{Mech: e.mech.name, Challenged: challenged, User: e.mech.name == Login && e.user == nil}}
 	}
-	switch e.mech {
-	case Plain:
-		user, pass, err := SplitPlain(dec)
-		if err != nil {
-			return Step{Err: err}
+	return dec, nil
+}
+
+// firstOrIR answers a mechanism without a challenge of its own: the
+// initial response, or an empty challenge first.
+func firstOrIR(challenge string) func(e *Exchange, ir []byte, hasIR bool, _ func() string) Step {
+	return func(e *Exchange, ir []byte, hasIR bool, _ func() string) Step {
+		if !hasIR {
+			return Step{Challenge: challenge}
 		}
-		return done(MethodPlain, user, pass, "")
-	case Login:
-		if e.user == nil {
-			e.user = dec
-			if e.user == nil {
-				e.user = []byte{}
-			}
-			return Step{Challenge: PasswordChallenge}
-		}
-		return done(MethodPlain, string(e.user), string(dec), "")
-	case CRAMMD5:
-		user, digest, err := SplitCRAM(dec)
-		if err != nil {
-			return Step{Err: err}
-		}
-		return done(MethodCRAMMD5, user, digest, e.salt)
-	case External:
-		return done(MethodExternal, string(dec), "", "")
+		return e.mech.respond(e, ir, false)
 	}
-	return Step{Err: ErrMechanism}
 }
 
 func done(method, user, pass, salt string) Step {
 	return Step{Done: true, Creds: Credentials{Method: method, User: user, Pass: pass, Salt: salt}}
-}
-
-// Names lists the SASL names of m's mechanisms in nginx's fixed order, as
-// capability listings show them: PLAIN and LOGIN when plain is set, then
-// CRAM-MD5 and EXTERNAL when enabled.
-func (m Mechanisms) Names(plain, login bool) []string {
-	var out []string
-	if plain {
-		out = append(out, Plain)
-	}
-	if login {
-		out = append(out, Login)
-	}
-	if m.CRAMMD5 {
-		out = append(out, CRAMMD5)
-	}
-	if m.External {
-		out = append(out, External)
-	}
-	return out
-}
-
-// Enabled reads the optional mechanisms from a protocol's *_auth list
-// (lower-case nginx keywords).
-func Enabled(auth []string) Mechanisms {
-	var m Mechanisms
-	for _, a := range auth {
-		switch strings.ToLower(a) {
-		case "cram-md5":
-			m.CRAMMD5 = true
-		case "external":
-			m.External = true
-		}
-	}
-	return m
 }
