@@ -25,7 +25,7 @@ var (
 	loadErr  error
 )
 
-// mailloadBinary builds ./cmd/mailload once per test run.
+// mailloadBinary builds ./e2e/cmd/mailload once per test run.
 func mailloadBinary(t *testing.T) string {
 	t.Helper()
 	loadOnce.Do(func() {
@@ -35,7 +35,7 @@ func mailloadBinary(t *testing.T) string {
 			return
 		}
 		loadPath = filepath.Join(dir, "mailload")
-		out, err := exec.Command("go", "build", "-o", loadPath, "mailproxy/cmd/mailload").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", loadPath, "mailproxy/e2e/cmd/mailload").CombinedOutput()
 		if err != nil {
 			loadErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -16,8 +16,9 @@ import (
 func buildBinaries(t *testing.T) (mailproxyBin, mailloadBin string) {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"mailproxy", "mailload"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, p), "mailproxy/cmd/"+p).CombinedOutput()
+	for _, pkg := range []string{"cmd/mailproxy", "e2e/cmd/mailload"} {
+		p := filepath.Base(pkg)
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, p), "mailproxy/"+pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go build %s: %v\n%s", p, err, out)
 		}
