@@ -1,6 +1,6 @@
 // Package mailtest holds helpers for mailproxy's tests and demo: in-memory
 // backends for the three protocols the proxy serves, sample messages, and
-// throw-away TLS certificates.
+// throw-away TLS certificates (made by internal/pkitest).
 //
 //   - StartIMAPBackend: go-imap's imapserver with imapmemserver.
 //   - StartPOP3Backend: a small hand-written RFC 1939 server whose
