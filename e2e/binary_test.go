@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
 var (
@@ -57,24 +58,7 @@ func freePort(t *testing.T) string {
 // process is a running mailproxy.
 type process struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stderr *mailtest.SyncBuffer
 }
 
 // startBinary writes yaml to a file, starts mailproxy on it and waits until
@@ -91,7 +75,7 @@ func startBinary(t *testing.T, yaml string, args ...string) *process {
 // startBinaryFile is startBinary for a configuration file that exists.
 func startBinaryFile(t *testing.T, file string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(binary(t), append([]string{"-c", file}, args...)...), stderr: &syncBuffer{}}
+	p := &process{cmd: exec.Command(binary(t), append([]string{"-c", file}, args...)...), stderr: &mailtest.SyncBuffer{}}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

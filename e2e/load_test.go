@@ -82,14 +82,14 @@ func vmRSS(t *testing.T, pid int) int64 {
 type loadRun struct {
 	cmd    *exec.Cmd
 	lines  chan string // stdout, line by line; closed at EOF
-	stderr *syncBuffer
+	stderr *mailtest.SyncBuffer
 	once   sync.Once
 	err    error
 }
 
 func startLoad(t *testing.T, args ...string) *loadRun {
 	t.Helper()
-	l := &loadRun{cmd: exec.Command(mailloadBinary(t), args...), lines: make(chan string, 16), stderr: &syncBuffer{}}
+	l := &loadRun{cmd: exec.Command(mailloadBinary(t), args...), lines: make(chan string, 16), stderr: &mailtest.SyncBuffer{}}
 	l.cmd.Stderr = l.stderr
 	out, err := l.cmd.StdoutPipe()
 	if err != nil {

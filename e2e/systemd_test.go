@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
 // TestNotifyProtocol drives the binary under a fake NOTIFY_SOCKET: READY=1
@@ -80,7 +82,7 @@ func TestSocketActivation(t *testing.T) {
 	// own and execs, keeping the pid.
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=imap exec "$0" -c "$1"`, binary(t), file)
 	cmd.ExtraFiles = []*os.File{f}
-	stderr := &syncBuffer{}
+	stderr := &mailtest.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

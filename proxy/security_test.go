@@ -7,16 +7,16 @@ package proxy_test
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"encoding/base64"
 	"io"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
 const (
@@ -51,30 +51,12 @@ func secConfig(proto, extra string) string {
 	return strings.NewReplacer("PROTO", proto, "EXTRA", extra, "SECRET", authSecret).Replace(secYAML)
 }
 
-// secRecorder keeps every byte a scripted backend received.
-type secRecorder struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (r *secRecorder) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.b.Write(p)
-}
-
-func (r *secRecorder) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.b.String()
-}
-
 // recBackend is lineBackend that records everything it receives: it sends
 // greeting, answers each line with the next reply (recorded before the
 // reply is written), and after the last reply records whatever else comes
 // until the peer closes or two seconds pass.
-func recBackend(t *testing.T, greeting string, replies ...string) (string, *secRecorder) {
-	rec := &secRecorder{}
+func recBackend(t *testing.T, greeting string, replies ...string) (string, *mailtest.SyncBuffer) {
+	rec := &mailtest.SyncBuffer{}
 	addr := scriptedBackend(t, func(c net.Conn) {
 		io.WriteString(c, greeting)
 		r := bufio.NewReader(c)

@@ -8,9 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
 // BuildBinary builds mailproxy (package mailproxy/cmd/mailproxy) into dir
@@ -49,13 +50,13 @@ func runGo(env []string, dir string, args ...string) (string, error) {
 // proxyProcess is one running mailproxy.
 type proxyProcess struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *mailtest.SyncBuffer
 	exited chan struct{} // closed when the process has exited
 }
 
 // startProxy starts `bin -c config`, collecting its stderr.
 func startProxy(bin, config string) (*proxyProcess, error) {
-	p := &proxyProcess{stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &proxyProcess{stderr: &mailtest.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "-c", config)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -130,22 +131,4 @@ func listening(port int) bool {
 		f.Close()
 	}
 	return false
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and other readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

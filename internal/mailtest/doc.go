@@ -1,6 +1,8 @@
-// Package mailtest holds helpers for mailproxy's tests and demo: in-memory
-// backends for the three protocols the proxy serves, sample messages, and
-// throw-away TLS certificates (made by internal/pkitest).
+// Package mailtest holds helpers for mailproxy's tests, tools and demo:
+// in-memory backends for the three protocols the proxy serves, sample
+// messages, throw-away TLS certificates (made by internal/pkitest), and
+// SyncBuffer, a buffer that captures logs or bytes from concurrent
+// writers.
 //
 //   - StartIMAPBackend: go-imap's imapserver with imapmemserver.
 //   - StartPOP3Backend: a small hand-written RFC 1939 server whose
