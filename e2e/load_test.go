@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,31 +18,9 @@ import (
 	"mailproxy/internal/mailtest"
 )
 
-var (
-	loadOnce sync.Once
-	loadPath string
-	loadErr  error
-)
-
 // mailloadBinary builds ./e2e/cmd/mailload once per test run.
 func mailloadBinary(t *testing.T) string {
-	t.Helper()
-	loadOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mailload-e2e")
-		if err != nil {
-			loadErr = err
-			return
-		}
-		loadPath = filepath.Join(dir, "mailload")
-		out, err := exec.Command("go", "build", "-o", loadPath, "mailproxy/e2e/cmd/mailload").CombinedOutput()
-		if err != nil {
-			loadErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if loadErr != nil {
-		t.Fatal(loadErr)
-	}
-	return loadPath
+	return build(t, "mailproxy/e2e/cmd/mailload")
 }
 
 // raiseNofile raises this process's soft descriptor limit to the hard

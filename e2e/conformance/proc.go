@@ -2,50 +2,15 @@ package conformance
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"mailproxy/internal/mailtest"
 )
-
-// BuildBinary builds mailproxy (package mailproxy/cmd/mailproxy) into dir
-// and returns the binary's path. The module root is found with
-// `go env GOMOD`; the local toolchain is used.
-func BuildBinary(dir string) (string, error) {
-	env := append(os.Environ(), "GOTOOLCHAIN=local")
-	out, err := runGo(env, "", "env", "GOMOD")
-	if err != nil {
-		return "", err
-	}
-	gomod := strings.TrimSpace(out)
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("not inside a Go module")
-	}
-	bin := filepath.Join(dir, "mailproxy")
-	if _, err := runGo(env, filepath.Dir(gomod), "build", "-o", bin, "mailproxy/cmd/mailproxy"); err != nil {
-		return "", err
-	}
-	return bin, nil
-}
-
-func runGo(env []string, dir string, args ...string) (string, error) {
-	cmd := exec.Command("go", args...)
-	cmd.Env = env
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
-}
 
 // proxyProcess is one running mailproxy.
 type proxyProcess struct {
