@@ -50,8 +50,8 @@ interop: build
 BENCHFLAGS ?=
 bench:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/mailproxy ./cmd/mailproxy
-	$(GO) build -o $(BIN)/mailload ./cmd/mailload
-	$(GO) build -o $(BIN)/mailbench ./cmd/mailbench
+	$(GO) build -o $(BIN)/mailload ./e2e/cmd/mailload
+	$(GO) build -o $(BIN)/mailbench ./e2e/cmd/mailbench
 	BIN=$(BIN) ./scripts/bench.sh $(BENCHFLAGS)
 
 # fuzz runs every fuzz target for FUZZTIME each (default 20s).

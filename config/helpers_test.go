@@ -1,21 +1,17 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"mailproxy/internal/pkitest"
 )
 
 // TestMain pins the host name so that the default server_name is known.
@@ -59,41 +55,17 @@ func newFixtures(t testing.TB) *fixtures {
 
 func (f *fixtures) sub(s string) string { return f.r.Replace(s) }
 
-// writeCert writes a self-signed ECDSA certificate and its PKCS#8 key
-// into dir and returns the two paths.
+// writeCert writes a self-signed ECDSA server certificate for name and
+// its PKCS#8 key into dir as name.crt and name.key and returns the two
+// paths.
 func writeCert(t testing.TB, dir, name string) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c := pkitest.SelfSigned(t, pkitest.Spec{Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}, Server: true})
+	certFile, keyFile, err := c.WriteFiles(dir, name+".crt", name+".key")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile = filepath.Join(dir, name+".crt")
-	keyFile = filepath.Join(dir, name+".key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", kder)
 	return certFile, keyFile
-}
-
-func writePEM(t testing.TB, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // mustParse parses text as test.yaml and fails the test on any error.

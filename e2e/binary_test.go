@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -10,37 +9,32 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mailtest.RemoveBuilds()
+	os.Exit(code)
+}
 
 // binary builds ./cmd/mailproxy once per test run.
 func binary(t *testing.T) string {
+	return build(t, "mailproxy/cmd/mailproxy")
+}
+
+// build builds the command pkg once per test run and returns its path.
+func build(t *testing.T, pkg string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mailproxy-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "mailproxy")
-		out, err := exec.Command("go", "build", "-o", binPath, "mailproxy/cmd/mailproxy").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := mailtest.Build(pkg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 // freePort returns a loopback address nobody listens on right now.
@@ -57,24 +51,7 @@ func freePort(t *testing.T) string {
 // process is a running mailproxy.
 type process struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stderr *mailtest.SyncBuffer
 }
 
 // startBinary writes yaml to a file, starts mailproxy on it and waits until
@@ -91,7 +68,14 @@ func startBinary(t *testing.T, yaml string, args ...string) *process {
 // startBinaryFile is startBinary for a configuration file that exists.
 func startBinaryFile(t *testing.T, file string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(binary(t), append([]string{"-c", file}, args...)...), stderr: &syncBuffer{}}
+	return start(t, exec.Command(binary(t), append([]string{"-c", file}, args...)...))
+}
+
+// start starts cmd, a mailproxy, collecting its stderr, and waits until
+// it logs that it started. The process is stopped at cleanup.
+func start(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
+	p := &process{cmd: cmd, stderr: &mailtest.SyncBuffer{}}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -118,6 +102,22 @@ func startBinaryFile(t *testing.T, file string, args ...string) *process {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return p
+}
+
+// waitExit waits up to limit for mailproxy to exit and fails the test
+// unless it exits with status 0; after says after what it should.
+func (p *process) waitExit(t *testing.T, limit time.Duration, after string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit %s: %v\n%s", after, err, p.stderr.String())
+		}
+	case <-time.After(limit):
+		t.Fatalf("mailproxy did not exit %s", after)
+	}
 }
 
 // fds counts the process's open descriptors.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -66,18 +67,37 @@ func TestPortInUseExitsOne(t *testing.T) {
 	}
 }
 
-// TestSIGQUITDrains: after SIGQUIT new connections are refused, a spliced
-// session keeps working, and the process exits 0 when it ends.
-func TestSIGQUITDrains(t *testing.T) {
+// loggedIn starts mailproxy on prefix and an IMAP server in front of an
+// in-memory backend, and returns it, its listening address and one
+// logged-in session, closed at cleanup.
+func loggedIn(t *testing.T, prefix string) (p *process, listen string, c net.Conn, r *bufio.Reader) {
+	t.Helper()
 	be, err := mailtest.StartIMAPBackend("127.0.0.1:0", map[string]string{"alice": "secret"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer be.Close()
-	listen := freePort(t)
-	p := startBinary(t, imapConfig(listen, authOK(t, be.Addr())))
-	c, r := login(t, listen)
-	defer c.Close()
+	t.Cleanup(func() { be.Close() })
+	listen = freePort(t)
+	p = startBinary(t, prefix+imapConfig(listen, authOK(t, be.Addr())))
+	c, r = login(t, listen)
+	t.Cleanup(func() { c.Close() })
+	return p, listen, c, r
+}
+
+// expectClosed fails the test unless the proxy closes the session within
+// limit; after says after what it should.
+func expectClosed(t *testing.T, c net.Conn, r *bufio.Reader, limit time.Duration, after string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(limit))
+	if _, err := r.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("session not closed %s: %v", after, err)
+	}
+}
+
+// TestSIGQUITDrains: after SIGQUIT new connections are refused, a spliced
+// session keeps working, and the process exits 0 when it ends.
+func TestSIGQUITDrains(t *testing.T) {
+	p, listen, c, r := loggedIn(t, "")
 	p.cmd.Process.Signal(syscall.SIGQUIT)
 	time.Sleep(300 * time.Millisecond)
 	if c2, err := net.Dial("tcp", listen); err == nil {
@@ -89,75 +109,26 @@ func TestSIGQUITDrains(t *testing.T) {
 		t.Fatalf("session after SIGQUIT: %q", l)
 	}
 	io.WriteString(c, "z LOGOUT\r\n")
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after drain: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("mailproxy did not exit after its last session ended")
-	}
+	p.waitExit(t, 10*time.Second, "after its last session ended")
 }
 
 // TestSIGTERMStopsAtOnce: SIGTERM cuts open sessions and exits 0.
 func TestSIGTERMStopsAtOnce(t *testing.T) {
-	be, err := mailtest.StartIMAPBackend("127.0.0.1:0", map[string]string{"alice": "secret"}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	listen := freePort(t)
-	p := startBinary(t, imapConfig(listen, authOK(t, be.Addr())))
-	c, r := login(t, listen)
-	defer c.Close()
+	p, _, c, r := loggedIn(t, "")
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := r.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("session not closed by SIGTERM: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("mailproxy did not exit on SIGTERM")
-	}
+	expectClosed(t, c, r, 5*time.Second, "by SIGTERM")
+	p.waitExit(t, 5*time.Second, "on SIGTERM")
 }
 
 // TestShutdownTimeoutCutsSessions: after SIGQUIT, sessions still open
 // when shutdown_timeout expires are closed and the process exits 0.
 func TestShutdownTimeoutCutsSessions(t *testing.T) {
-	be, err := mailtest.StartIMAPBackend("127.0.0.1:0", map[string]string{"alice": "secret"}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	listen := freePort(t)
-	p := startBinary(t, "shutdown_timeout: 1s\n"+imapConfig(listen, authOK(t, be.Addr())))
-	c, r := login(t, listen)
-	defer c.Close()
+	p, _, c, r := loggedIn(t, "shutdown_timeout: 1s\n")
 	start := time.Now()
 	p.cmd.Process.Signal(syscall.SIGQUIT)
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := r.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("session not cut after shutdown_timeout: %v", err)
-	}
+	expectClosed(t, c, r, 10*time.Second, "after shutdown_timeout")
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Fatalf("session cut after %v, before shutdown_timeout", d)
 	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("mailproxy did not exit")
-	}
+	p.waitExit(t, 5*time.Second, "after shutdown_timeout")
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,31 +18,9 @@ import (
 	"mailproxy/internal/mailtest"
 )
 
-var (
-	loadOnce sync.Once
-	loadPath string
-	loadErr  error
-)
-
-// mailloadBinary builds ./cmd/mailload once per test run.
+// mailloadBinary builds ./e2e/cmd/mailload once per test run.
 func mailloadBinary(t *testing.T) string {
-	t.Helper()
-	loadOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mailload-e2e")
-		if err != nil {
-			loadErr = err
-			return
-		}
-		loadPath = filepath.Join(dir, "mailload")
-		out, err := exec.Command("go", "build", "-o", loadPath, "mailproxy/cmd/mailload").CombinedOutput()
-		if err != nil {
-			loadErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if loadErr != nil {
-		t.Fatal(loadErr)
-	}
-	return loadPath
+	return build(t, "mailproxy/e2e/cmd/mailload")
 }
 
 // raiseNofile raises this process's soft descriptor limit to the hard
@@ -82,14 +59,14 @@ func vmRSS(t *testing.T, pid int) int64 {
 type loadRun struct {
 	cmd    *exec.Cmd
 	lines  chan string // stdout, line by line; closed at EOF
-	stderr *syncBuffer
+	stderr *mailtest.SyncBuffer
 	once   sync.Once
 	err    error
 }
 
 func startLoad(t *testing.T, args ...string) *loadRun {
 	t.Helper()
-	l := &loadRun{cmd: exec.Command(mailloadBinary(t), args...), lines: make(chan string, 16), stderr: &syncBuffer{}}
+	l := &loadRun{cmd: exec.Command(mailloadBinary(t), args...), lines: make(chan string, 16), stderr: &mailtest.SyncBuffer{}}
 	l.cmd.Stderr = l.stderr
 	out, err := l.cmd.StdoutPipe()
 	if err != nil {

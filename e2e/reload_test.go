@@ -201,14 +201,5 @@ func TestReloadUnderLoad(t *testing.T) {
 	if logins.Load() == 0 || total == 0 {
 		t.Fatal("no traffic went through")
 	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after graceful stop: %v\n%s", err, p.stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("mailproxy did not exit after its sessions ended")
-	}
+	p.waitExit(t, 10*time.Second, "after its sessions ended")
 }

@@ -80,25 +80,10 @@ func TestSocketActivation(t *testing.T) {
 	// own and execs, keeping the pid.
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=imap exec "$0" -c "$1"`, binary(t), file)
 	cmd.ExtraFiles = []*os.File{f}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := start(t, cmd)
 	f.Close()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stderr.String(), "mailproxy started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("did not start:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(stderr.String(), "using an inherited socket") {
-		t.Fatalf("the inherited socket was not used:\n%s", stderr.String())
+	if !strings.Contains(p.stderr.String(), "using an inherited socket") {
+		t.Fatalf("the inherited socket was not used:\n%s", p.stderr.String())
 	}
 	c, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -1,18 +1,5 @@
 package proxy_test
 
-// Each case below was checked against a deliberately broken build: the
-// mutation was applied to a copy of the tree (never to this one, which
-// other work was changing meanwhile), the test run there and seen to fail.
-//
-//   backend-huge-greeting — broken by: internal/backend Reader growing its buffer instead of ErrTooLong — fails with: log has "upstream timed out", no "upstream sent too long response line"
-//   backend-huge-reply-pass-error — broken by: the same — fails with: client got the 10 kB "a NO xxx…" line
-//   hangup-waiting-for-backend — broken by: proxy/conn.go loginBackend deadline now+1h instead of `timeout` — fails with: timed out waiting for sessions to end
-//   backend-stalls-mid-splice — broken by: proxy/relay.go never starting the proxy_timeout timer — fails with: expected close, connection still open
-//   backend-half-closes-mid-splice — broken by: relay.go pump ignoring the backend's EOF (neither ending nor re-arming) — fails with: log outcome=proxy_timeout, not "backend closed"
-//   backend-closes-mid-splice — broken by: the same — fails with: log outcome=proxy_timeout, not "backend closed"
-//   client-half-closes-mid-splice — broken by: relay.go pump ignoring the client's EOF — fails with: log outcome=proxy_timeout, not "client closed"
-//   hangup-mid-splice — broken by: the same — fails with: log outcome=proxy_timeout, not "client closed"
-
 import (
 	"bufio"
 	"io"

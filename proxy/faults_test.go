@@ -11,39 +11,6 @@ import (
 	"time"
 )
 
-// Checked against broken builds (one mutation of the production code in a
-// copy of the tree, then only that case run; every one failed):
-//
-//	auth-down — imap: no InternalError after a failed auth request — EOF instead of * BAD
-//	auth-silent — authhttp: auth_http_timeout ignored — log lacks err="timed out" (the reply still comes when the service closes)
-//	auth-garbage — authhttp: header names accept any byte — log lacks "sent invalid header in response"
-//	auth-hostname-server — authhttp: a non-IP Auth-Server taken as 127.0.0.1 — log lacks "sent invalid server address"
-//	auth-500 — authhttp: missing server/port read as a failure — "a NO redirected" instead of * BAD
-//	backend-down, backend-greets-then-closes — proxy: no InternalError after a failed dial/login — EOF
-//	backend-never-greets — proxy: `timeout` ignored for the backend login — no reply within 5 s
-//	backend-garbage, backend-rejects — proxy: backend reply relayed without proxy_pass_error_message — the backend's bytes
-//	backend-rejects-pass-error — proxy: proxy_pass_error_message ignored — * BAD instead of the backend's NO
-//	overlong-line, oversized-literal — imap: line length not bounded — connection reset instead of a BAD
-//	binary-junk — imap: close after the first invalid command — EOF instead of the second * BAD
-//	disconnect-mid-literal — imap: EOF read as an empty read — outcome "client timed out", not "ended before login: EOF"
-//	disconnect-mid-sasl — imap: a read error in SASL taken as too long — wrong outcome in the log
-//	silent-client-times-out — imap: no read deadline — connection still open after 5 s
-//	proxy-header-missing — proxy: a bad PROXY header ignored — greeting instead of close
-//	proxy-header-malformed — proxyproto: 'x' accepted in an address — greeting instead of close
-//	proxy-header-never-sent — proxyproto: no read deadline — connection still open after 5 s
-//
-// The POP3/SMTP tables (faults_pop3smtp_test.go) were checked the same way,
-// every case: POP3 overlong-line, bad-base64, sasl-cancel,
-// pass-without-user (close after the refusal), backend-refuses,
-// backend-refuses-pass-error (pass-error condition), backend-down,
-// auth-down (no internal error written), hangup-mid-sasl (EOF as an empty
-// read); SMTP overlong-line, mail-before-helo, odd-auth-error-code,
-// bad-base64 and sasl-cancel (session ended / state kept), DATA accepted
-// as a verb, backend-refuses-xclient(-pass-error) and
-// backend-refuses-auth(-pass-error) (reply dropped or relayed),
-// backend-never-greets (no deadline), hangup-waiting-for-auth (its log
-// line removed). The newer files list their own checks.
-
 // scriptedBackend serves every connection on a loopback port with script
 // (the connection is closed when it returns) and returns the address.
 func scriptedBackend(t testing.TB, script func(c net.Conn)) string {
@@ -265,9 +232,7 @@ func heapInUse() uint64 {
 // logCap is the capacity of the package's log buffer, which keeps every
 // line on purpose and so grows by design.
 func logCap() int {
-	testLogs.mu.Lock()
-	defer testLogs.mu.Unlock()
-	return testLogs.b.Cap()
+	return testLogs.Cap()
 }
 
 // checkHeap fails when the live heap, less the log buffer's growth, ends

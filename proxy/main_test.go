@@ -1,36 +1,19 @@
 package proxy_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
+
+	"mailproxy/internal/mailtest"
 )
 
 // testLogs collects, at debug level, every log line every proxy of this
 // package's tests writes; TestMain then checks that no test password is
 // in any of them.
-var testLogs = &lockedBuffer{}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+var testLogs = &mailtest.SyncBuffer{}
 
 func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(testLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))

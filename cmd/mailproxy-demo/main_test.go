@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +26,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // freeAddr returns a loopback address that was free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -57,7 +38,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // waitFor waits until buf contains want, failing early if run returns.
-func waitFor(t *testing.T, buf *syncBuffer, want string, done <-chan error, logs *syncBuffer) {
+func waitFor(t *testing.T, buf *mailtest.SyncBuffer, want string, done <-chan error, logs *mailtest.SyncBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(buf.String(), want) {
@@ -97,7 +78,7 @@ func TestDemo(t *testing.T) {
 	l := freeListen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr mailtest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, options{listen: l, mailproxy: self(t)}, &stdout, &stderr)
@@ -201,7 +182,7 @@ func TestDemo(t *testing.T) {
 
 func TestDemoProxyExits(t *testing.T) {
 	t.Setenv(fakeEnv, "exit")
-	err := run(context.Background(), options{listen: freeListen(t), mailproxy: self(t)}, new(syncBuffer), new(syncBuffer))
+	err := run(context.Background(), options{listen: freeListen(t), mailproxy: self(t)}, new(mailtest.SyncBuffer), new(mailtest.SyncBuffer))
 	if err == nil || !strings.Contains(err.Error(), "mailproxy exited during start-up: exit status 3") {
 		t.Errorf("run = %v, want the child's early exit", err)
 	}
@@ -233,7 +214,7 @@ func TestDemoErrors(t *testing.T) {
 		{options{listen: with(func(l *listenAddrs) { l.smtps = b }), mailproxy: self(t)}, "cannot use " + b + " for -smtps"},
 	}
 	for _, tt := range tests {
-		err := run(context.Background(), tt.o, new(syncBuffer), new(syncBuffer))
+		err := run(context.Background(), tt.o, new(mailtest.SyncBuffer), new(mailtest.SyncBuffer))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("run(%+v) = %v, want %q", tt.o, err, tt.want)
 		}

@@ -17,12 +17,11 @@ const (
 	writeTimeout = time.Minute
 )
 
-// lineServer is the accept loop and connection bookkeeping shared by the
-// hand-written backends: one goroutine per connection running handle on a
-// conn whose every Read and Write has a deadline (idleTimeout,
-// writeTimeout). close stops accepting, closes every connection and waits
-// until every handler has returned.
-type lineServer struct {
+// Server is an accept loop with its connection bookkeeping, shared by
+// the hand-written backends here and the benchmark's: one goroutine per
+// connection runs the handler, and Close stops accepting, closes every
+// connection and waits until every handler has returned.
+type Server struct {
 	ln       net.Listener
 	handle   func(net.Conn)
 	acceptWG sync.WaitGroup // the accept loop
@@ -34,25 +33,33 @@ type lineServer struct {
 	closed bool
 }
 
+// Serve accepts connections on ln and runs handle for each one, in a
+// goroutine of its own, until Close. The connection is closed when
+// handle returns.
+func Serve(ln net.Listener, handle func(net.Conn)) *Server {
+	s := &Server{ln: ln, handle: handle, conns: make(map[net.Conn]struct{})}
+	s.acceptWG.Add(1)
+	go s.acceptLoop()
+	return s
+}
+
 // startLineServer listens on addr and runs handle for each connection
-// until close. handle need not close its conn.
-func startLineServer(addr string, handle func(net.Conn)) (*lineServer, error) {
+// until Close, on a conn whose every Read and Write has a deadline
+// (idleTimeout, writeTimeout).
+func startLineServer(addr string, handle func(net.Conn)) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("mailtest: %w", err)
 	}
-	s := &lineServer{ln: ln, handle: handle, conns: make(map[net.Conn]struct{})}
-	s.acceptWG.Add(1)
-	go s.acceptLoop()
-	return s, nil
+	return Serve(ln, func(c net.Conn) { handle(timeoutConn{c}) }), nil
 }
 
-// addr returns the listening address, "host:port".
-func (s *lineServer) addr() string { return s.ln.Addr().String() }
+// Addr returns the listening address, "host:port".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // acceptLoop accepts until the listener is closed. Other accept errors
 // (e.g. too many open files) are retried after a short pause.
-func (s *lineServer) acceptLoop() {
+func (s *Server) acceptLoop() {
 	defer s.acceptWG.Done()
 	for {
 		c, err := s.ln.Accept()
@@ -70,7 +77,7 @@ func (s *lineServer) acceptLoop() {
 			return
 		}
 		s.conns[c] = struct{}{}
-		s.connWG.Add(1) // under mu, so it happens before close's Wait
+		s.connWG.Add(1) // under mu, so it happens before Close's Wait
 		s.mu.Unlock()
 		go func() {
 			defer s.connWG.Done()
@@ -80,22 +87,22 @@ func (s *lineServer) acceptLoop() {
 				s.mu.Unlock()
 				c.Close()
 			}()
-			s.handle(timeoutConn{c})
+			s.handle(c)
 		}()
 	}
 }
 
-// isClosed reports whether close has begun.
-func (s *lineServer) isClosed() bool {
+// isClosed reports whether Close has begun.
+func (s *Server) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
 }
 
-// close stops the server: the listener and every connection are closed,
+// Close stops the server: the listener and every connection are closed,
 // then it waits for the accept loop and every handler. Later calls do
 // nothing.
-func (s *lineServer) close() {
+func (s *Server) Close() {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.closed = true

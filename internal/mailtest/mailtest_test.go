@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -252,4 +253,26 @@ func TestSelfSignedCert(t *testing.T) {
 		t.Fatalf("handshake: %v", err)
 	}
 	c.Close()
+}
+
+// TestSyncBuffer: concurrent writes all arrive, whole, and may be read
+// while they come.
+func TestSyncBuffer(t *testing.T) {
+	var b SyncBuffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				b.Write([]byte("line\n"))
+				_ = b.String()
+			}
+		})
+	}
+	wg.Wait()
+	if got := strings.Count(b.String(), "line\n"); got != 800 || len(b.String()) != 800*len("line\n") {
+		t.Errorf("%d whole lines in %d bytes, want 800", got, len(b.String()))
+	}
+	if b.Cap() < len(b.String()) {
+		t.Errorf("Cap %d below the %d bytes held", b.Cap(), len(b.String()))
+	}
 }

@@ -20,7 +20,7 @@ import (
 // leaving other sessions' views alone. Messages added later appear in
 // later sessions.
 type POP3Backend struct {
-	srv *lineServer
+	srv *Server
 
 	mu    sync.Mutex
 	boxes map[string]*maildrop
@@ -65,13 +65,13 @@ func StartPOP3Backend(addr string, users map[string]string, seed bool) (*POP3Bac
 }
 
 // Addr returns the listening address, "host:port".
-func (b *POP3Backend) Addr() string { return b.srv.addr() }
+func (b *POP3Backend) Addr() string { return b.srv.Addr() }
 
 // Close stops the server, closes every client connection and waits until
 // every session has ended. Calling it again does nothing. It always
 // returns nil.
 func (b *POP3Backend) Close() error {
-	b.srv.close()
+	b.srv.Close()
 	return nil
 }
 

@@ -27,7 +27,7 @@ const (
 // SETACTIVE, GETSCRIPT, DELETESCRIPT and HAVESPACE. Scripts are kept per
 // user and never checked.
 type SieveBackend struct {
-	srv   *lineServer
+	srv   *Server
 	mu    sync.Mutex
 	users map[string]*sieveUser
 }
@@ -55,11 +55,11 @@ func StartSieveBackend(addr string, users map[string]string) (*SieveBackend, err
 }
 
 // Addr returns the listening address, "host:port".
-func (b *SieveBackend) Addr() string { return b.srv.addr() }
+func (b *SieveBackend) Addr() string { return b.srv.Addr() }
 
 // Close stops the server and waits until every session has ended.
 func (b *SieveBackend) Close() error {
-	b.srv.close()
+	b.srv.Close()
 	return nil
 }
 

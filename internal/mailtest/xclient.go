@@ -22,7 +22,7 @@ import (
 // 500 and the connection is closed. The DATA terminator is "." alone on a
 // line; messages over 64 MiB get 552.
 type XCLIENTBackend struct {
-	srv *lineServer
+	srv *Server
 
 	mu       sync.Mutex
 	sessions []*xclientRecord
@@ -57,13 +57,13 @@ func StartXCLIENTBackend(addr string) (*XCLIENTBackend, error) {
 }
 
 // Addr returns the listening address, "host:port".
-func (b *XCLIENTBackend) Addr() string { return b.srv.addr() }
+func (b *XCLIENTBackend) Addr() string { return b.srv.Addr() }
 
 // Close stops the server, closes every client connection and waits until
 // every session has ended. Calling it again does nothing. It always
 // returns nil.
 func (b *XCLIENTBackend) Close() error {
-	b.srv.close()
+	b.srv.Close()
 	return nil
 }
 

@@ -1,6 +1,9 @@
 // Package pkitest makes throw-away certificate authorities, certificates
 // and CRLs for tests, at test time, so that nothing private is ever
-// committed. Every helper fails the test on error.
+// committed. Every helper that takes a testing.TB fails the test on
+// error; NewSelfSigned, NewServer and Cert.WriteFiles return errors
+// instead, for the demo and the tools (benchmark, conformance runner),
+// which have no test to fail.
 package pkitest
 
 import (
@@ -13,7 +16,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -43,31 +48,28 @@ type Spec struct {
 	Subject    pkix.Name
 	RawSubject []byte // DER name; overrides Subject (multi-valued RDNs, string types)
 	DNSNames   []string
-	Serial     *big.Int
-	NotBefore  time.Time
-	NotAfter   time.Time
-	RSA        bool // an RSA 2048 key instead of ECDSA P-256
-	Server     bool // server instead of client authentication
-	CA         bool
+	// Hosts are more subject alternative names: IP literals become IP
+	// addresses, the others DNS names.
+	Hosts     []string
+	Serial    *big.Int
+	NotBefore time.Time
+	NotAfter  time.Time
+	RSA       bool // an RSA 2048 key instead of ECDSA P-256
+	Server    bool // server instead of client authentication
+	// CA makes a certificate authority; with Server, a server certificate
+	// that is its own CA (a client trusts it by adding it to its roots).
+	CA bool
 }
 
 var serials atomic.Int64
 
 func init() { serials.Store(time.Now().UnixNano() & 0xffffff) }
 
-func newKey(t testing.TB, useRSA bool) crypto.Signer {
-	t.Helper()
-	var k crypto.Signer
-	var err error
+func newKey(useRSA bool) (crypto.Signer, error) {
 	if useRSA {
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		return rsa.GenerateKey(rand.Reader, 2048)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 }
 
 // NewRoot makes a self-signed root CA named name.
@@ -96,9 +98,48 @@ func SelfSigned(t testing.TB, s Spec) *Cert {
 	return issue(t, nil, s)
 }
 
+// NewSelfSigned makes a self-signed certificate as SelfSigned does, but
+// returns an error instead of failing a test.
+func NewSelfSigned(s Spec) (*Cert, error) {
+	c, err := build(nil, s)
+	if err != nil {
+		return nil, fmt.Errorf("pkitest: %w", err)
+	}
+	return c, nil
+}
+
+// NewServer makes a self-signed ECDSA P-256 server certificate for hosts
+// (DNS names or IP literals; the first is also the common name), valid
+// from an hour ago for 30 days. It is its own CA, so that a client can
+// trust it by adding it to its root pool (or skip verification).
+func NewServer(hosts ...string) (*Cert, error) {
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("pkitest: a server certificate needs a host name")
+	}
+	return NewSelfSigned(Spec{
+		Subject:  pkix.Name{CommonName: hosts[0], Organization: []string{"mailproxy test"}},
+		Hosts:    hosts,
+		NotAfter: time.Now().Add(30 * 24 * time.Hour),
+		Server:   true,
+		CA:       true,
+	})
+}
+
 func issue(t testing.TB, parent *CA, s Spec) *Cert {
 	t.Helper()
-	key := newKey(t, s.RSA)
+	c, err := build(parent, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// build issues s, signed by parent or, when parent is nil, self-signed.
+func build(parent *CA, s Spec) (*Cert, error) {
+	key, err := newKey(s.RSA)
+	if err != nil {
+		return nil, err
+	}
 	if s.Serial == nil {
 		s.Serial = big.NewInt(serials.Add(1))
 	}
@@ -121,15 +162,23 @@ func issue(t testing.TB, parent *CA, s Spec) *Cert {
 		BasicConstraintsValid: true,
 		IsCA:                  s.CA,
 	}
+	for _, h := range s.Hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
 	switch {
-	case s.CA:
-		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	case s.Server:
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	default:
+	case !s.CA:
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	if s.CA {
+		tmpl.KeyUsage |= x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	}
 	signer, issuerCert := key, tmpl
 	if parent != nil {
@@ -137,22 +186,35 @@ func issue(t testing.TB, parent *CA, s Spec) *Cert {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuerCert, key.Public(), signer)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	return &Cert{
 		Cert:    cert,
 		Key:     key,
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
+	}, nil
+}
+
+// WriteFiles writes the certificate (mode 0644) and its key (mode 0600)
+// as PEM files certName and keyName in dir and returns their paths.
+func (c *Cert) WriteFiles(dir, certName, keyName string) (certFile, keyFile string, err error) {
+	certFile, keyFile = filepath.Join(dir, certName), filepath.Join(dir, keyName)
+	if err := os.WriteFile(certFile, c.CertPEM, 0o644); err != nil {
+		return "", "", fmt.Errorf("pkitest: %w", err)
 	}
+	if err := os.WriteFile(keyFile, c.KeyPEM, 0o600); err != nil {
+		return "", "", fmt.Errorf("pkitest: %w", err)
+	}
+	return certFile, keyFile, nil
 }
 
 // TLS returns the certificate for a tls.Config, followed by extra chain

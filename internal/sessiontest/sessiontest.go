@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"mailproxy/authhttp"
+	"mailproxy/internal/mailtest"
 	"mailproxy/internal/session"
 )
 
@@ -97,7 +98,7 @@ type Harness struct {
 	C    net.Conn
 	R    *bufio.Reader
 	SC   *session.Conn // what the front end was lent
-	Log  *LogBuffer
+	Log  *mailtest.SyncBuffer
 	done chan Result
 }
 
@@ -107,7 +108,7 @@ type Harness struct {
 func Serve(t testing.TB, serve ServeFunc, auth *FakeAuth, tune ...func(*session.Conn)) *Harness {
 	t.Helper()
 	cl, sv := TCPPair(t)
-	h := &Harness{t: t, C: cl, R: bufio.NewReader(cl), Log: &LogBuffer{}, done: make(chan Result, 1)}
+	h := &Harness{t: t, C: cl, R: bufio.NewReader(cl), Log: &mailtest.SyncBuffer{}, done: make(chan Result, 1)}
 	h.SC = &session.Conn{
 		Conn:         sv,
 		Client:       netip.MustParseAddrPort("192.0.2.10:1234"),
@@ -228,24 +229,6 @@ func (h *Harness) CloseWith(want error) {
 	h.t.Helper()
 	h.Ended(want)
 	h.Closed()
-}
-
-// LogBuffer collects log output for assertions; safe for concurrent use.
-type LogBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sb.Write(p)
-}
-
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sb.String()
 }
 
 // ClientTLS switches the client end to TLS (any server certificate).

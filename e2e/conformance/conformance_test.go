@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"mailproxy/internal/mailtest"
 )
 
 // implementedProtocols lists the protocols mailproxy implements; cases of
@@ -90,7 +92,7 @@ func setupEnv(t *testing.T) Env {
 	bin := os.Getenv("MAILPROXY_BIN")
 	if bin == "" {
 		var err error
-		if bin, err = BuildBinary(dir); err != nil {
+		if bin, err = mailtest.Build("mailproxy/cmd/mailproxy"); err != nil {
 			t.Fatalf("building mailproxy: %v", err)
 		}
 	}

@@ -1,6 +1,6 @@
 // Command mailbench measures mailproxy side by side with nginx's mail
 // module and with the backend itself, and prints one table of medians,
-// spreads and ratios against the project's targets (see internal/bench).
+// spreads and ratios against the project's targets (see e2e/bench).
 //
 //	mailbench                      # the default run, about 5 minutes
 //	mailbench -quick               # a smoke test, a few seconds per figure
@@ -24,7 +24,7 @@ import (
 	"strings"
 	"syscall"
 
-	"mailproxy/internal/bench"
+	"mailproxy/e2e/bench"
 )
 
 func main() {

@@ -14,24 +14,15 @@ import (
 // out, over and over for cfg.duration. It samples each transfer's latency
 // and each whole session's.
 func runFetch(ctx context.Context, cfg config, st *stats) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
-	defer cancel()
-	workers(ctx, cfg, st, func(ctx context.Context, due time.Time) error {
-		s, err := dialLogin(context.WithoutCancel(ctx), cfg, st)
-		if err != nil {
-			return err
-		}
+	runSessions(ctx, cfg, st, func(s *session) error {
 		t0 := time.Now()
 		n, err := cfg.client.transfer(s, cfg)
 		if err != nil {
-			s.c.Close()
 			return err
 		}
 		st.sample(time.Since(t0))
 		st.bodies.Add(1)
 		st.bodyBytes.Add(n)
-		s.logout(cfg)
-		st.sampleSession(time.Since(due))
 		return nil
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
 // startTimeout bounds a proxy's start-up, until every listener greets.
@@ -33,7 +35,7 @@ func (b *bench) start(ctx context.Context) (func(), error) {
 	}
 	b.cert, b.key = certFile, keyFile
 	fetchMsg := Message(b.o.FetchSize)
-	be := map[string]*server{}
+	be := map[string]*mailtest.Server{}
 	for _, s := range []struct {
 		name    string
 		tls     bool

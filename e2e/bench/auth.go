@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+
+	"mailproxy/internal/mailtest"
 )
 
 // authService is a minimal nginx auth_http service: for every request it
@@ -14,7 +16,7 @@ import (
 // auth_http_keepalive), answers in HTTP/1.1 with a Content-Length and
 // waits for the next request, as HTTP servers do.
 type authService struct {
-	*server
+	*mailtest.Server
 	answers   map[string][]byte // Auth-Protocol value → whole response
 	keepAlive map[string][]byte // the same, for a keep-alive request
 }
@@ -36,7 +38,7 @@ func startAuth(backends map[string]string) (*authService, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.server = s
+	a.Server = s
 	return a, nil
 }
 

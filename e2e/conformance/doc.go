@@ -9,7 +9,7 @@
 //
 //	cases, err := conformance.LoadDir("testdata/conformance")
 //	cert, key, err := conformance.WriteTestCert(dir)
-//	bin, err := conformance.BuildBinary(dir) // or an existing binary
+//	bin, err := mailtest.Build("mailproxy/cmd/mailproxy") // or an existing binary
 //	res := conformance.Run(cases[i], conformance.Env{
 //		Binary: bin, Cert: cert, Key: key, WorkDir: t.TempDir()})
 //	if !res.Passed() { t.Error(res.Failures, res.YAML, res.Stderr) }

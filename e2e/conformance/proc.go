@@ -2,60 +2,26 @@ package conformance
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
-
-// BuildBinary builds mailproxy (package mailproxy/cmd/mailproxy) into dir
-// and returns the binary's path. The module root is found with
-// `go env GOMOD`; the local toolchain is used.
-func BuildBinary(dir string) (string, error) {
-	env := append(os.Environ(), "GOTOOLCHAIN=local")
-	out, err := runGo(env, "", "env", "GOMOD")
-	if err != nil {
-		return "", err
-	}
-	gomod := strings.TrimSpace(out)
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("not inside a Go module")
-	}
-	bin := filepath.Join(dir, "mailproxy")
-	if _, err := runGo(env, filepath.Dir(gomod), "build", "-o", bin, "mailproxy/cmd/mailproxy"); err != nil {
-		return "", err
-	}
-	return bin, nil
-}
-
-func runGo(env []string, dir string, args ...string) (string, error) {
-	cmd := exec.Command("go", args...)
-	cmd.Env = env
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
-}
 
 // proxyProcess is one running mailproxy.
 type proxyProcess struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *mailtest.SyncBuffer
 	exited chan struct{} // closed when the process has exited
 }
 
 // startProxy starts `bin -c config`, collecting its stderr.
 func startProxy(bin, config string) (*proxyProcess, error) {
-	p := &proxyProcess{stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &proxyProcess{stderr: &mailtest.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "-c", config)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -130,22 +96,4 @@ func listening(port int) bool {
 		f.Close()
 	}
 	return false
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and other readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

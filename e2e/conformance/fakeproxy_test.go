@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
 // TestMain lets the test binary act as a tiny fake mail proxy, so that the
@@ -24,6 +26,7 @@ func TestMain(m *testing.M) {
 	if fakeDir != "" {
 		os.RemoveAll(fakeDir)
 	}
+	mailtest.RemoveBuilds()
 	os.Exit(code)
 }
 

@@ -4,25 +4,32 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"mailproxy/internal/mailtest"
 )
 
-// buildBinaries builds mailproxy and mailload into a temporary directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mailtest.RemoveBuilds()
+	os.Exit(code)
+}
+
+// buildBinaries builds mailproxy and mailload.
 func buildBinaries(t *testing.T) (mailproxyBin, mailloadBin string) {
 	t.Helper()
-	dir := t.TempDir()
-	for _, p := range []string{"mailproxy", "mailload"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, p), "mailproxy/cmd/"+p).CombinedOutput()
+	var bins []string
+	for _, pkg := range []string{"mailproxy/cmd/mailproxy", "mailproxy/e2e/cmd/mailload"} {
+		bin, err := mailtest.Build(pkg)
 		if err != nil {
-			t.Fatalf("go build %s: %v\n%s", p, err, out)
+			t.Fatal(err)
 		}
+		bins = append(bins, bin)
 	}
-	return filepath.Join(dir, "mailproxy"), filepath.Join(dir, "mailload")
+	return bins[0], bins[1]
 }
 
 // logWriter sends progress lines to the test log.
