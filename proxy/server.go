@@ -212,6 +212,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// errNoPoller is newPoller's error on systems without epoll
+// (poller_other.go), where sessions are always relayed with goroutines.
+var errNoPoller = errors.New("idle sessions are parked with epoll, which this system does not have")
+
 // poller returns the server's poller, creating it on first use; nil if it
 // cannot be created (then sessions are relayed with goroutines).
 func (s *Server) poller() *poller {
@@ -220,7 +224,9 @@ func (s *Server) poller() *poller {
 	if s.parker == nil && !s.parkerOff {
 		p, err := newPoller()
 		if err != nil {
-			s.log.Error("cannot create the epoll instance for idle sessions; relaying with goroutines", "err", err)
+			if !errors.Is(err, errNoPoller) {
+				s.log.Error("cannot create the epoll instance for idle sessions; relaying with goroutines", "err", err)
+			}
 			s.parkerOff = true // do not retry
 			return nil
 		}
