@@ -71,8 +71,8 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("server without listen")
 			case s.Protocol != "imap" && s.Protocol != "pop3" && s.Protocol != "smtp":
 				t.Fatalf("protocol %q", s.Protocol)
-			case s.AuthHTTPAddr == "" || s.AuthHTTPURI == "" || s.AuthHTTPHost == "":
-				t.Fatalf("auth_http not resolved: %+v", s)
+			case s.AuthHTTP.Network() == "" || s.AuthHTTP.URI() == "" || s.AuthHTTP.Host() == "":
+				t.Fatalf("auth_http not parsed: %+v", s)
 			case s.Timeout <= 0 || s.AuthHTTPTimeout <= 0 || s.ProxyTimeout <= 0:
 				t.Fatal("non-positive timeout")
 			case s.ProxyBuffer <= 0 || s.IMAPClientBuffer <= 0:

@@ -8,6 +8,8 @@ package config
 import (
 	"net/netip"
 	"time"
+
+	"mailproxy/authhttp"
 )
 
 // StartTLS is the value of the starttls directive.
@@ -73,11 +75,10 @@ type Server struct {
 	Timeout    time.Duration // default 60s
 	MaxErrors  int           // default 5
 
-	AuthHTTP        string        // URL as written (http:// optional)
-	AuthHTTPNetwork string        // "tcp", or "unix" for unix:/path URLs
-	AuthHTTPAddr    string        // dial address: "host:port" (port 80 if absent) or the socket path
-	AuthHTTPHost    string        // Host header: host without port, IPv6 in brackets; "localhost" for unix
-	AuthHTTPURI     string        // request URI as written, default "/"
+	// AuthHTTP is the auth_http URL, parsed once here by the auth
+	// client's own parser; the server hands it to authhttp.NewClient,
+	// which resolves a host name.
+	AuthHTTP        authhttp.URL
 	AuthHTTPHeader  []Header      // in file order
 	AuthHTTPTimeout time.Duration // default 60s
 

@@ -74,11 +74,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	if !auth.set && !auth.bad {
 		c.errorf(line, `no "auth_http" is defined for server`)
 	}
-	srv.AuthHTTP = auth.v.raw
-	srv.AuthHTTPNetwork = auth.v.network
-	srv.AuthHTTPAddr = auth.v.addr
-	srv.AuthHTTPHost = auth.v.host
-	srv.AuthHTTPURI = auth.v.uri
+	srv.AuthHTTP = auth.v
 	srv.AuthHTTPHeader = slices.Clone(s.authHTTPHeader.or(m.authHTTPHeader).v)
 	srv.AuthHTTPTimeout = s.authHTTPTimeout.or(m.authHTTPTimeout).get(defaultAuthHTTPTimeout)
 
