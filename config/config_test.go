@@ -58,9 +58,16 @@ func withTLSDefaults(s Server) Server {
 	return s
 }
 
+// checkServer compares got with want, whose TLS and ClientAuth are left
+// zero: got must have TLS settings exactly when it needs TLS.
 func checkServer(t *testing.T, got *Server, want Server) {
 	t.Helper()
-	if g, w := normalize(*got), normalize(withTLSDefaults(want)); !reflect.DeepEqual(g, w) {
+	if (got.TLS != nil) != got.NeedsTLS() {
+		t.Errorf("NeedsTLS() = %v with TLS settings %p", got.NeedsTLS(), got.TLS)
+	}
+	g := *got
+	g.TLS, g.ClientAuth = nil, nil
+	if g, w := normalize(g), normalize(withTLSDefaults(want)); !reflect.DeepEqual(g, w) {
 		t.Errorf("server mismatch\n got: %+v\nwant: %+v", g, w)
 	}
 }

@@ -6,10 +6,12 @@
 package config
 
 import (
+	stdtls "crypto/tls"
 	"net/netip"
 	"time"
 
 	"mailproxy/authhttp"
+	mailtls "mailproxy/tls"
 )
 
 // StartTLS is the value of the starttls directive.
@@ -91,7 +93,7 @@ type Server struct {
 
 	// SSLCertificate and SSLCertificateKey are file paths, one key per
 	// certificate; relative paths are already joined to the directory of
-	// the configuration file. Every pair was loaded once at parse time.
+	// the configuration file. Parse loaded them into TLS.
 	SSLCertificate    []string
 	SSLCertificateKey []string
 	SSLProtocols      []string // e.g. ["TLSv1.2","TLSv1.3"] (default)
@@ -136,7 +138,7 @@ type Server struct {
 
 	// SNICertificates are certificates chosen by the server name the
 	// client asks for (sni_certificates, beyond nginx); SSLCertificate
-	// stays the default. Paths are absolute and every pair was loaded.
+	// stays the default. Paths are absolute; Parse loaded them into TLS.
 	SNICertificates []SNICertificate
 	// ProxyProtocolTLVs makes an outbound v2 PROXY header describe a TLS
 	// client connection in TLVs (proxy_protocol_tlvs, beyond nginx).
@@ -147,6 +149,15 @@ type Server struct {
 	// AuthHTTPKeepaliveTimeout (0, the default: authhttp's 30s).
 	AuthHTTPKeepalive        int
 	AuthHTTPKeepaliveTimeout time.Duration
+
+	// TLS is the server's TLS configuration, built by Parse from the
+	// ssl_* keys and sni_certificates with every file they name read
+	// once (the files the checks above read); nil when the server needs
+	// no TLS (NeedsTLS). ClientAuth is its client-certificate policy,
+	// nil for ssl_verify_client off. The server uses both as they are:
+	// the files are read once per load, and again at each reload.
+	TLS        *stdtls.Config
+	ClientAuth *mailtls.ClientAuth
 }
 
 // SNICertificate is one sni_certificates entry.

@@ -36,6 +36,7 @@ type env struct {
 	// passwords caches ssl_password_file contents by path (nil slice
 	// and false: the file could not be read, already reported).
 	passwords map[string]passwordFile
+	tls       tlsLoader // reads each TLS file of this Parse once
 	listens   listenSet // every listen address seen so far
 }
 
@@ -133,7 +134,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}
 	if srv.NeedsTLS() {
-		checkTLSFiles(c, srv, tlsLines{
+		checkTLSFiles(c, e, srv, tlsLines{
 			curve:   s.sslECDHCurve.or(m.sslECDHCurve).line,
 			tickets: s.sslSessionTicketKey.or(m.sslSessionTicketKey).line,
 			client:  s.sslClientCertificate.or(m.sslClientCertificate).line,
