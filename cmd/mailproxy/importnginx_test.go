@@ -88,7 +88,7 @@ func TestImportNginxRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the imported YAML does not load: %v\n%s", err, out.String())
 			}
-			direct, err := loadConfig(file, n)
+			direct, _, err := loadConfig(file, n)
 			if err != nil {
 				t.Fatalf("-c nginx.conf: %v", err)
 			}
