@@ -11,9 +11,11 @@ import (
 )
 
 // authHTTP parses auth_http with authhttp.ParseURL, the parser the auth
-// client uses too, so that a value passes `mailproxy -t` exactly when the
-// server can use it (only the lookup of a host name is left to the
-// server's start, as nginx resolves it at startup).
+// client uses too, and keeps the parsed value for it: a value passes
+// here exactly when the server can use it. Parsing does no I/O; a host
+// name is looked up by authhttp.NewClient when the server is built (by
+// `mailproxy -t` too, as nginx resolves it when reading its
+// configuration).
 func authHTTP(c *collector, key string, n *yaml.Node) (authhttp.URL, bool) {
 	s, ok := nonEmptyText(c, key, n)
 	if !ok {
