@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt-check lint interop fuzz clean bench
+.PHONY: all build run test test-short vet vet-cross fmt-check lint interop fuzz clean bench
 
 all: build
 
@@ -28,6 +28,17 @@ test-short:
 
 vet:
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory vet-cross
+
+# vet-cross vets the tree as built for other systems, so that Linux-only
+# code (epoll, ppoll, TIOCINQ, Pdeathsig) stays in _linux.go files with a
+# fallback elsewhere. It only type-checks: nothing is run.
+VET_GOOS ?= darwin freebsd
+vet-cross:
+	@for goos in $(VET_GOOS); do \
+	  echo "GOOS=$$goos $(GO) vet ./..."; \
+	  GOOS=$$goos $(GO) vet ./... || exit 1; \
+	done
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

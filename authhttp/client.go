@@ -32,23 +32,17 @@ type Client struct {
 	pool    *pool  // nil: a new connection per request, as nginx
 }
 
-// NewClient parses rawURL as nginx's auth_http directive does and returns
-// a client for it.
-//
-// rawURL is an optional "http://" followed by "host[:port][/uri]" (port
-// 80 and uri "/" by default; a "?query" also starts the URI and is kept
-// verbatim; an IPv6 host is written in brackets and then only "/" starts
-// the URI) or by "unix:/path[:uri]". "https://" is rejected. A host name
-// is resolved here, once, and only its first address is used, as nginx
-// does at configuration time. The Host header is the host part as written,
-// without the port (IPv6 with its brackets), or "localhost" for unix:.
+// NewClient returns a client for the auth server at u (see ParseURL). A
+// host name is resolved here, once, and only its first address is used,
+// as nginx does at configuration time; a name that does not resolve is a
+// *URLError ("host not found"). The Host header is u.Host().
 //
 // timeout bounds each Do from the start of the connect to the end of the
 // answer's header block; ≤ 0 means DefaultTimeout. headers are the
 // auth_http_header lines, sent verbatim after nginx's own; an empty name,
 // a name with ':' and a name or value with CR or LF are rejected.
-func NewClient(rawURL string, timeout time.Duration, headers []Header) (*Client, error) {
-	t, err := parseURL(rawURL, defaultLookup)
+func NewClient(u URL, timeout time.Duration, headers []Header) (*Client, error) {
+	t, err := u.resolve(defaultLookup)
 	if err != nil {
 		return nil, err
 	}

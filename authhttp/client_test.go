@@ -92,7 +92,7 @@ func (s *authServer) client(t *testing.T, timeout time.Duration) *Client {
 	if s.ln.Addr().Network() == "unix" {
 		raw = "unix:" + s.ln.Addr().String() + ":/auth"
 	}
-	c, err := NewClient(raw, timeout, []Header{{"X-Auth-Key", "k"}})
+	c, err := NewClient(mustURL(t, raw), timeout, []Header{{"X-Auth-Key", "k"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestDoConnectionRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	c, err := NewClient(addr+"/auth", time.Second, nil)
+	c, err := NewClient(mustURL(t, addr+"/auth"), time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestDoUnixSocket(t *testing.T) {
 }
 
 func TestDoNilRequest(t *testing.T) {
-	c, err := NewClient("127.0.0.1:1", time.Second, nil)
+	c, err := NewClient(mustURL(t, "127.0.0.1:1"), time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

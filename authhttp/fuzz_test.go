@@ -144,3 +144,39 @@ func unescape(t *testing.T, b []byte) string {
 	}
 	return out.String()
 }
+
+// FuzzParseURL checks that ParseURL never panics, refuses with a
+// *URLError naming the input, and that an accepted URL gives a request
+// line without white space or control bytes and a target to dial.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:9000/auth", "http://[::1]/x", "HTTP://[::1]/x", "unix:/s:/a", "auth.internal?x", "[::1", "::1:80", "ftp://x", "1..2.3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := ParseURL(raw)
+		if err != nil {
+			var ue *URLError
+			if !errors.As(err, &ue) || ue.URL != raw || ue.Reason == "" || u != (URL{}) {
+				t.Fatalf("ParseURL(%q) = %+v, %v", raw, u, err)
+			}
+			return
+		}
+		if u.String() != raw || u.Host() == "" || u.URI() == "" {
+			t.Fatalf("ParseURL(%q) = %+v", raw, u)
+		}
+		for _, s := range []string{u.Host(), u.URI()} {
+			for i := 0; i < len(s); i++ {
+				if s[i] <= ' ' || s[i] == 0x7f {
+					t.Fatalf("ParseURL(%q): %q holds a control byte", raw, s)
+				}
+			}
+		}
+		tg, err := u.resolve(fakeLookup)
+		if errors.As(err, new(*URLError)) {
+			return // a name fakeLookup does not know
+		}
+		if err != nil || tg.network != u.Network() || tg.address == "" || tg.host != u.Host() || tg.uri != u.URI() {
+			t.Fatalf("resolve(%q) = %+v, %v", raw, tg, err)
+		}
+	})
+}

@@ -106,7 +106,7 @@ func newKAServer(t *testing.T, answer func(i int) string) *kaServer {
 
 func kaClient(t *testing.T, s *kaServer, maxIdle int) *Client {
 	t.Helper()
-	c, err := NewClient("http://"+s.ln.Addr().String()+"/auth", 5*time.Second, []Header{{"X-Auth-Key", "k"}})
+	c, err := NewClient(mustURL(t, "http://"+s.ln.Addr().String()+"/auth"), 5*time.Second, []Header{{"X-Auth-Key", "k"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestKeepAliveReuses(t *testing.T) {
 // Connection header and every request has its own connection.
 func TestKeepAliveOffIsNginx(t *testing.T) {
 	s := newKAServer(t, func(int) string { return kaOK })
-	c, err := NewClient("http://"+s.ln.Addr().String()+"/auth", 5*time.Second, nil)
+	c, err := NewClient(mustURL(t, "http://"+s.ln.Addr().String()+"/auth"), 5*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

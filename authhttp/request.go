@@ -11,7 +11,7 @@ import (
 // order, then each extra header as "Name: Value" in the given order, then
 // the empty line.
 //
-// host and uri are written verbatim (see NewClient for how they come from
+// host and uri are written verbatim (see ParseURL for how they come from
 // the auth_http URL). Of r's values only User, Pass and SSL.Cert are
 // escaped (§9.4); every other value is written as given, so the caller
 // must not pass CR or LF in them. Lines are omitted as follows:

@@ -7,8 +7,10 @@
 // fills a Request, the proxy adds the connection facts and calls Client.Do.
 //
 // Pieces:
-//   - NewClient parses the auth_http URL once; Client.Do makes one exchange
-//     (new connection, request, header block, close) within the timeout.
+//   - ParseURL parses the auth_http URL (the configuration does it, once,
+//     and reports its errors at their line); NewClient resolves it and
+//     Client.Do makes one exchange (new connection, request, header
+//     block, close) within the timeout.
 //   - AppendRequest / Client.AppendRequest build the request bytes;
 //     AppendEscape / Escape are nginx's escaping of §9.4.
 //   - ParseResponse applies nginx's parsing and decision rules to an answer.

@@ -1,20 +1,26 @@
 package config
 
 import (
+	stdtls "crypto/tls"
+	"crypto/x509"
+
 	mailtls "mailproxy/tls"
 )
 
-// loadKeyPair checks that a certificate file and its key file load and
-// match, decrypting an encrypted key with the passphrases of
-// ssl_password_file as the server will (mailtls.LoadKeyPair: files that
-// are not regular or are too large are refused). Tests may replace it.
-var loadKeyPair = func(certFile, keyFile string, passwords []string) error {
-	_, err := mailtls.LoadKeyPair(certFile, keyFile, passwords)
-	return err
+// tlsLoader loads the TLS files of one Parse: *mailtls.Loader, which reads
+// each file once, so that the checks here and the server settings built
+// from them (buildTLS) share every read. Tests replace it (newTLSLoader).
+type tlsLoader interface {
+	PasswordFile(path string) ([]string, error)
+	KeyPair(certFile, keyFile string, passwords []string) (stdtls.Certificate, error)
+	Certificates(path string) ([]*x509.Certificate, error)
+	CRLs(path string) ([]*x509.RevocationList, error)
+	TicketKeys(files []string) ([][32]byte, error)
+	ServerConfig(s mailtls.Settings) (*stdtls.Config, *mailtls.ClientAuth, error)
 }
 
-// readPasswords reads an ssl_password_file. Tests may replace it.
-var readPasswords = mailtls.ReadPasswordFile
+// newTLSLoader makes the loader of one Parse. Tests may replace it.
+var newTLSLoader = func() tlsLoader { return new(mailtls.Loader) }
 
 // passwordFile is one ssl_password_file's passphrases, read once.
 type passwordFile struct {
@@ -24,8 +30,11 @@ type passwordFile struct {
 
 // checkPair loads a certificate/key pair once per file (with the
 // passphrases of pwFile, read once and reported at pwLine when it cannot
-// be read). It returns nil for a pair already checked or when the
-// password file is unreadable (that problem is reported instead).
+// be read) and checks that they match, decrypting an encrypted key as
+// the server will (mailtls.LoadKeyPair: files that are not regular or
+// are too large are refused). It returns nil for a pair already checked
+// or when the password file is unreadable (that problem is reported
+// instead).
 func (e *env) checkPair(c *collector, pwFile string, pwLine int, cert, key string) error {
 	p := [3]string{cert, key, pwFile}
 	if e.pairs[p] {
@@ -39,7 +48,7 @@ func (e *env) checkPair(c *collector, pwFile string, pwLine int, cert, key strin
 		}
 		pf, seen := e.passwords[pwFile]
 		if !seen {
-			lines, err := readPasswords(pwFile)
+			lines, err := e.tls.PasswordFile(pwFile)
 			if err != nil {
 				c.errorf(pwLine, "ssl_password_file: %v", err)
 			}
@@ -51,5 +60,6 @@ func (e *env) checkPair(c *collector, pwFile string, pwLine int, cert, key strin
 		}
 		passwords = pf.lines
 	}
-	return loadKeyPair(cert, key, passwords)
+	_, err := e.tls.KeyPair(cert, key, passwords)
+	return err
 }

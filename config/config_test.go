@@ -58,9 +58,16 @@ func withTLSDefaults(s Server) Server {
 	return s
 }
 
+// checkServer compares got with want, whose TLS and ClientAuth are left
+// zero: got must have TLS settings exactly when it needs TLS.
 func checkServer(t *testing.T, got *Server, want Server) {
 	t.Helper()
-	if g, w := normalize(*got), normalize(withTLSDefaults(want)); !reflect.DeepEqual(g, w) {
+	if (got.TLS != nil) != got.NeedsTLS() {
+		t.Errorf("NeedsTLS() = %v with TLS settings %p", got.NeedsTLS(), got.TLS)
+	}
+	g := *got
+	g.TLS, g.ClientAuth = nil, nil
+	if g, w := normalize(g), normalize(withTLSDefaults(want)); !reflect.DeepEqual(g, w) {
 		t.Errorf("server mismatch\n got: %+v\nwant: %+v", g, w)
 	}
 }
@@ -93,8 +100,7 @@ func TestExample(t *testing.T) {
 		{Address: "0.0.0.0:993", SSL: true, Line: 12},
 		{Address: "127.0.0.1:10143", ProxyProtocol: true, Line: 13},
 	}
-	want.AuthHTTP = "http://127.0.0.1:9000/auth"
-	want.AuthHTTPURI = "/auth"
+	want.AuthHTTP = authURL("http://127.0.0.1:9000/auth")
 	want.AuthHTTPHeader = []Header{{"X-Auth-Key", "shared-secret"}}
 	want.SSLCertificate = []string{f.m["CERT"]}
 	want.SSLCertificateKey = []string{f.m["KEY"]}
@@ -146,22 +152,22 @@ func TestKeys(t *testing.T) {
 		{"max_errors zero", "max_errors: 0", func(s *Server) { s.MaxErrors = 0 }},
 		{"max_errors string", `max_errors: "7"`, func(s *Server) { s.MaxErrors = 7 }},
 		{"auth_http url", "auth_http: http://auth.example:8080/a/b?c=1", func(s *Server) {
-			s.AuthHTTP, s.AuthHTTPAddr, s.AuthHTTPHost, s.AuthHTTPURI = "http://auth.example:8080/a/b?c=1", "auth.example:8080", "auth.example", "/a/b?c=1"
+			s.AuthHTTP = authURL("http://auth.example:8080/a/b?c=1")
 		}},
-		{"auth_http ipv6", "auth_http: HTTP://[::1]/x", func(s *Server) {
-			s.AuthHTTP, s.AuthHTTPAddr, s.AuthHTTPHost, s.AuthHTTPURI = "HTTP://[::1]/x", "[::1]:80", "[::1]", "/x"
+		{"auth_http ipv6", "auth_http: http://[::1]/x", func(s *Server) {
+			s.AuthHTTP = authURL("http://[::1]/x")
 		}},
 		{"auth_http ipv6 port", `auth_http: "[2001:db8::1]:81"`, func(s *Server) {
-			s.AuthHTTP, s.AuthHTTPAddr, s.AuthHTTPHost = "[2001:db8::1]:81", "[2001:db8::1]:81", "[2001:db8::1]"
+			s.AuthHTTP = authURL("[2001:db8::1]:81")
 		}},
 		{"auth_http host", "auth_http: auth.internal", func(s *Server) {
-			s.AuthHTTP, s.AuthHTTPAddr, s.AuthHTTPHost = "auth.internal", "auth.internal:80", "auth.internal"
+			s.AuthHTTP = authURL("auth.internal")
 		}},
 		{"auth_http unix", "auth_http: unix:/run/auth.sock:/auth", func(s *Server) {
-			s.AuthHTTP, s.AuthHTTPNetwork, s.AuthHTTPAddr, s.AuthHTTPHost, s.AuthHTTPURI = "unix:/run/auth.sock:/auth", "unix", "/run/auth.sock", "localhost", "/auth"
+			s.AuthHTTP = authURL("unix:/run/auth.sock:/auth")
 		}},
 		{"auth_http unix no uri", "auth_http: http://unix:/run/auth.sock", func(s *Server) {
-			s.AuthHTTP, s.AuthHTTPNetwork, s.AuthHTTPAddr, s.AuthHTTPHost = "http://unix:/run/auth.sock", "unix", "/run/auth.sock", "localhost"
+			s.AuthHTTP = authURL("http://unix:/run/auth.sock")
 		}},
 		{"auth_http_header order", y("auth_http_header:", "  X-Zeta: 1", "  X-Alpha: two words", `  X-Empty: ""`), func(s *Server) {
 			s.AuthHTTPHeader = []Header{{"X-Zeta", "1"}, {"X-Alpha", "two words"}, {"X-Empty", ""}}
@@ -343,7 +349,7 @@ func TestInheritance(t *testing.T) {
 	}
 
 	first := defaultServer(14)
-	first.AuthHTTP, first.AuthHTTPAddr, first.AuthHTTPHost, first.AuthHTTPURI = "http://auth2:81/x", "auth2:81", "auth2", "/x"
+	first.AuthHTTP = authURL("http://auth2:81/x")
 	first.AuthHTTPHeader = []Header{{"X-C", "c"}}
 	first.Timeout = 10 * time.Second
 	first.ServerName = "mail.example"

@@ -1,9 +1,13 @@
 package config
 
 import (
+	stdtls "crypto/tls"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
+
+	mailtls "mailproxy/tls"
 )
 
 // FuzzParse checks that Parse never panics and always returns exactly one
@@ -11,17 +15,9 @@ import (
 // positioned problems. Certificate loading is stubbed: fuzzed paths must
 // not touch the file system.
 func FuzzParse(f *testing.F) {
-	old := loadKeyPair
-	loadKeyPair = func(cert, key string, _ []string) error {
-		if strings.Contains(cert, "bad") {
-			return errors.New("bad pair")
-		}
-		return nil
-	}
-	oldFiles, oldPasswords := loadTLSFiles, readPasswords
-	loadTLSFiles = func(string, ...string) error { return nil }
-	readPasswords = func(string) ([]string, error) { return nil, nil }
-	f.Cleanup(func() { loadKeyPair, loadTLSFiles, readPasswords = old, oldFiles, oldPasswords })
+	old := newTLSLoader
+	newTLSLoader = func() tlsLoader { return stubLoader{} }
+	f.Cleanup(func() { newTLSLoader = old })
 
 	f.Add([]byte(y(
 		"mail:",
@@ -71,8 +67,8 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("server without listen")
 			case s.Protocol != "imap" && s.Protocol != "pop3" && s.Protocol != "smtp":
 				t.Fatalf("protocol %q", s.Protocol)
-			case s.AuthHTTPAddr == "" || s.AuthHTTPURI == "" || s.AuthHTTPHost == "":
-				t.Fatalf("auth_http not resolved: %+v", s)
+			case s.AuthHTTP.Network() == "" || s.AuthHTTP.URI() == "" || s.AuthHTTP.Host() == "":
+				t.Fatalf("auth_http not parsed: %+v", s)
 			case s.Timeout <= 0 || s.AuthHTTPTimeout <= 0 || s.ProxyTimeout <= 0:
 				t.Fatal("non-positive timeout")
 			case s.ProxyBuffer <= 0 || s.IMAPClientBuffer <= 0:
@@ -86,4 +82,24 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// stubLoader loads no file: every pair loads unless its certificate path
+// contains "bad", every other file loads, and the TLS settings are empty.
+type stubLoader struct{}
+
+func (stubLoader) PasswordFile(string) ([]string, error) { return nil, nil }
+
+func (stubLoader) KeyPair(cert, _ string, _ []string) (stdtls.Certificate, error) {
+	if strings.Contains(cert, "bad") {
+		return stdtls.Certificate{}, errors.New("bad pair")
+	}
+	return stdtls.Certificate{}, nil
+}
+
+func (stubLoader) Certificates(string) ([]*x509.Certificate, error) { return nil, nil }
+func (stubLoader) CRLs(string) ([]*x509.RevocationList, error)      { return nil, nil }
+func (stubLoader) TicketKeys([]string) ([][32]byte, error)          { return nil, nil }
+func (stubLoader) ServerConfig(mailtls.Settings) (*stdtls.Config, *mailtls.ClientAuth, error) {
+	return &stdtls.Config{}, nil, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mailproxy/authhttp"
 	"mailproxy/internal/pkitest"
 )
 
@@ -134,11 +135,7 @@ func defaultServer(line int) Server {
 		ServerName:       "mailhost.example.org",
 		Timeout:          60 * time.Second,
 		MaxErrors:        5,
-		AuthHTTP:         "127.0.0.1:9000",
-		AuthHTTPNetwork:  "tcp",
-		AuthHTTPAddr:     "127.0.0.1:9000",
-		AuthHTTPHost:     "127.0.0.1",
-		AuthHTTPURI:      "/",
+		AuthHTTP:         authURL("127.0.0.1:9000"),
 		AuthHTTPTimeout:  60 * time.Second,
 		ProxyBuffer:      4096,
 		ProxyTimeout:     24 * time.Hour,
@@ -157,6 +154,15 @@ func defaultServer(line int) Server {
 		ResolverIPv6:     true,
 		ResolverTimeout:  30 * time.Second,
 	}
+}
+
+// authURL is authhttp.ParseURL for a URL the test knows to be good.
+func authURL(raw string) authhttp.URL {
+	u, err := authhttp.ParseURL(raw)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }
 
 func prefixes(ss ...string) []netip.Prefix {

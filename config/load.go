@@ -28,9 +28,12 @@ func Load(path string) (*Config, error) {
 // `servers` list. It returns either a complete, validated *Config with
 // every default applied, or an *Error listing every problem as
 // "name:LINE: what is wrong". name is used in messages and as Config.File;
-// relative certificate paths are taken from its directory. Parse reads the
-// certificate and key files to check that they load. The result is not
-// shared with anything and must be treated as immutable.
+// relative certificate paths are taken from its directory. Parse reads
+// every TLS file a server uses, each once, to check it and then to build
+// the server's TLS settings (Server.TLS): the server uses them as they
+// are and reads nothing itself, and a reload parses again, so it re-reads
+// every file. The result is not shared with anything and must be treated
+// as immutable.
 func Parse(name string, data []byte) (*Config, error) {
 	c := &collector{file: name}
 	e := &env{
@@ -38,10 +41,14 @@ func Parse(name string, data []byte) (*Config, error) {
 		dir:      filepath.Dir(name),
 		pairs:    make(map[[3]string]bool),
 		listens:  make(listenSet),
+		tls:      newTLSLoader(),
 	}
 	var cfg *Config
 	if root, ok := parseYAML(c, data); ok {
 		cfg = build(c, e, root)
+	}
+	if cfg != nil && len(c.probs) == 0 {
+		buildTLS(c, e, cfg)
 	}
 	if err := c.err(); err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"mailproxy/authhttp"
 )
 
 // opt is one directive's value at one level (mail or server).
@@ -42,7 +44,7 @@ type settings struct {
 	timeout    opt[time.Duration]
 	maxErrors  opt[int]
 
-	authHTTP        opt[authURL]
+	authHTTP        opt[authhttp.URL]
 	authHTTPHeader  opt[[]Header]
 	authHTTPTimeout opt[time.Duration]
 
@@ -127,7 +129,7 @@ var directives = map[string]directive{
 	"timeout":     bind(false, func(s *settings) *opt[time.Duration] { return &s.timeout }, duration),
 	"max_errors":  bind(false, func(s *settings) *opt[int] { return &s.maxErrors }, count),
 
-	"auth_http":         bind(false, func(s *settings) *opt[authURL] { return &s.authHTTP }, authHTTP),
+	"auth_http":         bind(false, func(s *settings) *opt[authhttp.URL] { return &s.authHTTP }, authHTTP),
 	"auth_http_header":  bind(false, func(s *settings) *opt[[]Header] { return &s.authHTTPHeader }, headerMap),
 	"auth_http_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.authHTTPTimeout }, duration),
 

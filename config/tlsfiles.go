@@ -9,49 +9,82 @@ type tlsLines struct {
 	curve, tickets, client, trusted, crl int
 }
 
-// loadTLSFiles loads the files of one TLS key (ssl_session_ticket_key,
-// ssl_client_certificate, ssl_trusted_certificate or ssl_crl) as the
-// server will. Tests may replace it.
-var loadTLSFiles = func(key string, paths ...string) error {
-	var err error
-	switch key {
-	case "ssl_session_ticket_key":
-		_, err = mailtls.ReadTicketKeys(paths)
-	case "ssl_crl":
-		_, err = mailtls.LoadCRLs(paths[0])
-	default:
-		_, err = mailtls.LoadCertificates(paths[0])
-	}
-	return err
-}
-
 // checkTLSFiles checks, for a server that uses TLS, what the server will
 // load when it starts: the ssl_ecdh_curve names, the ticket key files,
 // the CA files (when ssl_verify_client is not off: nginx loads them only
 // then) and the CRL file, so that `mailproxy -t` reports them with their
 // line.
-func checkTLSFiles(c *collector, srv *Server, l tlsLines) {
+func checkTLSFiles(c *collector, e *env, srv *Server, l tlsLines) {
 	if _, err := mailtls.ParseCurves(srv.SSLECDHCurve); err != nil {
 		c.errorf(l.curve, "%v", err)
 	}
 	if srv.SSLSessionTickets && len(srv.SSLSessionTicketKey) > 0 {
-		if err := loadTLSFiles("ssl_session_ticket_key", srv.SSLSessionTicketKey...); err != nil {
+		if _, err := e.tls.TicketKeys(srv.SSLSessionTicketKey); err != nil {
 			c.errorf(l.tickets, "%v", err)
 		}
 	}
-	check := func(key, path string, line int) {
+	cas := func(key, path string, line int) {
 		if path == "" {
 			return
 		}
-		if err := loadTLSFiles(key, path); err != nil {
+		if _, err := e.tls.Certificates(path); err != nil {
 			c.errorf(line, "%s: %v", key, err)
 		}
 	}
 	if srv.SSLVerifyClient != "off" {
-		check("ssl_client_certificate", srv.SSLClientCertificate, l.client)
-		check("ssl_trusted_certificate", srv.SSLTrustedCertificate, l.trusted)
+		cas("ssl_client_certificate", srv.SSLClientCertificate, l.client)
+		cas("ssl_trusted_certificate", srv.SSLTrustedCertificate, l.trusted)
 	}
-	check("ssl_crl", srv.SSLCRL, l.crl)
+	if srv.SSLCRL != "" {
+		if _, err := e.tls.CRLs(srv.SSLCRL); err != nil {
+			c.errorf(l.crl, "ssl_crl: %v", err)
+		}
+	}
+}
+
+// buildTLS builds the TLS settings of every server that uses TLS, once
+// the file has no other problem (as the server used to build them when
+// it started), from what the checks loaded: e.tls reads no file twice.
+// What only the build finds (e.g. an ssl_protocols range Go cannot
+// honour) is reported at the server's line.
+func buildTLS(c *collector, e *env, cfg *Config) {
+	for _, srv := range cfg.Servers {
+		if !srv.NeedsTLS() {
+			continue
+		}
+		var err error
+		if srv.TLS, srv.ClientAuth, err = e.tls.ServerConfig(srv.tlsSettings()); err != nil {
+			c.errorf(srv.Line, "%v", err)
+		}
+	}
+}
+
+// tlsSettings turns a server's ssl_* directives into mailtls settings.
+// ssl_prefer_server_ciphers and ssl_session_cache have no counterpart: Go
+// always prefers its own cipher order and resumes sessions with tickets
+// only (README, "TLS").
+func (srv *Server) tlsSettings() mailtls.Settings {
+	s := mailtls.Settings{
+		Certificates:          srv.SSLCertificate,
+		Keys:                  srv.SSLCertificateKey,
+		PasswordFile:          srv.SSLPasswordFile,
+		Protocols:             srv.SSLProtocols,
+		Ciphers:               srv.SSLCiphers,
+		ECDHCurve:             srv.SSLECDHCurve,
+		ALPN:                  alpn(srv.Protocol),
+		DisableSessionTickets: !srv.SSLSessionTickets,
+		SessionTicketKeys:     srv.SSLSessionTicketKey,
+		SessionTimeout:        srv.SSLSessionTimeout,
+		VerifyClient:          srv.SSLVerifyClient,
+		VerifyDepth:           srv.SSLVerifyDepth,
+		ClientCertificate:     srv.SSLClientCertificate,
+		TrustedCertificate:    srv.SSLTrustedCertificate,
+		CRL:                   srv.SSLCRL,
+	}
+	for _, e := range srv.SNICertificates {
+		s.SNI = append(s.SNI, mailtls.NamedCertificates{Names: e.Names, Certificates: e.SSLCertificate, Keys: e.SSLCertificateKey})
+	}
+	return s
 }
 
 // resolveSNI makes the sni_certificates paths absolute (from the file's
@@ -74,4 +107,12 @@ func resolveSNI(c *collector, e *env, srv *Server, o opt[[]SNICertificate], pwLi
 		}
 		srv.SNICertificates = append(srv.SNICertificates, r)
 	}
+}
+
+// alpn is the protocol's ALPN identifier (the IANA registry's names).
+func alpn(protocol string) string {
+	if protocol == "sieve" {
+		return "managesieve"
+	}
+	return protocol
 }

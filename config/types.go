@@ -6,8 +6,12 @@
 package config
 
 import (
+	stdtls "crypto/tls"
 	"net/netip"
 	"time"
+
+	"mailproxy/authhttp"
+	mailtls "mailproxy/tls"
 )
 
 // StartTLS is the value of the starttls directive.
@@ -73,11 +77,10 @@ type Server struct {
 	Timeout    time.Duration // default 60s
 	MaxErrors  int           // default 5
 
-	AuthHTTP        string        // URL as written (http:// optional)
-	AuthHTTPNetwork string        // "tcp", or "unix" for unix:/path URLs
-	AuthHTTPAddr    string        // dial address: "host:port" (port 80 if absent) or the socket path
-	AuthHTTPHost    string        // Host header: host without port, IPv6 in brackets; "localhost" for unix
-	AuthHTTPURI     string        // request URI as written, default "/"
+	// AuthHTTP is the auth_http URL, parsed once here by the auth
+	// client's own parser; the server hands it to authhttp.NewClient,
+	// which resolves a host name.
+	AuthHTTP        authhttp.URL
 	AuthHTTPHeader  []Header      // in file order
 	AuthHTTPTimeout time.Duration // default 60s
 
@@ -90,7 +93,7 @@ type Server struct {
 
 	// SSLCertificate and SSLCertificateKey are file paths, one key per
 	// certificate; relative paths are already joined to the directory of
-	// the configuration file. Every pair was loaded once at parse time.
+	// the configuration file. Parse loaded them into TLS.
 	SSLCertificate    []string
 	SSLCertificateKey []string
 	SSLProtocols      []string // e.g. ["TLSv1.2","TLSv1.3"] (default)
@@ -139,7 +142,7 @@ type Server struct {
 
 	// SNICertificates are certificates chosen by the server name the
 	// client asks for (sni_certificates, beyond nginx); SSLCertificate
-	// stays the default. Paths are absolute and every pair was loaded.
+	// stays the default. Paths are absolute; Parse loaded them into TLS.
 	SNICertificates []SNICertificate
 	// ProxyProtocolTLVs makes an outbound v2 PROXY header describe a TLS
 	// client connection in TLVs (proxy_protocol_tlvs, beyond nginx).
@@ -150,6 +153,15 @@ type Server struct {
 	// AuthHTTPKeepaliveTimeout (0, the default: authhttp's 30s).
 	AuthHTTPKeepalive        int
 	AuthHTTPKeepaliveTimeout time.Duration
+
+	// TLS is the server's TLS configuration, built by Parse from the
+	// ssl_* keys and sni_certificates with every file they name read
+	// once (the files the checks above read); nil when the server needs
+	// no TLS (NeedsTLS). ClientAuth is its client-certificate policy,
+	// nil for ssl_verify_client off. The server uses both as they are:
+	// the files are read once per load, and again at each reload.
+	TLS        *stdtls.Config
+	ClientAuth *mailtls.ClientAuth
 }
 
 // SNICertificate is one sni_certificates entry.

@@ -37,6 +37,7 @@ type env struct {
 	// passwords caches ssl_password_file contents by path (nil slice
 	// and false: the file could not be read, already reported).
 	passwords map[string]passwordFile
+	tls       tlsLoader // reads each TLS file of this Parse once
 	listens   listenSet // every listen address seen so far
 }
 
@@ -75,11 +76,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	if !auth.set && !auth.bad {
 		c.errorf(line, `no "auth_http" is defined for server`)
 	}
-	srv.AuthHTTP = auth.v.raw
-	srv.AuthHTTPNetwork = auth.v.network
-	srv.AuthHTTPAddr = auth.v.addr
-	srv.AuthHTTPHost = auth.v.host
-	srv.AuthHTTPURI = auth.v.uri
+	srv.AuthHTTP = auth.v
 	srv.AuthHTTPHeader = slices.Clone(s.authHTTPHeader.or(m.authHTTPHeader).v)
 	srv.AuthHTTPTimeout = s.authHTTPTimeout.or(m.authHTTPTimeout).get(defaultAuthHTTPTimeout)
 
@@ -142,7 +139,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}
 	if srv.NeedsTLS() {
-		checkTLSFiles(c, srv, tlsLines{
+		checkTLSFiles(c, e, srv, tlsLines{
 			curve:   s.sslECDHCurve.or(m.sslECDHCurve).line,
 			tickets: s.sslSessionTicketKey.or(m.sslSessionTicketKey).line,
 			client:  s.sslClientCertificate.or(m.sslClientCertificate).line,

@@ -35,7 +35,7 @@ func raiseNofile(t *testing.T) uint64 {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)
 	}
-	return lim.Cur
+	return uint64(lim.Cur) // int64 on FreeBSD
 }
 
 // vmRSS returns the resident set of pid in KiB.

@@ -58,8 +58,9 @@ type acceptor struct {
 	serving bool // an accept loop runs (guarded by Server.rmu)
 }
 
-// New builds the runtime state of cfg: auth clients, TLS settings and
-// protocol front ends. Nothing is bound yet.
+// New builds the runtime state of cfg: auth clients (host names
+// resolved) and protocol front ends, with the TLS settings config.Parse
+// built (New reads no file). Nothing is bound yet.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	sites, err := buildSites(cfg)
 	if err != nil {
@@ -69,6 +70,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
+
+// SetLogger replaces the logger New was given, e.g. by the one the
+// configuration names once its error_log is open. Call it before Listen.
+func (s *Server) SetLogger(log *slog.Logger) { s.log = log }
 
 // buildSites builds the runtime state of every server of cfg.
 func buildSites(cfg *config.Config) ([]*site, error) {
@@ -212,6 +217,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// errNoPoller is newPoller's error on systems without epoll
+// (poller_other.go), where sessions are always relayed with goroutines.
+var errNoPoller = errors.New("idle sessions are parked with epoll, which this system does not have")
+
 // poller returns the server's poller, creating it on first use; nil if it
 // cannot be created (then sessions are relayed with goroutines).
 func (s *Server) poller() *poller {
@@ -220,7 +229,9 @@ func (s *Server) poller() *poller {
 	if s.parker == nil && !s.parkerOff {
 		p, err := newPoller()
 		if err != nil {
-			s.log.Error("cannot create the epoll instance for idle sessions; relaying with goroutines", "err", err)
+			if !errors.Is(err, errNoPoller) {
+				s.log.Error("cannot create the epoll instance for idle sessions; relaying with goroutines", "err", err)
+			}
 			s.parkerOff = true // do not retry
 			return nil
 		}

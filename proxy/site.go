@@ -7,6 +7,7 @@ package proxy
 
 import (
 	stdtls "crypto/tls"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -40,43 +41,16 @@ func newSite(cfg *config.Server) (*site, error) {
 	}
 	s.auth.SetKeepAlive(authhttp.KeepAlive{MaxIdle: cfg.AuthHTTPKeepalive, IdleTimeout: cfg.AuthHTTPKeepaliveTimeout})
 	if cfg.NeedsTLS() {
-		s.tls, s.clientAuth, err = mailtls.NewServerConfig(tlsSettings(cfg))
-		if err != nil {
-			return nil, err
+		// Built by config.Parse, which read every file once.
+		if cfg.TLS == nil {
+			return nil, errors.New("the TLS settings were not loaded")
 		}
+		s.tls, s.clientAuth = cfg.TLS, cfg.ClientAuth
 	}
 	if s.proto, err = frontEnd(cfg); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// tlsSettings turns a server's ssl_* directives into mailtls settings.
-// ssl_prefer_server_ciphers and ssl_session_cache have no counterpart: Go
-// always prefers its own cipher order and resumes sessions with tickets
-// only (README, "TLS").
-func tlsSettings(cfg *config.Server) mailtls.Settings {
-	s := mailtls.Settings{
-		Certificates:          cfg.SSLCertificate,
-		Keys:                  cfg.SSLCertificateKey,
-		PasswordFile:          cfg.SSLPasswordFile,
-		Protocols:             cfg.SSLProtocols,
-		Ciphers:               cfg.SSLCiphers,
-		ECDHCurve:             cfg.SSLECDHCurve,
-		ALPN:                  alpn(cfg.Protocol),
-		DisableSessionTickets: !cfg.SSLSessionTickets,
-		SessionTicketKeys:     cfg.SSLSessionTicketKey,
-		SessionTimeout:        cfg.SSLSessionTimeout,
-		VerifyClient:          cfg.SSLVerifyClient,
-		VerifyDepth:           cfg.SSLVerifyDepth,
-		ClientCertificate:     cfg.SSLClientCertificate,
-		TrustedCertificate:    cfg.SSLTrustedCertificate,
-		CRL:                   cfg.SSLCRL,
-	}
-	for _, e := range cfg.SNICertificates {
-		s.SNI = append(s.SNI, mailtls.NamedCertificates{Names: e.Names, Certificates: e.SSLCertificate, Keys: e.SSLCertificateKey})
-	}
-	return s
 }
 
 // trusted reports whether peer may set the client address with a PROXY
@@ -89,12 +63,4 @@ func (s *site) trusted(peer netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// alpn is the protocol's ALPN identifier (the IANA registry's names).
-func alpn(protocol string) string {
-	if protocol == "sieve" {
-		return "managesieve"
-	}
-	return protocol
 }

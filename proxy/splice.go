@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"mailproxy/internal/outcome"
 )
@@ -166,36 +165,6 @@ func spliceDir(dst, src *net.TCPConn, onTimeout func() error, active *atomic.Int
 			return total, err
 		}
 	}
-}
-
-// queued returns how many bytes are queued on fd (0 on any error).
-func queued(fd uintptr) int {
-	var n int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); e != 0 {
-		return 0
-	}
-	return int(n)
-}
-
-// readable returns how many bytes are queued on fd: >0 bytes, 0 at EOF, or
-// EAGAIN when nothing has arrived yet.
-func readable(fd uintptr) (int, error) {
-	var n int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); e != 0 {
-		return 0, e
-	}
-	if n > 0 {
-		return int(n), nil
-	}
-	var b [1]byte
-	m, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	if err != nil {
-		return 0, err
-	}
-	if m > 0 {
-		return m, nil
-	}
-	return 0, nil
 }
 
 // copyDir copies src to dst through pooled buffers (a TLS side). When src

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"mailproxy/config"
 	"mailproxy/internal/pkitest"
+	"mailproxy/proxy"
 )
 
 // serverCerts writes server certificates for the names given and returns
@@ -247,3 +249,50 @@ func TestTicketsSurviveReload(t *testing.T) {
 		t.Fatal("the old configuration stopped resuming after a failed reload")
 	}
 }
+
+// TestServesTLSLoadedByConfig: the server serves the TLS settings
+// config.Parse built, reading no file itself: with every certificate
+// file gone after the configuration was loaded, New, a handshake and a
+// Reload to another loaded configuration all still work.
+func TestServesTLSLoadedByConfig(t *testing.T) {
+	auth := startAuth(t, failAuth)
+	load := func(name string) *config.Config {
+		t.Helper()
+		dir := t.TempDir()
+		c := pkitest.SelfSigned(t, pkitest.Spec{Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}, Server: true})
+		r := strings.NewReplacer("AUTH", auth.addr(), "CERT", pkitest.Write(t, dir, "c.pem", c.CertPEM), "KEY", pkitest.Write(t, dir, "k.pem", c.KeyPEM))
+		cfg, err := config.Parse(filepath.Join(dir, "m.yaml"), []byte(r.Replace(loadedTLSYAML)))
+		must(t, err)
+		must(t, os.RemoveAll(dir))
+		return cfg
+	}
+	srv, err := proxy.New(load("first.example"), testLogger())
+	must(t, err)
+	must(t, srv.Listen())
+	done := make(chan struct{})
+	go func() { srv.Serve(); close(done) }()
+	defer func() { srv.Close(); <-done }()
+	served := func() string {
+		t.Helper()
+		c, err := tls.Dial("tcp", srv.Addrs()[0].String(), &tls.Config{InsecureSkipVerify: true}) // port 0: a reload binds anew
+		must(t, err)
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := served(); got != "first.example" {
+		t.Fatalf("served %q", got)
+	}
+	must(t, srv.Reload(load("second.example")))
+	if got := served(); got != "second.example" {
+		t.Fatalf("after the reload: served %q", got)
+	}
+}
+
+const loadedTLSYAML = `
+servers:
+  - protocol: imap
+    auth_http: http://AUTH/auth
+    ssl_certificate: CERT
+    ssl_certificate_key: KEY
+    listen: [{address: "127.0.0.1:0", ssl: true}]
+`

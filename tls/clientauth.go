@@ -53,8 +53,9 @@ func (r Result) Verify() string {
 }
 
 // newClientAuth builds the policy and the handshake settings it needs
-// into cfg. It returns nil for ssl_verify_client off.
-func newClientAuth(s Settings, cfg *tls.Config) (*ClientAuth, error) {
+// into cfg, loading the CA and CRL files with l. It returns nil for
+// ssl_verify_client off.
+func (l *Loader) newClientAuth(s Settings, cfg *tls.Config) (*ClientAuth, error) {
 	switch s.VerifyClient {
 	case "", "off":
 		return nil, nil
@@ -65,7 +66,7 @@ func newClientAuth(s Settings, cfg *tls.Config) (*ClientAuth, error) {
 	a := &ClientAuth{mode: s.VerifyClient}
 	a.verifier.depth = s.VerifyDepth
 	if s.ClientCertificate != "" {
-		cas, err := LoadCertificates(s.ClientCertificate)
+		cas, err := l.Certificates(s.ClientCertificate)
 		if err != nil {
 			return nil, fmt.Errorf("ssl_client_certificate: %w", err)
 		}
@@ -77,7 +78,7 @@ func newClientAuth(s Settings, cfg *tls.Config) (*ClientAuth, error) {
 		a.verifier.roots = append(a.verifier.roots, cas...)
 	}
 	if s.TrustedCertificate != "" {
-		cas, err := LoadCertificates(s.TrustedCertificate)
+		cas, err := l.Certificates(s.TrustedCertificate)
 		if err != nil {
 			return nil, fmt.Errorf("ssl_trusted_certificate: %w", err)
 		}
@@ -87,7 +88,7 @@ func newClientAuth(s Settings, cfg *tls.Config) (*ClientAuth, error) {
 		return nil, fmt.Errorf("ssl_verify_client %s needs ssl_client_certificate or ssl_trusted_certificate", a.mode)
 	}
 	if s.CRL != "" {
-		crls, err := LoadCRLs(s.CRL)
+		crls, err := l.CRLs(s.CRL)
 		if err != nil {
 			return nil, fmt.Errorf("ssl_crl: %w", err)
 		}
@@ -121,7 +122,12 @@ func (a *ClientAuth) Check(cs tls.ConnectionState) (Result, Decision) {
 // LoadCertificates reads every CERTIFICATE block of a PEM file (a CA
 // list). A file without any is an error.
 func LoadCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := ReadFile(path)
+	return new(Loader).Certificates(path)
+}
+
+// Certificates is LoadCertificates, reading the file once per Loader.
+func (l *Loader) Certificates(path string) ([]*x509.Certificate, error) {
+	data, err := l.read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +155,12 @@ func LoadCertificates(path string) ([]*x509.Certificate, error) {
 // LoadCRLs reads every X509 CRL block of a PEM file. A file without any
 // is an error.
 func LoadCRLs(path string) ([]*x509.RevocationList, error) {
-	data, err := ReadFile(path)
+	return new(Loader).CRLs(path)
+}
+
+// CRLs is LoadCRLs, reading the file once per Loader.
+func (l *Loader) CRLs(path string) ([]*x509.RevocationList, error) {
+	data, err := l.read(path)
 	if err != nil {
 		return nil, err
 	}

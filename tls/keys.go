@@ -44,10 +44,15 @@ func ReadFile(path string) ([]byte, error) {
 // passphrase per line (LF or CRLF), empty lines skipped; a file without
 // any passphrase gives one empty passphrase. "" (no file) gives nil.
 func ReadPasswordFile(path string) ([]string, error) {
+	return new(Loader).PasswordFile(path)
+}
+
+// PasswordFile is ReadPasswordFile, reading the file once per Loader.
+func (l *Loader) PasswordFile(path string) ([]string, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := ReadFile(path)
+	data, err := l.read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -70,15 +75,7 @@ func ReadPasswordFile(path string) ([]string, error) {
 // with each of passwords in turn, as nginx tries the lines of
 // ssl_password_file. The key must match the certificate.
 func LoadKeyPair(certFile, keyFile string, passwords []string) (tls.Certificate, error) {
-	certPEM, err := ReadFile(certFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyPEM, err := ReadFile(keyFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return X509KeyPair(certPEM, keyPEM, passwords)
+	return new(Loader).KeyPair(certFile, keyFile, passwords)
 }
 
 // X509KeyPair is LoadKeyPair on PEM data.

@@ -48,12 +48,12 @@ func CheckServerName(name string) (string, error) {
 	return n, nil
 }
 
-// newCertPicker loads every entry's certificates. A name given twice is
-// an error.
-func newCertPicker(defaults []tls.Certificate, entries []NamedCertificates, passwords []string) (*certPicker, error) {
+// newCertPicker loads every entry's certificates with l. A name given
+// twice is an error.
+func (l *Loader) newCertPicker(defaults []tls.Certificate, entries []NamedCertificates, passwords []string) (*certPicker, error) {
 	t := &certPicker{defaults: defaults, exact: map[string][]tls.Certificate{}, wildcard: map[string][]tls.Certificate{}}
 	for _, e := range entries {
-		certs, err := loadPairs(e.Certificates, e.Keys, passwords)
+		certs, err := l.loadPairs(e.Certificates, e.Keys, passwords)
 		if err != nil {
 			return nil, fmt.Errorf("sni_certificates: %w", err)
 		}

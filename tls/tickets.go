@@ -25,9 +25,14 @@ const ticketKeyContext = "mailproxy ssl_session_ticket_key v1\x00"
 // the whole content, so the same file gives the same key everywhere. The
 // first key encrypts new tickets, all of them decrypt.
 func ReadTicketKeys(files []string) ([][32]byte, error) {
+	return new(Loader).TicketKeys(files)
+}
+
+// TicketKeys is ReadTicketKeys, reading each file once per Loader.
+func (l *Loader) TicketKeys(files []string) ([][32]byte, error) {
 	var keys [][32]byte
 	for _, f := range files {
-		data, err := ReadFile(f)
+		data, err := l.read(f)
 		if err != nil {
 			return nil, fmt.Errorf("ssl_session_ticket_key: %w", err)
 		}

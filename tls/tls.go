@@ -58,19 +58,26 @@ type Settings struct {
 // ssl_verify_client off). A setting Go cannot honour is an error naming
 // it, never a downgrade. The result shares nothing with earlier results.
 func NewServerConfig(s Settings) (*tls.Config, *ClientAuth, error) {
+	return new(Loader).ServerConfig(s)
+}
+
+// ServerConfig is NewServerConfig with the files loaded through l: a
+// file l has already read (to check it) is not read again. Results built
+// with one Loader may share certificates, which are never modified.
+func (l *Loader) ServerConfig(s Settings) (*tls.Config, *ClientAuth, error) {
 	if len(s.Certificates) == 0 {
 		return nil, nil, errors.New("no ssl_certificate")
 	}
-	passwords, err := ReadPasswordFile(s.PasswordFile)
+	passwords, err := l.PasswordFile(s.PasswordFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ssl_password_file: %w", err)
 	}
 	cfg := &tls.Config{}
-	if cfg.Certificates, err = loadPairs(s.Certificates, s.Keys, passwords); err != nil {
+	if cfg.Certificates, err = l.loadPairs(s.Certificates, s.Keys, passwords); err != nil {
 		return nil, nil, err
 	}
 	if len(s.SNI) > 0 || len(cfg.Certificates) > 1 {
-		p, err := newCertPicker(cfg.Certificates, s.SNI, passwords)
+		p, err := l.newCertPicker(cfg.Certificates, s.SNI, passwords)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -88,10 +95,10 @@ func NewServerConfig(s Settings) (*tls.Config, *ClientAuth, error) {
 	if s.ALPN != "" {
 		cfg.NextProtos = []string{s.ALPN}
 	}
-	if err := setSessions(cfg, s); err != nil {
+	if err := l.setSessions(cfg, s); err != nil {
 		return nil, nil, err
 	}
-	auth, err := newClientAuth(s, cfg)
+	auth, err := l.newClientAuth(s, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,12 +107,12 @@ func NewServerConfig(s Settings) (*tls.Config, *ClientAuth, error) {
 
 // setSessions applies ssl_session_tickets, ssl_session_ticket_key and
 // ssl_session_timeout.
-func setSessions(cfg *tls.Config, s Settings) error {
+func (l *Loader) setSessions(cfg *tls.Config, s Settings) error {
 	if s.DisableSessionTickets {
 		cfg.SessionTicketsDisabled = true
 		return nil
 	}
-	keys, err := ReadTicketKeys(s.SessionTicketKeys)
+	keys, err := l.TicketKeys(s.SessionTicketKeys)
 	if err != nil {
 		return err
 	}
@@ -121,7 +128,7 @@ func setSessions(cfg *tls.Config, s Settings) error {
 }
 
 // loadPairs loads certificate/key pairs, one key per certificate.
-func loadPairs(certs, keys []string, passwords []string) ([]tls.Certificate, error) {
+func (l *Loader) loadPairs(certs, keys []string, passwords []string) ([]tls.Certificate, error) {
 	if len(certs) == 0 {
 		return nil, errors.New("no ssl_certificate")
 	}
@@ -130,7 +137,7 @@ func loadPairs(certs, keys []string, passwords []string) ([]tls.Certificate, err
 	}
 	var out []tls.Certificate
 	for i := range certs {
-		c, err := LoadKeyPair(certs[i], keys[i], passwords)
+		c, err := l.KeyPair(certs[i], keys[i], passwords)
 		if err != nil {
 			return nil, fmt.Errorf("ssl_certificate %q: %w", certs[i], err)
 		}

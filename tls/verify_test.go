@@ -76,7 +76,7 @@ func TestVerifyChains(t *testing.T) {
 			if c.crl != nil {
 				s.CRL = pkitest.Write(t, t.TempDir(), "crl.pem", c.crl...)
 			}
-			auth, err := newClientAuth(s, &tls.Config{})
+			auth, err := new(Loader).newClientAuth(s, &tls.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +176,7 @@ func TestVerifyModes(t *testing.T) {
 		{"optional", ca, self, RefuseCertError, "FAILED:self-signed certificate"},
 		{"on", ca, nil, RefuseNoCert, "NONE"},
 	} {
-		auth, err := newClientAuth(Settings{VerifyClient: c.mode, VerifyDepth: 1, ClientCertificate: c.ca}, &tls.Config{})
+		auth, err := new(Loader).newClientAuth(Settings{VerifyClient: c.mode, VerifyDepth: 1, ClientCertificate: c.ca}, &tls.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestVerifyModes(t *testing.T) {
 	if _, d := off.Check(tls.ConnectionState{}); d != Accept {
 		t.Error("nil policy refuses")
 	}
-	if _, err := newClientAuth(Settings{VerifyClient: "on"}, &tls.Config{}); err == nil {
+	if _, err := new(Loader).newClientAuth(Settings{VerifyClient: "on"}, &tls.Config{}); err == nil {
 		t.Error("on without CAs accepted")
 	}
 }

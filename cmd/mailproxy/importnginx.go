@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"mailproxy/config"
@@ -34,22 +33,19 @@ func (n nginxFlags) options() nginxconf.Options {
 // loadConfig is load (load.go) for a file that is either mailproxy YAML
 // or an nginx configuration (nginxconf.IsNginx decides): an nginx file is
 // translated, loaded with config.Parse, its problems reported at their
-// nginx file:line, and the runtime state is built as load builds it. A
-// YAML file goes to load unchanged; -p and -g are refused with one.
-func loadConfig(file string, n nginxFlags) (*config.Config, error) {
+// nginx file:line, and the server is built as load builds it. A YAML file
+// goes to load unchanged; -p and -g are refused with one.
+func loadConfig(file string, n nginxFlags) (*config.Config, *proxy.Server, error) {
 	cfg, isNginx, err := readConfig(file, n)
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	case !isNginx && n.set():
-		return nil, fmt.Errorf("%s: -p and -g apply to nginx configuration files only, and this is not one", file)
+		return nil, nil, fmt.Errorf("%s: -p and -g apply to nginx configuration files only, and this is not one", file)
 	case !isNginx:
 		return load(file)
 	}
-	if _, err := proxy.New(cfg, slog.New(slog.DiscardHandler)); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return build(cfg)
 }
 
 // readConfig reads an nginx configuration (resolving file with -p as

@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitConfig
 		}
 	}
-	srv, err := loadConfig(*file, nginx)
+	cfg, srv, err := loadConfig(*file, nginx)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
@@ -70,5 +70,5 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	nginxAtStart = nginx // for reloads
-	return serve(*file, srv, *level, stderr)
+	return serve(*file, cfg, srv, *level, stderr)
 }

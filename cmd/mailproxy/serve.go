@@ -30,9 +30,10 @@ import (
 //     them at once;
 //   - SIGTERM/SIGINT stop at once.
 //
-// It returns the exit status. levelFlag, when not empty, overrides the
-// configuration's log_level.
-func serve(file string, cfg *config.Config, levelFlag string, stderr io.Writer) int {
+// srv is cfg's server as load built it (certificates loaded, auth URLs
+// resolved), not yet bound. It returns the exit status. levelFlag, when
+// not empty, overrides the configuration's log_level.
+func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string, stderr io.Writer) int {
 	level := cfg.LogLevel
 	if levelFlag != "" {
 		level = levelFlag
@@ -43,11 +44,7 @@ func serve(file string, cfg *config.Config, levelFlag string, stderr io.Writer) 
 		return exitFail
 	}
 	defer logs.Close()
-	srv, err := proxy.New(cfg, log)
-	if err != nil {
-		log.Error("configuration", "err", err)
-		return exitConfig
-	}
+	srv.SetLogger(log)
 	var m *metrics.Metrics
 	if cfg.MetricsListen != "" {
 		m = metrics.New()

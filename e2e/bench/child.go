@@ -26,7 +26,7 @@ type child struct {
 
 // startChild starts cmd as a child named name.
 func startChild(name string, cmd *exec.Cmd, deathSig syscall.Signal) (*child, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSig}
+	cmd.SysProcAttr = childAttr(deathSig)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

@@ -58,7 +58,7 @@ func (l loader) run(ctx context.Context, args []string, limit time.Duration) (re
 	var stdout, stderr bytes.Buffer
 	cmd := l.command(ctx, args)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr(syscall.SIGKILL)
 	err := cmd.Run()
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if strings.HasPrefix(line, "report ") {
@@ -80,7 +80,7 @@ func (l loader) hold(ctx context.Context, args []string, limit time.Duration, me
 	var stderr bytes.Buffer
 	cmd := l.command(ctx, args)
 	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr(syscall.SIGKILL)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err

@@ -126,5 +126,5 @@ func raiseNofile() uint64 {
 			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 		}
 	}
-	return lim.Cur
+	return uint64(lim.Cur) // int64 on FreeBSD
 }
