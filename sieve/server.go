@@ -72,7 +72,10 @@ type Server struct {
 
 // NewServer precomputes the capability listings (RFC 5804 §1.7).
 func NewServer(o Options) *Server {
-	s := &Server{opts: o, mechs: sasl.Enabled(o.Auth), login: slices.Contains(o.Auth, "login")}
+	// CRAM-MD5 needs a salt and a digest the backend login cannot use:
+	// never offered here.
+	auth := slices.DeleteFunc(slices.Clone(o.Auth), func(a string) bool { return a == "cram-md5" })
+	s := &Server{opts: o, mechs: sasl.Enabled(auth), login: slices.Contains(auth, "login")}
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = defaultBuffer
 	}

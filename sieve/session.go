@@ -108,10 +108,10 @@ func (x *core) handle(cmd command) session.Action {
 }
 
 // authenticate starts AUTHENTICATE: args[0] is the mechanism, args[1] the
-// optional initial response. PLAIN is always enabled; LOGIN and EXTERNAL
-// only when sieve_auth lists them.
+// optional initial response. PLAIN is always enabled; the others only
+// when sieve_auth lists them (LOGIN too, unlike nginx's protocols).
 func (x *core) authenticate(args [][]byte) session.Action {
-	if sasl.EqualFold(args[0], sasl.Login) && !x.s.login || sasl.EqualFold(args[0], sasl.CRAMMD5) {
+	if sasl.EqualFold(args[0], sasl.Login) && !x.s.login {
 		return send(noMechanism)
 	}
 	var ir []byte
