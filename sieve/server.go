@@ -74,7 +74,12 @@ type Server struct {
 func NewServer(o Options) *Server {
 	// CRAM-MD5 needs a salt and a digest the backend login cannot use:
 	// never offered here.
-	auth := slices.DeleteFunc(slices.Clone(o.Auth), func(a string) bool { return a == "cram-md5" })
+	var auth []string
+	for _, a := range o.Auth {
+		if a = strings.ToLower(a); a != "cram-md5" {
+			auth = append(auth, a)
+		}
+	}
 	s := &Server{opts: o, mechs: sasl.Enabled(auth), login: slices.Contains(auth, "login")}
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = defaultBuffer
