@@ -78,16 +78,20 @@ func addrPort(a net.Addr) netip.AddrPort {
 // abort closes both sockets at once (server Close).
 func (cc *clientConn) abort() {
 	cc.cancel()
+	cc.mu.Lock()
+	r := cc.relay
+	cc.mu.Unlock()
+	if r != nil {
+		// Ended before its sockets close, so that a pump seeing the
+		// closed socket cannot report it as a client or backend error.
+		r.end(outcome.Shutdown.With(nil))
+	}
 	cc.tcp.Close()
 	cc.mu.Lock()
 	if cc.backend != nil {
 		cc.backend.Close()
 	}
-	r := cc.relay
 	cc.mu.Unlock()
-	if r != nil {
-		r.end(outcome.Shutdown.With(nil))
-	}
 }
 
 // serve runs the pipeline of SPEC §2.1; unless the session was parked in

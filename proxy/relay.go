@@ -173,8 +173,13 @@ func (d *relayDir) ended() outcome.End {
 	return outcome.BackendClosed.With(nil)
 }
 
-// failed names an error of this direction as the session's outcome.
+// failed names an error of this direction as the session's outcome; a
+// socket closed by a hard stop (the session's context ended first) is the
+// shutdown.
 func (d *relayDir) failed(err error) outcome.End {
+	if d.r.cc.ctx.Err() != nil {
+		return outcome.Shutdown.With(nil)
+	}
 	if d.toBackend {
 		return outcome.ClientError.With(err)
 	}
