@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -163,13 +164,14 @@ func TestCardinalityBounded(t *testing.T) {
 		m.BackendFailure(junk, junk)
 		m.TLSHandshake(junk, junk)
 	}
+	p := len(protocols) + 1 // and "other"
 	maxSeries := map[string]int{
-		"mailproxy_sessions_total":         4 * len(Outcomes),
-		"mailproxy_auth_requests_total":    4 * (len(authResults) + 1),
-		"mailproxy_backend_failures_total": 4 * (len(stages) + 1),
-		"mailproxy_tls_handshakes_total":   4 * (len(tlsVersions) + 1),
-		"mailproxy_sessions_active":        4,
-		"mailproxy_bytes_total":            8,
+		"mailproxy_sessions_total":         p * len(Outcomes),
+		"mailproxy_auth_requests_total":    p * (len(authResults) + 1),
+		"mailproxy_backend_failures_total": p * (len(stages) + 1),
+		"mailproxy_tls_handshakes_total":   p * (len(tlsVersions) + 1),
+		"mailproxy_sessions_active":        p,
+		"mailproxy_bytes_total":            2 * p,
 	}
 	total := 0
 	for name, limit := range maxSeries {
@@ -205,5 +207,19 @@ func TestNegativeValuesDoNotPanic(t *testing.T) {
 	m.SessionEnded("smtp", outcome.ClientClosed, -5, -1, -time.Second)
 	if v := testutil.ToFloat64(m.bytes.WithLabelValues("smtp", "to_backend")); v != 0 {
 		t.Errorf("bytes = %v", v)
+	}
+}
+
+// TestBuildInfo: mailproxy_build_info is 1 with the version and Go's, one
+// series whatever the number of calls.
+func TestBuildInfo(t *testing.T) {
+	m := New()
+	m.SetBuildInfo("0.9")
+	m.SetBuildInfo("1.2.3")
+	want := "# HELP mailproxy_build_info Always 1: the running mailproxy's version and the Go version it was built with.\n" +
+		"# TYPE mailproxy_build_info gauge\n" +
+		"mailproxy_build_info{goversion=\"" + runtime.Version() + "\",version=\"1.2.3\"} 1\n"
+	if err := testutil.CollectAndCompare(m.buildInfo, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }
