@@ -1,5 +1,5 @@
 # mailproxy — the two commands a newcomer needs:
-#   make run    start the self-contained demo (auth service + IMAP backend + proxy)
+#   make run    start the self-contained demo (auth service + backends + proxy)
 #   make test   run every test (unit, transcript, end-to-end, conformance, race)
 
 GO       ?= go
@@ -17,8 +17,12 @@ build:
 	$(GO) build -o $(BIN)/mailproxy-auth ./cmd/mailproxy-auth
 	$(GO) build -o $(BIN)/mailproxy-demo ./cmd/mailproxy-demo
 
+# DEMOFLAGS go to mailproxy-demo, e.g. DEMOFLAGS=-port-offset=1000 when
+# its default ports (1143, 1993, 1110, 1995, 1587, 1465, 14190, 19100)
+# are taken, or DEMOFLAGS='-imap 127.0.0.1:2143'.
+DEMOFLAGS ?=
 run: build
-	$(BIN)/mailproxy-demo -mailproxy $(BIN)/mailproxy
+	$(BIN)/mailproxy-demo -mailproxy $(BIN)/mailproxy $(DEMOFLAGS)
 
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
