@@ -7,6 +7,9 @@
 //	mailproxy-auth -users FILE [-listen 127.0.0.1:9000] [-secret VALUE]
 //	    [-secret-header X-Auth-Key] [-wait 3] [-max-attempts 5]
 //	    [-allow-relay] [-external-without-cert]
+//	mailproxy-auth hash [-scheme BLF-CRYPT|SHA512-CRYPT|SHA256-CRYPT] < password
+//
+// hash prints a password's hash for the users file (hash.go).
 //
 // It logs one line per request to stderr (never a password). SIGHUP
 // re-reads the users file (a broken file is reported and the old one kept);
@@ -36,7 +39,12 @@ func main() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
-	err := run(ctx, os.Args[1:], os.Stderr, hup, nil)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "hash" {
+		err = hashCommand(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stderr, hup, nil)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
@@ -61,6 +69,10 @@ type config struct {
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("mailproxy-auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: mailproxy-auth -users FILE [options]\n       mailproxy-auth hash [-scheme SCHEME] < password   (a password hash for the users file)\n")
+		fs.PrintDefaults()
+	}
 	c := &config{}
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9000", "`ADDR`ess to listen on (host:port)")
 	fs.StringVar(&c.opts.UsersFile, "users", "", "users `FILE` (required): NAME PASSWORD IP:PORT [PROTOCOLS] per line")
