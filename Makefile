@@ -89,11 +89,17 @@ clean:
 # outside go.mod.
 NFPM        ?= github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9])/\1/; /^[0-9]/!s/^/0.0.0+/; s/-/+/; s/-/./g')
+# The Maintainer field: whoever builds the package, as git knows them.
+DEB_MAINTAINER ?= $(shell git config user.name) <$(shell git config user.email)>
 .PHONY: deb
 deb:
+	@case '$(DEB_MAINTAINER)' in *?' <'?*@?*'>') ;; *) \
+	  echo "make deb: no maintainer: set DEB_MAINTAINER='Name <address>', or git's user.name and user.email" >&2; exit 1;; esac
 	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN)/deb/mailproxy ./cmd/mailproxy
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/deb/mailproxy-auth ./cmd/mailproxy-auth
+	gzip -9n < docs/mailproxy.8 > $(BIN)/deb/mailproxy.8.gz
+	gzip -9n < docs/mailproxy.yaml.5 > $(BIN)/deb/mailproxy.yaml.5.gz
 	rm -f $(BIN)/mailproxy_*.deb
-	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH=$$($(GO) env GOARCH) DEB_BIN='$(BIN)/deb' \
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH=$$($(GO) env GOARCH) DEB_BIN='$(BIN)/deb' DEB_MAINTAINER='$(DEB_MAINTAINER)' \
 	  $(GO) run $(NFPM) package --config dist/nfpm.yaml --packager deb --target $(BIN)/

@@ -210,3 +210,26 @@ func TestHashCommand(t *testing.T) {
 		t.Errorf("-h: %v %q", err, errb.String())
 	}
 }
+
+func TestSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "secret")
+	os.WriteFile(f, []byte("s3cret\r\nignored\n"), 0o600)
+	c, err := parseFlags([]string{"-users", "u", "-secret-file", f}, new(bytes.Buffer))
+	if err != nil || c.opts.Secret != "s3cret" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\nx\n"), 0o600)
+	for args, want := range map[string]string{
+		"-secret x -secret-file " + f:      "cannot both be given",
+		"-secret-file " + empty:            "no secret on its first line",
+		"-secret-file " + dir + "/missing": "no such file",
+	} {
+		var out bytes.Buffer
+		_, err := parseFlags(append([]string{"-users", "u"}, strings.Fields(args)...), &out)
+		if err == nil || !strings.Contains(err.Error()+out.String(), want) {
+			t.Errorf("%s: %v %q, want %q", args, err, out.String(), want)
+		}
+	}
+}
