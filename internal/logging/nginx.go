@@ -37,7 +37,7 @@ var trailerKeys = [...]string{"client", "server", "login", "upstream"}
 // (Conn). Attributes follow the message as ", KEY: VALUE" — the record's,
 // then those added with WithAttrs — and the session's client, server,
 // login and upstream come last, as nginx writes them (client as the IP
-// address, login in double quotes). Values with spaces, commas, quotes
+// address, login in double quotes, an empty one left out). Values with spaces, commas, quotes
 // or control characters are written in double quotes with Go escapes,
 // and control characters in the message as \xNN, so that a value can
 // never start a line of its own. Redact applies.
@@ -109,7 +109,8 @@ func (h *nginxHandler) addIn(groups []string, a slog.Attr, list *[]renderedAttr,
 		}
 		for i, k := range trailerKeys {
 			if a.Key == k {
-				trailer[i] = renderedAttr{key: k, val: trailerValue(k, a.Value), set: true}
+				// nginx leaves out a login or upstream it does not have.
+				trailer[i] = renderedAttr{key: k, val: trailerValue(k, a.Value), set: a.Value.String() != ""}
 				return
 			}
 		}

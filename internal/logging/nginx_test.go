@@ -24,13 +24,15 @@ func TestNginxFormat(t *testing.T) {
 		"duration", 1500*time.Millisecond, "outcome", "client closed", "tls", "")
 	sess.Error("upstream login failed", "err", errors.New("EOF"), "upstream", "10.0.0.5:143", "login", `a "b", c`)
 	log.Warn("listening", slog.Group("tls", "version", "TLSv1.3"), "ok", true)
+	sess.Info("session done", "login", "", "upstream", "")
 
 	want := "" +
 		"2026/04/01 09:05:07 [notice] 4242#4242: mailproxy/1.2.3\n" +
 		"2026/04/01 09:05:07 [debug] 4242#4242: *7 client connected, protocol: imap, client: 192.0.2.10, server: 0.0.0.0:143\n" +
 		"2026/04/01 09:05:07 [info] 4242#4242: *7 session done, bytes_to_backend: 12, duration: 1.5s, outcome: \"client closed\", tls: \"\", protocol: imap, client: 192.0.2.10, server: 0.0.0.0:143, login: \"alice\", upstream: 10.0.0.5:143\n" +
 		"2026/04/01 09:05:07 [error] 4242#4242: *7 upstream login failed, err: EOF, protocol: imap, client: 192.0.2.10, server: 0.0.0.0:143, login: \"a \\\"b\\\", c\", upstream: 10.0.0.5:143\n" +
-		"2026/04/01 09:05:07 [warn] 4242#4242: listening, tls.version: TLSv1.3, ok: true\n"
+		"2026/04/01 09:05:07 [warn] 4242#4242: listening, tls.version: TLSv1.3, ok: true\n" +
+		"2026/04/01 09:05:07 [info] 4242#4242: *7 session done, protocol: imap, client: 192.0.2.10, server: 0.0.0.0:143\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
