@@ -13,13 +13,16 @@ import (
 	"time"
 )
 
+// fixedTime is the clock of fixedOutputs.
+var fixedTime = time.Date(2026, 4, 1, 9, 5, 7, 0, time.Local)
+
 // fixedOutputs returns Outputs writing "stderr" to buf, with a fixed
 // clock, PID and host name.
 func fixedOutputs(buf io.Writer) *Outputs {
 	o := NewOutputs(buf)
 	o.pid = 4242
 	o.hostname = "mx1"
-	o.now = func() time.Time { return time.Date(2026, 4, 1, 9, 5, 7, 0, time.Local) }
+	o.now = func() time.Time { return fixedTime }
 	return o
 }
 
