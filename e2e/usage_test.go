@@ -101,3 +101,16 @@ func TestPrivilegedPortHint(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRefusesMissingLogDirectory: -t refuses an error_log in a
+// directory that does not exist, at its line, instead of a start that
+// fails.
+func TestCheckRefusesMissingLogDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	os.WriteFile(file, []byte("error_log: "+dir+"/nope/mail.log\n"+imapConfig("127.0.0.1:10143", "127.0.0.1:9000")), 0o600)
+	out, code := runCLI(t, "-t", "-c", file)
+	if want := file + ":1: error_log: cannot create " + dir + "/nope/mail.log: directory " + dir + "/nope: no such file or directory\n"; code != 2 || out != want {
+		t.Errorf("exit %d, output %q; want 2 and %q", code, out, want)
+	}
+}
