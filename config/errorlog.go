@@ -34,24 +34,7 @@ var debugModules = []string{"debug_core", "debug_alloc", "debug_mutex", "debug_e
 // for a file name with spaces. Paths are made absolute and checked by
 // resolveLogs, which knows the file's directory.
 func errorLogList(c *collector, key string, n *yaml.Node) ([]LogSink, bool) {
-	list, ok := items(c, key, n, true)
-	if !ok {
-		return nil, false
-	}
-	if len(list) == 0 {
-		c.errorf(n.Line, "%s: must not be empty", key)
-		return nil, false
-	}
-	var out []LogSink
-	for _, it := range list {
-		s, good := logSink(c, key, it)
-		if !good {
-			ok = false
-			continue
-		}
-		out = append(out, s)
-	}
-	return out, ok
+	return itemList(c, key, n, logSink)
 }
 
 // logSink parses one error_log item.

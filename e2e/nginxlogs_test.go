@@ -60,36 +60,6 @@ func nginxBinary(t *testing.T) (bin, module string) {
 	return bin, module
 }
 
-// failingAuth is an auth_http service that refuses every login, as nginx
-// reads it (no Auth-Wait: the proxy closes the session).
-func failingAuth(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					if l, err := r.ReadString('\n'); err != nil || l == "\r\n" {
-						break
-					}
-				}
-				io.WriteString(c, "HTTP/1.0 200 OK\r\nAuth-Status: Invalid login or password\r\n\r\n")
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // logRun is what one proxy wrote.
 type logRun struct {
 	pid    int
@@ -157,7 +127,9 @@ func runForLogs(t *testing.T, name string, cmd *exec.Cmd, dir, listen string, sy
 
 func TestLogsMatchNginx(t *testing.T) {
 	bin, module := nginxBinary(t)
-	auth := failingAuth(t)
+	// Every login refused, as nginx reads it: no Auth-Wait, the proxy
+	// closes the session.
+	auth := authAnswering(t, "Auth-Status: Invalid login or password\r\n")
 	runs := map[string]logRun{}
 	for _, name := range []string{"nginx", "mailproxy"} {
 		dir := t.TempDir()

@@ -160,24 +160,12 @@ func syslogServer(v string) (network, address string, err error) {
 	if host == "" {
 		return "", "", bad("no host")
 	}
-	if _, err := netip.ParseAddr(host); err != nil && !validHostName(host) {
+	// An IP address, or a DNS name: letters, digits, '-' and '.'.
+	const nameBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
+	if _, err := netip.ParseAddr(host); err != nil && (len(host) > 253 || strings.Trim(host, nameBytes) != "") {
 		return "", "", bad("invalid host")
 	}
 	return "udp", net.JoinHostPort(host, port), nil
-}
-
-// validHostName reports a DNS name of letters, digits, '-' and '.'.
-func validHostName(s string) bool {
-	if len(s) > 253 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // maxSyslogBody is the longest message body sent: nginx's error line
