@@ -1,5 +1,5 @@
 # mailproxy — the two commands a newcomer needs:
-#   make run    start the self-contained demo (auth service + IMAP backend + proxy)
+#   make run    start the self-contained demo (auth service + backends + proxy)
 #   make test   run every test (unit, transcript, end-to-end, conformance, race)
 
 GO       ?= go
@@ -17,8 +17,12 @@ build:
 	$(GO) build -o $(BIN)/mailproxy-auth ./cmd/mailproxy-auth
 	$(GO) build -o $(BIN)/mailproxy-demo ./cmd/mailproxy-demo
 
+# DEMOFLAGS go to mailproxy-demo, e.g. DEMOFLAGS=-port-offset=1000 when
+# its default ports (1143, 1993, 1110, 1995, 1587, 1465, 14190, 19100)
+# are taken, or DEMOFLAGS='-imap 127.0.0.1:2143'.
+DEMOFLAGS ?=
 run: build
-	$(BIN)/mailproxy-demo -mailproxy $(BIN)/mailproxy
+	$(BIN)/mailproxy-demo -mailproxy $(BIN)/mailproxy $(DEMOFLAGS)
 
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
@@ -85,11 +89,17 @@ clean:
 # outside go.mod.
 NFPM        ?= github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9])/\1/; /^[0-9]/!s/^/0.0.0+/; s/-/+/; s/-/./g')
+# The Maintainer field: whoever builds the package, as git knows them.
+DEB_MAINTAINER ?= $(shell git config user.name) <$(shell git config user.email)>
 .PHONY: deb
 deb:
+	@case '$(DEB_MAINTAINER)' in *?' <'?*@?*'>') ;; *) \
+	  echo "make deb: no maintainer: set DEB_MAINTAINER='Name <address>', or git's user.name and user.email" >&2; exit 1;; esac
 	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN)/deb/mailproxy ./cmd/mailproxy
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/deb/mailproxy-auth ./cmd/mailproxy-auth
+	gzip -9n < docs/mailproxy.8 > $(BIN)/deb/mailproxy.8.gz
+	gzip -9n < docs/mailproxy.yaml.5 > $(BIN)/deb/mailproxy.yaml.5.gz
 	rm -f $(BIN)/mailproxy_*.deb
-	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH=$$($(GO) env GOARCH) DEB_BIN='$(BIN)/deb' \
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH=$$($(GO) env GOARCH) DEB_BIN='$(BIN)/deb' DEB_MAINTAINER='$(DEB_MAINTAINER)' \
 	  $(GO) run $(NFPM) package --config dist/nfpm.yaml --packager deb --target $(BIN)/

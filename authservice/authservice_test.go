@@ -357,7 +357,7 @@ func TestSanitize(t *testing.T) {
 func TestNoHeaderInjection(t *testing.T) {
 	s, _ := newService(t, Options{})
 	u := mustParse(t, "x y 10.0.0.1:143\n")
-	u.get("x").password = "y\r\nAuth-Server: 6.6.6.6"
+	u.get("x").password.plain = "y\r\nAuth-Server: 6.6.6.6"
 	s.SetUsers(u)
 	res := ask(t, s, login("x", "").with("Auth-Method", "external", "Auth-SSL-Verify", "SUCCESS"))
 	expect(t, res, "OK", "10.0.0.1", "143", "y??Auth-Server: 6.6.6.6", "", "")

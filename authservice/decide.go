@@ -46,7 +46,7 @@ func (s *Service) decide(req *request, users *Users) decision {
 	}
 	switch req.method {
 	case MethodPlain:
-		return s.checkPassword(req, users, func(pw string) bool { return passwordEqual(req.pass, pw) }, false)
+		return s.checkPassword(req, users, func(pw stored) bool { return pw.check(req.pass) }, false)
 	case MethodCRAMMD5, MethodAPOP:
 		if !req.hasSalt || req.salt == "" {
 			return badRequest("no Auth-Salt for " + req.method)
@@ -55,12 +55,12 @@ func (s *Service) decide(req *request, users *Users) decision {
 		if req.method == MethodAPOP {
 			digest = APOPDigest
 		}
-		return s.checkPassword(req, users, func(pw string) bool { return digestEqual(req.pass, digest(pw, req.salt)) }, true)
+		return s.checkPassword(req, users, func(pw stored) bool { return digestEqual(req.pass, digest(pw.plain, req.salt)) }, true)
 	case MethodExternal:
 		if !s.opts.ExternalWithoutCert && req.sslVerify != "SUCCESS" {
 			return decision{kind: kindInvalid, reason: "external without a verified client certificate"}
 		}
-		return s.checkPassword(req, users, func(string) bool { return true }, true)
+		return s.checkPassword(req, users, func(stored) bool { return true }, true)
 	case MethodNone:
 		return s.relay(req, users)
 	}
@@ -68,14 +68,18 @@ func (s *Service) decide(req *request, users *Users) decision {
 }
 
 // checkPassword looks the user up for req.protocol and applies ok to the
-// stored password. sendPass asks for Auth-Pass on success.
-func (s *Service) checkPassword(req *request, users *Users, ok func(password string) bool, sendPass bool) decision {
+// stored password. sendPass asks for Auth-Pass on success: it needs the
+// plaintext, so a hashed password is refused for such a method.
+func (s *Service) checkPassword(req *request, users *Users, ok func(password stored) bool, sendPass bool) decision {
 	if req.user == RelayName {
 		return decision{kind: kindInvalid, reason: "unknown user"}
 	}
 	a := users.get(req.user)
 	if a == nil {
 		return decision{kind: kindInvalid, reason: "unknown user"}
+	}
+	if sendPass && a.password.hashed() {
+		return decision{kind: kindInvalid, reason: req.method + " needs the plaintext password, and the users file holds a " + a.password.scheme + " hash"}
 	}
 	if !ok(a.password) {
 		return decision{kind: kindInvalid, reason: "wrong password"}
@@ -84,7 +88,7 @@ func (s *Service) checkPassword(req *request, users *Users, ok func(password str
 	if !found {
 		return decision{kind: kindInvalid, reason: "no backend for " + req.protocol}
 	}
-	return decision{kind: kindOK, backend: backend, sendPass: sendPass, password: a.password}
+	return decision{kind: kindOK, backend: backend, sendPass: sendPass, password: a.password.plain}
 }
 
 // relay judges method none: SMTP without AUTH.

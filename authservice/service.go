@@ -3,7 +3,8 @@
 // SPEC.md §9 and §10.
 //
 // It answers each request from a users file (format: see Users) that maps
-// a user name to a plaintext password and a backend per protocol:
+// a user name to a password (plaintext, or a bcrypt or SHA-crypt hash)
+// and a backend per protocol:
 //
 //   - success: Auth-Status: OK, Auth-Server, Auth-Port, and Auth-Pass with
 //     the stored password when the method is cram-md5, apop or external

@@ -37,9 +37,16 @@ const RelayName = "*"
 //
 //   - NAME is the login name as the client types it (compared exactly,
 //     case-sensitively).
-//   - PASSWORD is the plaintext password. It is kept in plaintext because
-//     CRAM-MD5 and APOP need it, and because the service returns it as
-//     Auth-Pass for those methods.
+//   - PASSWORD is the plaintext password, or a hash of it in one of
+//     Dovecot's forms, so a Dovecot passwd-file's hashes work:
+//     {BLF-CRYPT}$2y$… (bcrypt; a bare $2a$/$2b$/$2y$ hash too),
+//     {SHA512-CRYPT}$6$… and {SHA256-CRYPT}$5$… (SHA-crypt; bare $6$ and
+//     $5$ too), {CRYPT} with any of those; `mailproxy-auth hash` makes
+//     one. A hash only checks a password sent in clear (PLAIN, LOGIN,
+//     USER/PASS): CRAM-MD5, APOP and EXTERNAL need the plaintext (the
+//     service returns it as Auth-Pass for those methods) and are refused
+//     for a hashed user. A plaintext password that starts with "{" or "$"
+//     is written {PLAIN}….
 //   - BACKEND is the backend's IP:PORT; an IPv6 address is written in
 //     brackets, e.g. [2001:db8::5]:143. Host names are not allowed (nginx
 //     accepts only IP literals in Auth-Server). Port 0 and zones are refused.
@@ -79,7 +86,7 @@ type Users struct {
 
 // account is one user with a backend per protocol.
 type account struct {
-	password string
+	password stored
 	pwLine   int
 	backends map[string]netip.AddrPort
 	// explicit records, per protocol, the line that named it explicitly;
@@ -158,7 +165,11 @@ func (u *Users) parseLine(line string, n int) error {
 	if err != nil {
 		return fmt.Errorf("name: %w", err)
 	}
-	password, err := decodeField(fields[1])
+	field, err := decodeField(fields[1])
+	if err != nil {
+		return fmt.Errorf("password of %q: %w", name, err)
+	}
+	password, err := parseStored(field)
 	if err != nil {
 		return fmt.Errorf("password of %q: %w", name, err)
 	}
@@ -182,7 +193,7 @@ func (u *Users) parseLine(line string, n int) error {
 			explicit: make(map[string]int),
 		}
 		u.byName[name] = a
-	} else if a.password != password && name != RelayName {
+	} else if a.password.text != password.text && name != RelayName {
 		return fmt.Errorf("user %q: password differs from line %d", name, a.pwLine)
 	}
 

@@ -52,8 +52,8 @@ func TestParseUsers(t *testing.T) {
 			continue
 		}
 		b, ok := a.backends[tt.proto]
-		if !ok || a.password != tt.password || b != netip.MustParseAddrPort(tt.backend) {
-			t.Errorf("%s/%s = %q %v %v, want %q %s", tt.name, tt.proto, a.password, b, ok, tt.password, tt.backend)
+		if !ok || a.password.plain != tt.password || b != netip.MustParseAddrPort(tt.backend) {
+			t.Errorf("%s/%s = %q %v %v, want %q %s", tt.name, tt.proto, a.password.plain, b, ok, tt.password, tt.backend)
 		}
 	}
 	if _, ok := u.get("john doe").backends["smtp"]; ok {

@@ -197,8 +197,8 @@ func TestKeys(t *testing.T) {
 		{"set_real_ip_from empty", "set_real_ip_from: []", func(s *Server) {}},
 		{"ssl_protocols", "ssl_protocols: [TLSv1.3]", func(s *Server) { s.SSLProtocols = []string{"TLSv1.3"} }},
 		{"ssl_protocols words", "ssl_protocols: tlsv1.1 TLSv1.2 TLSV1.2", func(s *Server) { s.SSLProtocols = []string{"TLSv1.1", "TLSv1.2"} }},
-		{"ssl_protocols all", "ssl_protocols: [SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]", func(s *Server) {
-			s.SSLProtocols = []string{"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+		{"ssl_protocols all", "ssl_protocols: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]", func(s *Server) {
+			s.SSLProtocols = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
 		}},
 		{"ssl_ciphers", "ssl_ciphers: ECDHE+AESGCM:!aNULL", func(s *Server) { s.SSLCiphers = "ECDHE+AESGCM:!aNULL" }},
 		{"ssl_certificate", y("ssl_certificate: CERT", "ssl_certificate_key: KEY"), func(s *Server) {

@@ -40,11 +40,18 @@ func TestErrors(t *testing.T) {
 		{"top level list", y("- a"), []string{at(1, "expected a map with the keys mail and servers, got a list")}},
 		{"mail not a map", y("mail: 5", "servers:", "  - listen: [143]", "    auth_http: a"), []string{at(1, "mail: expected a map, got an integer")}},
 		{"unknown top-level key", y("mial: {}", "timeout: 5s", "servers:", "  - listen: [143]", "    auth_http: a"), []string{
-			at(1, `unknown top-level key "mial", expected mail or servers`),
+			at(1, `unknown top-level key "mial", expected one of: mail, servers, shutdown_timeout, worker_shutdown_timeout, log_format, log_level, metrics_listen, pid, error_log`),
 			at(2, `unknown top-level key "timeout": directives go in mail or in a server`),
 		}},
 		// yaml.v3 reports the line where the enclosing block starts.
-		{"syntax error", y("servers:", "  - listen: [143", "    auth_http: a"), []string{at(1, "did not find expected ',' or ']'")}},
+		// yaml.v3 gives the parser's 0-based line: the `[` is on line 2.
+		{"syntax error", y("servers:", "  - listen: [143", "    auth_http: a"), []string{at(2, "did not find expected ',' or ']'")}},
+		{"unclosed list on line 4", y("mail:", "  auth_http: a", "servers:", "  - listen: [127.0.0.1:143", "    protocol: imap"), []string{at(4, "did not find expected ',' or ']'")}},
+		// A collection opened on line 1: the line where the parser saw
+		// the problem.
+		{"unclosed map", y("mail: {auth_http: a", "servers: []"), []string{at(2, "did not find expected ',' or '}'")}},
+		{"block mapping", y("mail:", "  auth_http: a", " bad", "servers: []"), []string{at(3, "did not find expected key")}},
+		{"scanner error keeps its line", y("mail:", "  auth_http: a: b"), []string{at(2, "mapping values are not allowed in this context")}},
 		{"tab", y("servers:", "\t- listen: [143]"), []string{at(2, "found character that cannot start any token")}},
 		{"invalid UTF-8", srv("    server_name: \xff"), []string{at(5, "invalid leading UTF-8 octet")}},
 		{"control character", srv("    server_name: a\x01"), []string{at(5, "control characters are not allowed")}},

@@ -3,23 +3,37 @@ package config
 import (
 	"net"
 	"strconv"
+
+	"mailproxy/internal/logging"
 )
 
-// readGlobals reads the process-wide top-level keys: shutdown_timeout,
-// log_format, log_level, metrics_listen, pid and error_log.
+// globalKeys are the process-wide top-level keys, beside mail and
+// servers.
+var globalKeys = []string{"shutdown_timeout", "worker_shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log"}
+
+// readGlobals reads the process-wide top-level keys (globalKeys).
 func readGlobals(c *collector, e *env, cfg *Config, pairs []pair) {
+	var shutdownLine int
 	for _, p := range pairs {
 		switch p.key {
-		case "shutdown_timeout":
+		case "shutdown_timeout", "worker_shutdown_timeout":
+			if shutdownLine != 0 {
+				c.errorf(p.line, "%s: shutdown_timeout and worker_shutdown_timeout cannot both be given (first at line %d): worker_shutdown_timeout also bounds the sessions a reload leaves to the old configuration", p.key, shutdownLine)
+				continue
+			}
+			shutdownLine = p.line
 			if d, ok := durationOrZero(c, p.key, p.value); ok {
 				cfg.ShutdownTimeout = d
+				if p.key == "worker_shutdown_timeout" {
+					cfg.WorkerShutdownTimeout = d
+				}
 			}
 		case "log_format":
-			if w, ok := word(c, p.key, p.value, "text", "json"); ok {
+			if w, ok := word(c, p.key, p.value, logging.FormatText, logging.FormatJSON, logging.FormatNginx); ok {
 				cfg.LogFormat = w
 			}
 		case "log_level":
-			if w, ok := word(c, p.key, p.value, "debug", "info", "warn", "error"); ok {
+			if w, ok := word(c, p.key, p.value, logging.LevelNames()...); ok {
 				cfg.LogLevel = w
 			}
 		case "metrics_listen":
@@ -32,11 +46,8 @@ func readGlobals(c *collector, e *env, cfg *Config, pairs []pair) {
 				cfg.MetricsListen = s
 			}
 		case "error_log":
-			if s, ok := nonEmptyText(c, p.key, p.value); ok {
-				if s != "stderr" {
-					s = absPath(e.dir, s)
-				}
-				cfg.ErrorLog = s
+			if sinks, ok := errorLogList(c, p.key, p.value); ok {
+				cfg.ErrorLog = resolveLogs(c, e, p.key, sinks)
 			}
 		case "pid":
 			if s, ok := nonEmptyText(c, p.key, p.value); ok {

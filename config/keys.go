@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	mailtls "mailproxy/tls"
 )
 
 // Parsers for the values of single directives (enums and lists); the
@@ -126,9 +128,42 @@ func canonical(names []string) map[string]string {
 }
 
 // sslProtocolList parses ssl_protocols (case-insensitive, stored as
-// "TLSv1.2" etc.).
+// "TLSv1.2" etc.) and checks, where it is written, that Go can honour
+// it: no SSLv2/SSLv3, no gap.
 func sslProtocolList(c *collector, key string, n *yaml.Node) ([]string, bool) {
-	return keywordSet(c, key, n, sslProtocolCanon, sslProtocolNames)
+	list, ok := keywordSet(c, key, n, sslProtocolCanon, sslProtocolNames)
+	if ok {
+		if _, _, err := mailtls.ProtocolRange(list); err != nil {
+			c.errorf(n.Line, "%v", err)
+			return nil, false
+		}
+	}
+	return list, ok
+}
+
+// cipherString parses ssl_ciphers and checks it where it is written,
+// with the parser the TLS settings are built with.
+func cipherString(c *collector, key string, n *yaml.Node) (string, bool) {
+	s, ok := nonEmptyText(c, key, n)
+	if ok {
+		if _, err := mailtls.ParseCiphers(s); err != nil {
+			c.errorf(n.Line, "%v", err)
+			return "", false
+		}
+	}
+	return s, ok
+}
+
+// curveList parses ssl_ecdh_curve and checks it where it is written.
+func curveList(c *collector, key string, n *yaml.Node) (string, bool) {
+	s, ok := nonEmptyText(c, key, n)
+	if ok {
+		if _, err := mailtls.ParseCurves(s); err != nil {
+			c.errorf(n.Line, "%v", err)
+			return "", false
+		}
+	}
+	return s, ok
 }
 
 // imapAuthList parses imap_auth (case-insensitive, stored lower-case).

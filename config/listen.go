@@ -16,23 +16,7 @@ import (
 // {address: ..., ssl: bool, proxy_protocol: bool}. Good items are returned
 // even when others are bad, so later checks still see them.
 func listenList(c *collector, key string, n *yaml.Node) ([]Listen, bool) {
-	list, ok := items(c, key, n, true)
-	if !ok {
-		return nil, false
-	}
-	if len(list) == 0 {
-		c.errorf(n.Line, "%s: must not be empty", key)
-		return nil, false
-	}
-	var out []Listen
-	for _, it := range list {
-		l, good := listenItem(c, key, it)
-		if good {
-			out = append(out, l)
-		}
-		ok = ok && good
-	}
-	return out, ok
+	return itemList(c, key, n, listenItem)
 }
 
 // listenItem parses one listen item.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,8 @@ func Parse(name string, data []byte) (*Config, error) {
 		pairs:    make(map[[3]string]bool),
 		listens:  make(listenSet),
 		tls:      newTLSLoader(),
+
+		checkedLogs: make(map[string]bool),
 	}
 	var cfg *Config
 	if root, ok := parseYAML(c, data); ok {
@@ -111,6 +114,24 @@ func decode(data []byte) ([]*yaml.Node, error) {
 	return docs, nil
 }
 
+// parserProblems are the problems yaml.v3's parser (not its scanner)
+// reports. Their "line N" is the parser's 0-based mark, one less than
+// the line (of the problem, or of the collection it was parsing, e.g.
+// the `[` of an unclosed list): yaml.v3 adds one for scanner errors only.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
 // syntaxError records a YAML parser error, moving its line into the
 // position. Some errors (bad UTF-8, control characters, bad escapes,
 // unknown anchors) come without a line: locate finds it.
@@ -118,6 +139,9 @@ func syntaxError(c *collector, data []byte, err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		if line, err := strconv.Atoi(m[1]); err == nil {
+			if parserProblems[m[2]] {
+				line++
+			}
 			c.errorf(line, "%s", m[2])
 			return
 		}
@@ -176,13 +200,15 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 			}
 		case "servers":
 			servers, serversLine = p.value, p.line
-		case "shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log":
-			globals = append(globals, p)
 		default:
+			if slices.Contains(globalKeys, p.key) {
+				globals = append(globals, p)
+				continue
+			}
 			if _, known := directives[p.key]; known {
 				c.errorf(p.line, "unknown top-level key %q: directives go in mail or in a server", p.key)
 			} else {
-				c.errorf(p.line, "unknown top-level key %q, expected mail or servers", p.key)
+				c.errorf(p.line, "unknown top-level key %q, expected one of: mail, servers, %s", p.key, strings.Join(globalKeys, ", "))
 			}
 		}
 	}
@@ -194,7 +220,7 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 		c.errorf(servers.Line, "servers: expected a list, got %s", describe(servers))
 		return nil
 	}
-	cfg := &Config{LogFormat: "text", LogLevel: "info", ErrorLog: "stderr"}
+	cfg := &Config{LogFormat: "text", LogLevel: "info"}
 	readGlobals(c, e, cfg, globals)
 	for _, item := range servers.Content {
 		n := deref(item)

@@ -124,6 +124,30 @@ func items(c *collector, key string, n *yaml.Node, single bool) ([]*yaml.Node, b
 	return nil, false
 }
 
+// itemList parses the items of a list that must not be empty (or a
+// single scalar standing for a one-item list) with parse. Good items are
+// returned even when others are bad, so later checks still see them; ok
+// is false when any item is.
+func itemList[T any](c *collector, key string, n *yaml.Node, parse func(*collector, string, *yaml.Node) (T, bool)) ([]T, bool) {
+	list, ok := items(c, key, n, true)
+	if !ok {
+		return nil, false
+	}
+	if len(list) == 0 {
+		c.errorf(n.Line, "%s: must not be empty", key)
+		return nil, false
+	}
+	var out []T
+	for _, it := range list {
+		v, good := parse(c, key, it)
+		if good {
+			out = append(out, v)
+		}
+		ok = ok && good
+	}
+	return out, ok
+}
+
 // lineOf returns n's line, or 0 for a nil node.
 func lineOf(n *yaml.Node) int {
 	if n == nil {

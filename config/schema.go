@@ -100,6 +100,7 @@ type settings struct {
 	proxyProtocolTLVs      opt[bool]
 	authHTTPKeepalive      opt[int]
 	authHTTPKeepaliveTime  opt[time.Duration]
+	errorLog               opt[[]LogSink]
 }
 
 // parser parses one directive value; see values.go.
@@ -144,7 +145,7 @@ var directives = map[string]directive{
 	"ssl_certificate":     bind(false, func(s *settings) *opt[[]string] { return &s.sslCertificate }, pathList),
 	"ssl_certificate_key": bind(false, func(s *settings) *opt[[]string] { return &s.sslCertificateKey }, pathList),
 	"ssl_protocols":       bind(false, func(s *settings) *opt[[]string] { return &s.sslProtocols }, sslProtocolList),
-	"ssl_ciphers":         bind(false, func(s *settings) *opt[string] { return &s.sslCiphers }, nonEmptyText),
+	"ssl_ciphers":         bind(false, func(s *settings) *opt[string] { return &s.sslCiphers }, cipherString),
 	"starttls":            bind(false, func(s *settings) *opt[StartTLS] { return &s.startTLS }, startTLSValue),
 
 	"imap_auth":          bind(false, func(s *settings) *opt[[]string] { return &s.imapAuth }, imapAuthList),
@@ -170,7 +171,7 @@ var directives = map[string]directive{
 
 	"ssl_password_file":           bind(false, func(s *settings) *opt[string] { return &s.sslPasswordFile }, nonEmptyText),
 	"ssl_prefer_server_ciphers":   bind(false, func(s *settings) *opt[bool] { return &s.sslPreferServerCiphers }, flag),
-	"ssl_ecdh_curve":              bind(false, func(s *settings) *opt[string] { return &s.sslECDHCurve }, nonEmptyText),
+	"ssl_ecdh_curve":              bind(false, func(s *settings) *opt[string] { return &s.sslECDHCurve }, curveList),
 	"ssl_session_cache":           bind(false, func(s *settings) *opt[[]string] { return &s.sslSessionCache }, sessionCacheList),
 	"ssl_session_timeout":         bind(false, func(s *settings) *opt[time.Duration] { return &s.sslSessionTimeout }, duration),
 	"ssl_session_tickets":         bind(false, func(s *settings) *opt[bool] { return &s.sslSessionTickets }, flag),
@@ -185,12 +186,13 @@ var directives = map[string]directive{
 	"proxy_protocol_tlvs":         bind(false, func(s *settings) *opt[bool] { return &s.proxyProtocolTLVs }, flag),
 	"auth_http_keepalive":         bind(false, func(s *settings) *opt[int] { return &s.authHTTPKeepalive }, count),
 	"auth_http_keepalive_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.authHTTPKeepaliveTime }, duration),
+	"error_log":                   bind(false, func(s *settings) *opt[[]LogSink] { return &s.errorLog }, errorLogList),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a
 // converted nginx configuration gets a clearer message than "unknown key".
 var unsupported = map[string]bool{
-	"error_log": true, "ssl": true, "ssl_certificate_compression": true,
+	"ssl": true, "ssl_certificate_compression": true,
 	"ssl_dhparam": true, "ssl_conf_command": true,
 }
 

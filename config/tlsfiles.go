@@ -6,18 +6,17 @@ import (
 
 // tlsLines are the lines of the TLS keys whose files checkTLSFiles reads.
 type tlsLines struct {
-	curve, tickets, client, trusted, crl int
+	tickets, client, trusted, crl int
 }
 
 // checkTLSFiles checks, for a server that uses TLS, what the server will
-// load when it starts: the ssl_ecdh_curve names, the ticket key files,
+// load when it starts (the values that need no file, ssl_protocols,
+// ssl_ciphers and ssl_ecdh_curve, are checked where they are written,
+// whether a server uses TLS or not): the ticket key files,
 // the CA files (when ssl_verify_client is not off: nginx loads them only
 // then) and the CRL file, so that `mailproxy -t` reports them with their
 // line.
 func checkTLSFiles(c *collector, e *env, srv *Server, l tlsLines) {
-	if _, err := mailtls.ParseCurves(srv.SSLECDHCurve); err != nil {
-		c.errorf(l.curve, "%v", err)
-	}
 	if srv.SSLSessionTickets && len(srv.SSLSessionTicketKey) > 0 {
 		if _, err := e.tls.TicketKeys(srv.SSLSessionTicketKey); err != nil {
 			c.errorf(l.tickets, "%v", err)

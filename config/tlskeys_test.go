@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -57,11 +58,16 @@ func TestTLSKeyErrors(t *testing.T) {
 }
 
 func TestGlobals(t *testing.T) {
-	cfg, err := Parse("/etc/mp/test.yaml", []byte("shutdown_timeout: 30s\nlog_format: json\nlog_level: debug\nmetrics_listen: 127.0.0.1:9100\npid: run/mp.pid\nerror_log: log/mp.log\n"+srv()))
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse(filepath.Join(dir, "test.yaml"), []byte("shutdown_timeout: 30s\nlog_format: json\nlog_level: debug\nmetrics_listen: 127.0.0.1:9100\npid: run/mp.pid\nerror_log: log/mp.log\n"+srv()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ShutdownTimeout != 30*time.Second || cfg.LogFormat != "json" || cfg.LogLevel != "debug" || cfg.MetricsListen != "127.0.0.1:9100" || cfg.PID != "/etc/mp/run/mp.pid" || cfg.ErrorLog != "/etc/mp/log/mp.log" {
+	if cfg.ShutdownTimeout != 30*time.Second || cfg.WorkerShutdownTimeout != 0 || cfg.LogFormat != "json" || cfg.LogLevel != "debug" || cfg.MetricsListen != "127.0.0.1:9100" ||
+		cfg.PID != filepath.Join(dir, "run/mp.pid") || len(cfg.ErrorLog) != 1 || cfg.ErrorLog[0] != (LogSink{Destination: filepath.Join(dir, "log/mp.log"), Line: 6}) {
 		t.Fatalf("%+v", cfg)
 	}
 	cfg, err = Parse("test.yaml", []byte(srv()))

@@ -84,21 +84,38 @@ func TestTLSFilesReadOncePerLoad(t *testing.T) {
 	}
 }
 
-// TestTLSBuildErrors: what only building the TLS settings finds is
-// reported at the server's line with the words the server used to say,
-// and only when the file has no other problem.
-func TestTLSBuildErrors(t *testing.T) {
+// TestTLSValuesWhereWritten: ssl_protocols, ssl_ciphers and
+// ssl_ecdh_curve are checked where they are written — at the mail level
+// too, whether a server uses TLS or not — and every problem is reported
+// in one run.
+func TestTLSValuesWhereWritten(t *testing.T) {
 	f := newFixtures(t)
-	got := problems(t, tlsSrv(f, "    ssl_protocols: [SSLv3, TLSv1.2]"))
-	if want := "test.yaml:4: ssl_protocols: SSLv3 is not supported"; len(got) != 1 || got[0] != want {
-		t.Errorf("got %q, want %q", got, want)
+	mail := func(tlsServer bool, lines ...string) string {
+		out := append([]string{"mail:", "  auth_http: 127.0.0.1:9000"}, lines...)
+		out = append(out, "servers:", "  - listen: [143]")
+		if tlsServer {
+			out = append(out, "    starttls: on", "    ssl_certificate: CERT", "    ssl_certificate_key: KEY")
+		}
+		return f.sub(y(out...))
 	}
-	got = problems(t, tlsSrv(f, "    ssl_protocols: [TLSv1, TLSv1.2]"))
-	if want := "test.yaml:4: ssl_protocols: a list with a gap (TLSv1.1 missing) cannot be honoured"; len(got) != 1 || got[0] != want {
-		t.Errorf("got %q, want %q", got, want)
+	for _, tlsServer := range []bool{false, true} {
+		got := problems(t, mail(tlsServer, "  ssl_protocols: [SSLv3, TLSv1.3]", `  ssl_ciphers: "HIGH:FOO"`, "  ssl_ecdh_curve: X448"))
+		want := []string{
+			"test.yaml:3: ssl_protocols: SSLv3 is not supported",
+			`test.yaml:4: ssl_ciphers: "FOO" is not a cipher Go implements`,
+			`test.yaml:5: ssl_ecdh_curve: unknown or unsupported curve "X448"`,
+		}
+		if len(got) != len(want) {
+			t.Fatalf("TLS server %v: got %q, want %q", tlsServer, got, want)
+		}
+		for i := range want {
+			if !strings.HasPrefix(got[i], want[i]) {
+				t.Errorf("TLS server %v: got %q, want %q…", tlsServer, got[i], want[i])
+			}
+		}
 	}
-	got = problems(t, tlsSrv(f, "    ssl_protocols: [SSLv3, TLSv1.2]", "    timeout: soon"))
-	if len(got) != 1 || !strings.HasPrefix(got[0], "test.yaml:9: timeout: ") {
-		t.Errorf("with another problem: %q", got)
+	got := problems(t, tlsSrv(f, "    ssl_protocols: [TLSv1, TLSv1.2]", "    timeout: soon"))
+	if len(got) != 2 || got[0] != "test.yaml:8: ssl_protocols: a list with a gap (TLSv1.1 missing) cannot be honoured" || !strings.HasPrefix(got[1], "test.yaml:9: timeout: ") {
+		t.Errorf("server level, with another problem: %q", got)
 	}
 }

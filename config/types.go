@@ -57,13 +57,20 @@ type Config struct {
 	// Process-wide settings (top-level keys).
 
 	// ShutdownTimeout bounds the graceful stop (SIGQUIT); 0 waits for
-	// every session. nginx's worker_shutdown_timeout.
+	// every session (shutdown_timeout, or worker_shutdown_timeout).
 	ShutdownTimeout time.Duration
-	LogFormat       string // "text" (default) or "json"
-	LogLevel        string // "debug", "info" (default), "warn", "error"
-	MetricsListen   string // "" (off) or the host:port of the metrics listener
-	PID             string // pid file written once every listener is bound; "" for none
-	ErrorLog        string // log destination: "stderr" (default) or a file path
+	// WorkerShutdownTimeout is nginx's worker_shutdown_timeout beyond
+	// the graceful stop: after a reload, the sessions this configuration
+	// served are closed once it has passed, as nginx's old workers close
+	// theirs. 0 (shutdown_timeout, or neither key): they carry on.
+	WorkerShutdownTimeout time.Duration
+	LogFormat             string // "text" (default), "json" or "nginx"
+	LogLevel              string // one of nginx's level names, "info" by default: the level of sinks that name none
+	MetricsListen         string // "" (off) or the host:port of the metrics listener
+	PID                   string // pid file written once every listener is bound; "" for none
+	// ErrorLog are the top-level error_log sinks: process messages, and
+	// the sessions of servers without their own (nil: stderr).
+	ErrorLog []LogSink
 }
 
 // Server is one fully resolved server entry: mail-level defaults and nginx
@@ -153,6 +160,10 @@ type Server struct {
 	// AuthHTTPKeepaliveTimeout (0, the default: authhttp's 30s).
 	AuthHTTPKeepalive        int
 	AuthHTTPKeepaliveTimeout time.Duration
+
+	// ErrorLog are the sinks of the server's sessions: the server's
+	// error_log, else the mail level's; nil for the top-level sinks.
+	ErrorLog []LogSink
 
 	// TLS is the server's TLS configuration, built by Parse from the
 	// ssl_* keys and sni_certificates with every file they name read

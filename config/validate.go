@@ -39,6 +39,8 @@ type env struct {
 	passwords map[string]passwordFile
 	tls       tlsLoader // reads each TLS file of this Parse once
 	listens   listenSet // every listen address seen so far
+	// checkedLogs are the error_log files whose directory was checked.
+	checkedLogs map[string]bool
 }
 
 // resolveServer applies inheritance (server value, else mail value, else
@@ -135,12 +137,12 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.ProxyProtocolTLVs = s.proxyProtocolTLVs.or(m.proxyProtocolTLVs).get(false)
 	srv.AuthHTTPKeepalive = s.authHTTPKeepalive.or(m.authHTTPKeepalive).get(0)
 	srv.AuthHTTPKeepaliveTimeout = s.authHTTPKeepaliveTime.or(m.authHTTPKeepaliveTime).get(0)
+	srv.ErrorLog = resolveLogs(c, e, "error_log", s.errorLog.or(m.errorLog).v)
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}
 	if srv.NeedsTLS() {
 		checkTLSFiles(c, e, srv, tlsLines{
-			curve:   s.sslECDHCurve.or(m.sslECDHCurve).line,
 			tickets: s.sslSessionTicketKey.or(m.sslSessionTicketKey).line,
 			client:  s.sslClientCertificate.or(m.sslClientCertificate).line,
 			trusted: s.sslTrustedCertificate.or(m.sslTrustedCertificate).line,

@@ -72,7 +72,7 @@ func TestExampleConfigCommentedSettings(t *testing.T) {
 	}
 	text := commentedOut.ReplaceAllString(string(raw), "$1$2")
 	for _, want := range []string{"\n  auth_http_header:", "\n  server_name:", "smtp_auth: [none]", "proxy_protocol: true",
-		"\nerror_log:", "\nmetrics_listen:"} {
+		"\nerror_log:\n  - /var/log/mailproxy/mailproxy.log info\n  - syslog:", "\nmetrics_listen:", "\nlog_format: nginx"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("uncommenting missed %q:\n%s", want, text)
 		}
@@ -108,14 +108,17 @@ func TestSystemdVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, "usr/bin/mailproxy"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, bin := range []string{"usr/bin/mailproxy", "usr/bin/mailproxy-auth"} {
+		if err := os.WriteFile(filepath.Join(root, bin), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	copies := [][2]string{
 		{units, "usr/lib/systemd"},
 		{kill, "usr/bin/kill"},
 		{"systemd/mailproxy.service", "etc/systemd/system/"},
 		{"systemd/mailproxy.socket", "etc/systemd/system/"},
+		{"systemd/mailproxy-auth.service", "etc/systemd/system/"},
 	}
 	for _, c := range copies {
 		if out, err := exec.Command("cp", "-a", c[0], filepath.Join(root, c[1])).CombinedOutput(); err != nil {
@@ -124,9 +127,79 @@ func TestSystemdVerify(t *testing.T) {
 	}
 	cmd := exec.Command(analyze, "verify", "--man=no", "--root="+root,
 		filepath.Join(root, "etc/systemd/system/mailproxy.service"),
-		filepath.Join(root, "etc/systemd/system/mailproxy.socket"))
+		filepath.Join(root, "etc/systemd/system/mailproxy.socket"),
+		filepath.Join(root, "etc/systemd/system/mailproxy-auth.service"))
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestExampleConfigHowTo: the example says how to make it pass `mailproxy
+// -t` outside the package; doing what it says in an empty directory
+// works.
+func TestExampleConfigHowTo(t *testing.T) {
+	raw, err := os.ReadFile("mailproxy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^# Run: (openssl req .*)$`).FindStringSubmatch(string(raw))
+	if m == nil {
+		t.Fatal("the example does not say how to make its certificate")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mailproxy.yaml")
+	if err := os.WriteFile(file, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary(t), "-t", "-c", file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "cert.pem") {
+		t.Fatalf("without the certificate -t should fail naming it: %v\n%s", err, out)
+	}
+	cmd := exec.Command("sh", "-c", m[1])
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", m[1], err, out)
+	}
+	checkConfig(t, file)
+}
+
+// TestManPages: the pages the package installs format without a groff
+// warning.
+func TestManPages(t *testing.T) {
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		t.Fatal("groff is needed (Debian package groff-base)")
+	}
+	for _, page := range []string{"../docs/mailproxy.8", "../docs/mailproxy.yaml.5"} {
+		out, err := exec.Command(groff, "-man", "-ww", "-z", "-Tutf8", page).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("groff %s: %v\n%s", page, err, out)
+		}
+	}
+}
+
+// TestCopyrightListsEveryModule: the copyright file names every Go module
+// built into the two programs the package installs.
+func TestCopyrightListsEveryModule(t *testing.T) {
+	copyright, err := os.ReadFile("deb/copyright")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range []string{"mailproxy/cmd/mailproxy", "mailproxy/cmd/mailproxy-auth"} {
+		bin, err := mailtest.Build(pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("go", "version", "-m", bin).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "dep" && !strings.Contains(string(copyright), f[1]) {
+				t.Errorf("deb/copyright does not name %s (in %s)", f[1], pkg)
+			}
+		}
 	}
 }

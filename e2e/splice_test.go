@@ -18,6 +18,13 @@ import (
 func authOK(t *testing.T, backend string) string {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(backend)
+	return authAnswering(t, "Auth-Status: OK\r\nAuth-Server: "+host+"\r\nAuth-Port: "+port+"\r\n")
+}
+
+// authAnswering is a minimal auth_http service that answers every
+// request with headers (CRLF-terminated lines) and returns its address.
+func authAnswering(t *testing.T, headers string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +45,7 @@ func authOK(t *testing.T, backend string) string {
 						break
 					}
 				}
-				io.WriteString(c, "HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nAuth-Server: "+host+"\r\nAuth-Port: "+port+"\r\n\r\n")
+				io.WriteString(c, "HTTP/1.0 200 OK\r\n"+headers+"\r\n")
 			}()
 		}
 	}()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mailproxy/authhttp"
+	"mailproxy/internal/logging"
 	"mailproxy/internal/outcome"
 	"mailproxy/internal/proxyproto"
 	"mailproxy/internal/session"
@@ -28,6 +29,7 @@ type clientConn struct {
 	site *site
 	tcp  *net.TCPConn
 	log  *slog.Logger
+	id   uint64 // the session's number in the log (logging.Conn)
 
 	start  time.Time
 	ctx    context.Context
@@ -53,7 +55,7 @@ type clientConn struct {
 }
 
 func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
-	cc := &clientConn{srv: s, l: l, site: l.site, tcp: c, conn: c, start: time.Now()}
+	cc := &clientConn{srv: s, l: l, site: l.site, tcp: c, conn: c, start: time.Now(), id: s.connID.Add(1)}
 	cc.ctx, cc.cancel = context.WithCancel(s.base)
 	cc.client = addrPort(c.RemoteAddr())
 	cc.local = addrPort(c.LocalAddr())
@@ -61,10 +63,15 @@ func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
 	return cc
 }
 
-// setLogger names the session's client (after a trusted PROXY header, the
-// real one), server and protocol in every line it logs, once each.
+// setLogger names the session's number, client (after a trusted PROXY
+// header, the real one), server and protocol in every line it logs, once
+// each, on its server's logger.
 func (cc *clientConn) setLogger() {
-	cc.log = cc.srv.log.With("client", cc.client.String(), "server", cc.l.ln.Addr().String(), "protocol", cc.l.site.proto.Name())
+	log := cc.site.log
+	if log == nil {
+		log = cc.srv.Logger()
+	}
+	cc.log = log.With(logging.Conn(cc.id), "client", cc.client.String(), "server", cc.l.ln.Addr().String(), "protocol", cc.l.site.proto.Name())
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

@@ -61,7 +61,7 @@ var noKeepAlive = net.ListenConfig{KeepAlive: -1}
 func (s *Server) listen(address string) (net.Listener, error) {
 	if s.inherited != nil {
 		if ln := s.inherited(address); ln != nil {
-			s.log.Info("using an inherited socket", "address", address)
+			s.Logger().Info("using an inherited socket", "address", address)
 			return ln, nil
 		}
 	}
@@ -100,7 +100,10 @@ func ephemeral(addr string) bool {
 // connection is refused during the swap; new addresses are bound (a bind
 // failure rolls everything back); removed addresses stop accepting.
 // Established sessions — before login or spliced — keep the configuration
-// they were accepted with. Reload must not be called before Listen.
+// they were accepted with, and its loggers (SetLogs builds the new ones;
+// if it fails, so does the reload), until the old configuration's
+// worker_shutdown_timeout closes them. Reload must not be called before
+// Listen.
 func (s *Server) Reload(cfg *config.Config) error {
 	err := s.reload(cfg)
 	s.observer().Reload(err == nil)
@@ -120,17 +123,33 @@ func (s *Server) reload(cfg *config.Config) error {
 	if closed {
 		return fmt.Errorf("reload: the server is shutting down")
 	}
+	var logs Logs
+	if s.logsFunc != nil {
+		if logs, err = s.logsFunc(cfg); err != nil {
+			return err
+		}
+	}
+	gen := &generation{cfg: cfg}
+	gen.attach(sites, logs)
 	old := s.accs
 	// bind points kept sockets at their new listener only once every new
 	// address is bound, so a failed bind leaves the old state serving.
 	lns, accs, err := s.bind(sites, old)
 	if err != nil {
+		if logs.Release != nil {
+			logs.Release()
+		}
 		return err
 	}
 	for _, st := range s.sites {
 		st.auth.CloseIdle() // sessions of the old configuration still work
 	}
-	s.sites, s.lns, s.accs = sites, lns, accs
+	oldGen := s.gen
+	s.gen, s.sites, s.lns, s.accs = gen, sites, lns, accs
+	if logs.Main != nil {
+		s.logp.Store(logs.Main)
+	}
+	s.retire(oldGen)
 	// New accept loops start before removed ones stop, so Serve never
 	// sees zero loops (and returns) in the middle of a reload.
 	s.startAccepting()
@@ -141,7 +160,7 @@ func (s *Server) reload(cfg *config.Config) error {
 	for _, a := range old {
 		if !kept[a] {
 			a.ln.Close()
-			s.log.Info("listener removed", "address", a.ln.Addr().String())
+			s.Logger().Info("listener removed", "address", a.ln.Addr().String())
 		}
 	}
 	return nil

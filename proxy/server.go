@@ -16,13 +16,16 @@ import (
 // Server runs every listener of a configuration, and of the next one
 // after a Reload.
 type Server struct {
-	log *slog.Logger
-	obs atomic.Pointer[Observer] // nil: nothing is observed
+	logp   atomic.Pointer[slog.Logger] // the server's own messages
+	obs    atomic.Pointer[Observer]    // nil: nothing is observed
+	connID atomic.Uint64               // numbers sessions (logging.Conn)
 
-	rmu   sync.Mutex // serialises Listen, Reload and the listener lists
-	sites []*site
-	lns   []*listener          // current listeners, configuration order
-	accs  map[string]*acceptor // bound sockets by listen address
+	rmu      sync.Mutex // serialises Listen, Reload and the listener lists
+	gen      *generation
+	sites    []*site
+	lns      []*listener          // current listeners, configuration order
+	accs     map[string]*acceptor // bound sockets by listen address
+	logsFunc LogsFunc             // nil: every message goes to logp
 	// inherited returns a socket passed by systemd for an address, or nil.
 	inherited func(address string) net.Listener
 
@@ -66,14 +69,18 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{}}
+	s := &Server{sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{}}
+	s.gen = &generation{cfg: cfg}
+	s.gen.attach(sites, Logs{})
+	s.logp.Store(log)
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
-// SetLogger replaces the logger New was given, e.g. by the one the
-// configuration names once its error_log is open. Call it before Listen.
-func (s *Server) SetLogger(log *slog.Logger) { s.log = log }
+// SetLogger replaces the logger New was given, for the server's own
+// messages and for the sessions of servers SetLogs gave no logger. Call
+// it before Listen.
+func (s *Server) SetLogger(log *slog.Logger) { s.logp.Store(log) }
 
 // buildSites builds the runtime state of every server of cfg.
 func buildSites(cfg *config.Config) ([]*site, error) {
@@ -130,7 +137,7 @@ func (s *Server) startAccepting() {
 			continue
 		}
 		a.serving = true
-		s.log.Info("listening", "address", l.ln.Addr().String(), "protocol", l.site.proto.Name(), "ssl", l.cfg.SSL, "proxy_protocol", l.cfg.ProxyProtocol)
+		s.Logger().Info("listening", "address", l.ln.Addr().String(), "protocol", l.site.proto.Name(), "ssl", l.cfg.SSL, "proxy_protocol", l.cfg.ProxyProtocol)
 		s.accept.Add(1)
 		go s.acceptLoop(a)
 	}
@@ -149,7 +156,7 @@ func (s *Server) acceptLoop(a *acceptor) {
 				return
 			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Error("accept failed", "address", a.ln.Addr().String(), "err", err, "retry_in", backoff)
+			s.Logger().Error("accept failed", "address", a.ln.Addr().String(), "err", err, "retry_in", backoff)
 			time.Sleep(backoff)
 			continue
 		}
@@ -165,8 +172,9 @@ func (s *Server) acceptLoop(a *acceptor) {
 	}
 }
 
-// track adds or removes a connection; adding fails once the server is
-// shutting down.
+// track adds or removes a connection, counting it for its
+// configuration's generation; adding fails once the server is shutting
+// down.
 func (s *Server) track(c *clientConn, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,9 +183,11 @@ func (s *Server) track(c *clientConn, add bool) bool {
 			return false
 		}
 		s.conns[c] = struct{}{}
+		c.site.gen.sessions++
 		return true
 	}
 	delete(s.conns, c)
+	c.site.gen.sessionEnded()
 	return true
 }
 
@@ -197,7 +207,8 @@ func (s *Server) closeListeners() {
 }
 
 // Shutdown stops accepting and waits for open sessions to finish, up to
-// ctx; then it closes whatever is left and returns ctx's error.
+// ctx; then it logs how many sessions are left, closes them and returns
+// ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -212,6 +223,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.closeAuthClients()
 		return nil
 	case <-ctx.Done():
+		s.Logger().Info("shutdown timeout: closing the remaining sessions", "sessions", s.Sessions())
 		s.Close()
 		return ctx.Err()
 	}
@@ -230,7 +242,7 @@ func (s *Server) poller() *poller {
 		p, err := newPoller()
 		if err != nil {
 			if !errors.Is(err, errNoPoller) {
-				s.log.Error("cannot create the epoll instance for idle sessions; relaying with goroutines", "err", err)
+				s.Logger().Error("cannot create the epoll instance for idle sessions; relaying with goroutines", "err", err)
 			}
 			s.parkerOff = true // do not retry
 			return nil

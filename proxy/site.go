@@ -9,6 +9,7 @@ import (
 	stdtls "crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 
 	"mailproxy/authhttp"
@@ -27,6 +28,9 @@ type site struct {
 	clientAuth *mailtls.ClientAuth
 	proto      session.Protocol
 	realIP     []netip.Prefix
+
+	gen *generation  // the configuration it belongs to
+	log *slog.Logger // its sessions' logger; nil: the server's
 }
 
 func newSite(cfg *config.Server) (*site, error) {

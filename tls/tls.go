@@ -153,6 +153,11 @@ var versionNames = map[string]uint16{
 	"TLSv1.3": tls.VersionTLS13,
 }
 
+// ProtocolRange checks an ssl_protocols list (OpenSSL's names) as
+// ServerConfig does and returns Go's range: SSLv2 and SSLv3, which Go
+// does not implement, and a list with a gap are errors naming them.
+func ProtocolRange(names []string) (min, max uint16, err error) { return versionRange(names) }
+
 // versionRange turns an ssl_protocols list into Go's contiguous range.
 func versionRange(names []string) (min, max uint16, err error) {
 	if len(names) == 0 {

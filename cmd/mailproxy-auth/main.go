@@ -4,9 +4,12 @@
 //
 // Usage:
 //
-//	mailproxy-auth -users FILE [-listen 127.0.0.1:9000] [-secret VALUE]
+//	mailproxy-auth -users FILE [-listen 127.0.0.1:9000] [-secret VALUE | -secret-file FILE]
 //	    [-secret-header X-Auth-Key] [-wait 3] [-max-attempts 5]
 //	    [-allow-relay] [-external-without-cert]
+//	mailproxy-auth hash [-scheme BLF-CRYPT|SHA512-CRYPT|SHA256-CRYPT] < password
+//
+// hash prints a password's hash for the users file (hash.go).
 //
 // It logs one line per request to stderr (never a password). SIGHUP
 // re-reads the users file (a broken file is reported and the old one kept);
@@ -24,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,7 +40,12 @@ func main() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
-	err := run(ctx, os.Args[1:], os.Stderr, hup, nil)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "hash" {
+		err = hashCommand(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stderr, hup, nil)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
@@ -61,10 +70,15 @@ type config struct {
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("mailproxy-auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: mailproxy-auth -users FILE [options]\n       mailproxy-auth hash [-scheme SCHEME] < password   (a password hash for the users file)\n")
+		fs.PrintDefaults()
+	}
 	c := &config{}
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9000", "`ADDR`ess to listen on (host:port)")
 	fs.StringVar(&c.opts.UsersFile, "users", "", "users `FILE` (required): NAME PASSWORD IP:PORT [PROTOCOLS] per line")
 	fs.StringVar(&c.opts.Secret, "secret", "", "expected shared-secret header `VALUE`; empty: no check")
+	secretFile := fs.String("secret-file", "", "read the shared secret from the first line of `FILE` (other users can read a command line)")
 	fs.StringVar(&c.opts.SecretHeader, "secret-header", authservice.DefaultSecretHeader, "`NAME` of the shared-secret header")
 	wait := fs.Int("wait", authservice.DefaultWait, "Auth-Wait `SECONDS` after a failed login; 0: none (the proxy closes)")
 	fs.IntVar(&c.opts.MaxAttempts, "max-attempts", authservice.DefaultMaxAttempts, "send Auth-Wait only while Auth-Login-Attempt is below `N`")
@@ -90,6 +104,18 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return fail("-wait must not be negative")
 	case c.opts.MaxAttempts < 1:
 		return fail("-max-attempts must be at least 1")
+	case *secretFile != "" && c.opts.Secret != "":
+		return fail("-secret and -secret-file cannot both be given")
+	}
+	if *secretFile != "" {
+		data, err := os.ReadFile(*secretFile)
+		if err != nil {
+			return nil, err
+		}
+		line, _, _ := strings.Cut(string(data), "\n")
+		if c.opts.Secret = strings.TrimSuffix(line, "\r"); c.opts.Secret == "" {
+			return fail("-secret-file " + *secretFile + ": no secret on its first line")
+		}
 	}
 	c.opts.Wait = *wait
 	if *wait == 0 {

@@ -12,14 +12,16 @@ import (
 // backends are the demo's in-memory mail servers, one per protocol, all
 // on free 127.0.0.1 ports.
 type backends struct {
-	imap *mailtest.IMAPBackend
-	pop3 *mailtest.POP3Backend
-	smtp *mailtest.SMTPBackend
+	imap  *mailtest.IMAPBackend
+	pop3  *mailtest.POP3Backend
+	smtp  *mailtest.SMTPBackend
+	sieve *mailtest.SieveBackend
 }
 
 // startBackends starts the IMAP and POP3 backends with the demo users,
-// each mailbox seeded with mailtest.DemoMessages, and the go-smtp backend,
-// which logs every message it receives to log. On error the backends
+// each mailbox seeded with mailtest.DemoMessages, the ManageSieve backend
+// with the same users, and the go-smtp backend, which logs every message
+// it receives to log. On error the backends
 // already started are closed.
 func startBackends(log *slog.Logger) (_ *backends, err error) {
 	users := make(map[string]string)
@@ -41,6 +43,9 @@ func startBackends(log *slog.Logger) (_ *backends, err error) {
 	if b.smtp, err = mailtest.StartSMTPBackend("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
+	if b.sieve, err = mailtest.StartSieveBackend("127.0.0.1:0", users); err != nil {
+		return nil, err
+	}
 	log = log.With("component", "smtp_backend")
 	b.smtp.OnMessage(func(m mailtest.SMTPMessage) {
 		log.Info("smtp backend received a message", "from", m.From, "to", strings.Join(m.To, ","),
@@ -51,7 +56,7 @@ func startBackends(log *slog.Logger) (_ *backends, err error) {
 
 // addrs returns the backend address of each protocol, "ip:port".
 func (b *backends) addrs() map[string]string {
-	return map[string]string{"imap": b.imap.Addr(), "pop3": b.pop3.Addr(), "smtp": b.smtp.Addr()}
+	return map[string]string{"imap": b.imap.Addr(), "pop3": b.pop3.Addr(), "smtp": b.smtp.Addr(), "sieve": b.sieve.Addr()}
 }
 
 // close stops every backend that was started.
@@ -64,6 +69,9 @@ func (b *backends) close() {
 	}
 	if b.smtp != nil {
 		b.smtp.Close()
+	}
+	if b.sieve != nil {
+		b.sieve.Close()
 	}
 }
 

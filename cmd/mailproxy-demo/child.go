@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -85,92 +83,33 @@ func (p *proxyProcess) stop() {
 	}
 }
 
-// probeTarget is a listener waitListening checks: addr is dialled, over
-// TLS with tls when it is not nil, and must greet as protocol (imap, pop3
-// or smtp) does.
-type probeTarget struct {
-	protocol string
-	addr     string
-	tls      *tls.Config
-}
-
-// waitListening polls each target until it answers with its protocol's
-// greeting. It fails if the child exits, ctx ends, or timeout passes first.
-func (p *proxyProcess) waitListening(ctx context.Context, timeout time.Duration, targets ...probeTarget) error {
+// waitReady polls url (mailproxy's /readyz) until it answers 200, which
+// mailproxy does once every listener is bound. Nothing connects to the
+// mail ports, so no session shows in mailproxy's log. It fails if the
+// child exits, ctx ends, or timeout passes first.
+func (p *proxyProcess) waitReady(ctx context.Context, timeout time.Duration, url string) error {
 	deadline := time.Now().Add(timeout)
-	for _, t := range targets {
-		for {
-			err := probe(t)
-			if err == nil {
-				break
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
 			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("mailproxy is not answering on %s after %v: %w", t.addr, timeout, err)
-			}
-			select {
-			case <-p.exited:
-				return fmt.Errorf("mailproxy exited during start-up: %v", exitText(p.err))
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
+			err = fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("mailproxy is not ready after %v: %w", timeout, err)
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("mailproxy exited during start-up: %v", exitText(p.err))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return nil
-}
-
-// probeDialogue is how probe greets and leaves one protocol.
-type probeDialogue struct {
-	greeting string // prefix of the greeting's (last) line
-	more     string // prefix of a greeting line that another follows
-	quit     string // command that ends the session
-	done     string // prefix of the last line of the answer to quit
-}
-
-// probeDialogues maps a protocol to its dialogue.
-var probeDialogues = map[string]probeDialogue{
-	"imap": {greeting: "* OK", quit: "probe LOGOUT\r\n", done: "probe "},
-	"pop3": {greeting: "+OK", quit: "QUIT\r\n", done: "+OK"},
-	"smtp": {greeting: "220 ", more: "220-", quit: "QUIT\r\n", done: "221 "},
-}
-
-// probe connects to t, reads the greeting and quits politely, so the
-// proxy logs an ordinary short session rather than an aborted one. Only a
-// missing or wrong greeting is an error.
-func probe(t probeTarget) error {
-	d, ok := probeDialogues[t.protocol]
-	if !ok {
-		return fmt.Errorf("cannot probe protocol %q", t.protocol)
-	}
-	c, err := net.DialTimeout("tcp", t.addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if t.tls != nil {
-		c = tls.Client(c, t.tls)
-	}
-	r := bufio.NewReader(c)
-	greeting, err := r.ReadString('\n')
-	for err == nil && d.more != "" && strings.HasPrefix(greeting, d.more) {
-		greeting, err = r.ReadString('\n')
-	}
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(greeting, d.greeting) {
-		return fmt.Errorf("unexpected %s greeting %q", t.protocol, greeting)
-	}
-	if _, err := io.WriteString(c, d.quit); err == nil {
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil || strings.HasPrefix(line, d.done) {
-				break
-			}
-		}
-	}
-	return nil
 }
 
 // exitText describes a Wait result.
@@ -186,11 +125,12 @@ func exitText(err error) string {
 }
 
 // checkFree fails if addr cannot be bound now, so a port clash is reported
-// before the proxy starts rather than in its log.
+// before the proxy starts rather than in its log, with how to pick other
+// ports.
 func checkFree(flagName, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("cannot use %s for -%s: %w", addr, flagName, err)
+		return fmt.Errorf("cannot use %s for -%s: %w (choose other ports: -%s ADDR, or -port-offset N to move every port; with make: make run DEMOFLAGS=-port-offset=1000)", addr, flagName, err, flagName)
 	}
 	return ln.Close()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +16,8 @@ import (
 // fakeBackendSession does, as the fake proxy, what mailproxy does with the
 // backend of protocol at addr, and reports what it found with logf:
 // "imap backend INBOX has N messages", "pop3 backend maildrop has N
-// messages" or "smtp backend accepted a message".
+// messages", "smtp backend accepted a message" or "sieve backend logged
+// in".
 func fakeBackendSession(protocol, addr string, logf func(string, ...any)) error {
 	switch protocol {
 	case "imap":
@@ -24,6 +26,8 @@ func fakeBackendSession(protocol, addr string, logf func(string, ...any)) error 
 		return fakePOP3Login(addr, logf)
 	case "smtp":
 		return fakeSMTPSend(addr, logf)
+	case "sieve":
+		return fakeSieveLogin(addr, logf)
 	}
 	return fmt.Errorf("unknown protocol %q", protocol)
 }
@@ -99,4 +103,36 @@ func fakeSMTPSend(addr string, logf func(string, ...any)) error {
 	}
 	logf("smtp backend accepted a message")
 	return c.Quit()
+}
+
+// fakeSieveLogin logs in to the ManageSieve backend as demo with
+// AUTHENTICATE "PLAIN", as mailproxy does.
+func fakeSieveLogin(addr string, logf func(string, ...any)) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(line, "OK") {
+			break
+		}
+	}
+	io.WriteString(c, "AUTHENTICATE \"PLAIN\" \""+base64.StdEncoding.EncodeToString([]byte("\x00demo\x00demo"))+"\"\r\n")
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "OK") {
+		return fmt.Errorf("AUTHENTICATE: %q", line)
+	}
+	logf("sieve backend logged in")
+	io.WriteString(c, "LOGOUT\r\n")
+	return nil
 }

@@ -22,7 +22,8 @@ const fakeEnv = "MAILPROXY_DEMO_FAKE_PROXY"
 
 // fakeConfig is the part of mailproxy's YAML the demo writes.
 type fakeConfig struct {
-	Mail struct {
+	MetricsListen string `yaml:"metrics_listen"`
+	Mail          struct {
 		AuthHTTP          string            `yaml:"auth_http"`
 		AuthHTTPHeader    map[string]string `yaml:"auth_http_header"`
 		SSLCertificate    string            `yaml:"ssl_certificate"`
@@ -32,13 +33,14 @@ type fakeConfig struct {
 }
 
 type fakeServer struct {
-	Protocol string   `yaml:"protocol"`
-	StartTLS string   `yaml:"starttls"`
-	IMAPAuth []string `yaml:"imap_auth"`
-	POP3Auth []string `yaml:"pop3_auth"`
-	SMTPAuth []string `yaml:"smtp_auth"`
-	XClient  *bool    `yaml:"xclient"`
-	Listen   []any    `yaml:"listen"`
+	Protocol  string   `yaml:"protocol"`
+	StartTLS  string   `yaml:"starttls"`
+	IMAPAuth  []string `yaml:"imap_auth"`
+	POP3Auth  []string `yaml:"pop3_auth"`
+	SMTPAuth  []string `yaml:"smtp_auth"`
+	SieveAuth []string `yaml:"sieve_auth"`
+	XClient   *bool    `yaml:"xclient"`
+	Listen    []any    `yaml:"listen"`
 }
 
 // fakeListen is one listen item: a bare address or {address, ssl}.
@@ -81,9 +83,10 @@ func (s *fakeServer) listens() ([]fakeListen, error) {
 
 // fakeGreetings are the greetings the fake listeners send, per protocol.
 var fakeGreetings = map[string]string{
-	"imap": "* OK fake\r\n",
-	"pop3": "+OK fake\r\n",
-	"smtp": "220 fake ESMTP\r\n",
+	"imap":  "* OK fake\r\n",
+	"pop3":  "+OK fake\r\n",
+	"smtp":  "220 fake ESMTP\r\n",
+	"sieve": "\"IMPLEMENTATION\" \"fake\"\r\nOK\r\n",
 }
 
 // fakeProxy is the main of the fake mailproxy child. It checks what the
@@ -91,7 +94,7 @@ var fakeGreetings = map[string]string{
 // for each server, the auth service's answer for demo/demo and a session
 // with the backend it names; then a request with a wrong secret. It then
 // listens on every configured address, greeting as the server's protocol
-// and hanging up, until SIGTERM.
+// and hanging up, and answers /readyz on metrics_listen, until SIGTERM.
 func fakeProxy(mode string, args []string) int {
 	if mode == "exit" {
 		return 3
@@ -162,6 +165,19 @@ func fakeProxy(mode string, args []string) int {
 			go fakeServe(ln, fakeGreetings[srv.Protocol])
 		}
 	}
+	ln, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		logf("metrics listen: %v", err)
+		return 1
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		logf("readyz asked")
+		io.WriteString(w, "ready\n")
+	}))
 	<-ctx.Done()
 	logf("got SIGTERM")
 	return 0
@@ -176,6 +192,7 @@ func fakeServe(ln net.Listener, greeting string) {
 		}
 		io.WriteString(c, greeting)
 		c.Close()
+		fmt.Fprintln(os.Stderr, "fake: a client connected to", ln.Addr())
 	}
 }
 

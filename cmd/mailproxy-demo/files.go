@@ -54,11 +54,12 @@ func yamlString(s string) string {
 	return string(b)
 }
 
-// render returns the configuration as mailproxy YAML: the mail-level
-// auth_http, shared-secret header and certificate, then one server per
-// protocol with a plain listener offering STARTTLS and an implicit-TLS
-// one. The SMTP server has xclient off because the go-smtp backend does
-// not understand XCLIENT.
+// render returns the configuration as mailproxy YAML: the metrics
+// listener, the mail-level auth_http, shared-secret header and
+// certificate, then one server per mail protocol with a plain listener
+// offering STARTTLS and an implicit-TLS one, and a ManageSieve server
+// offering STARTTLS. The SMTP server has xclient off because the go-smtp
+// backend does not understand XCLIENT.
 func (c *proxyConfig) render() string {
 	l := c.listen
 	listen := func(plain, tls string) string {
@@ -67,6 +68,8 @@ func (c *proxyConfig) render() string {
 			"      - {address: " + yamlString(tls) + ", ssl: true}\n"
 	}
 	return "# Written by mailproxy-demo; removed when the demo stops.\n" +
+		"# /metrics, /healthz and /readyz (the demo waits for /readyz).\n" +
+		"metrics_listen: " + yamlString(l.metrics) + "\n" +
 		"mail:\n" +
 		"  auth_http: " + yamlString(c.authURL) + "\n" +
 		"  auth_http_header: {" + c.secretHeader + ": " + yamlString(c.secret) + "}\n" +
@@ -85,7 +88,11 @@ func (c *proxyConfig) render() string {
 		"    starttls: on\n" +
 		"    smtp_auth: [plain, login]\n" +
 		"    xclient: false # the go-smtp backend does not understand XCLIENT\n" +
-		listen(l.smtp, l.smtps)
+		listen(l.smtp, l.smtps) +
+		"  - protocol: sieve\n" +
+		"    starttls: on\n" +
+		"    sieve_auth: [plain, login]\n" +
+		"    listen: [" + yamlString(l.sieve) + "]\n"
 }
 
 // write writes the configuration to dir/mailproxy.yaml and returns the path.

@@ -42,6 +42,7 @@ func printInstructions(w io.Writer, d demoInfo) {
 		imap: connectAddr(d.listen.imap), imaps: connectAddr(d.listen.imaps),
 		pop3: connectAddr(d.listen.pop3), pop3s: connectAddr(d.listen.pop3s),
 		smtp: connectAddr(d.listen.smtp), smtps: connectAddr(d.listen.smtps),
+		sieve: connectAddr(d.listen.sieve), metrics: connectAddr(d.listen.metrics),
 	}
 	curl := "curl"
 	for _, l := range a.list() {
@@ -49,6 +50,7 @@ func printInstructions(w io.Writer, d demoInfo) {
 			curl = "curl -g"
 		}
 	}
+	sieveHost, sievePort, _ := net.SplitHostPort(a.sieve)
 	u, al := demoUsers[0], demoUsers[1]
 	demo, alice := u.name+":"+u.password, al.name+":"+al.password
 	var users []string
@@ -67,15 +69,18 @@ mailproxy demo is running (mailproxy PID %d). Stop it with Ctrl-C.
   POP3 over TLS           %s
   SMTP, STARTTLS offered  %s  (submission: AUTH PLAIN or LOGIN required)
   SMTP over TLS           %s  (AUTH PLAIN or LOGIN required)
+  ManageSieve             %s  (STARTTLS offered)
+  metrics                 http://%s/metrics  (also /healthz, /readyz)
   TLS certificate         self-signed for localhost: use -k
   users                   %s
   IMAP backend            %s  (in memory; 3 messages in each INBOX)
   POP3 backend            %s  (in memory; the same 3 messages in each maildrop)
   SMTP backend            %s  (go-smtp, no XCLIENT; logs every message it receives)
+  ManageSieve backend     %s  (in memory; no scripts yet)
   auth_http service       %s  (shared secret in header %s)
   generated files         %s  (mailproxy.yaml, users, cert.pem, key.pem)
-`, d.proxyPID, a.imap, a.imaps, a.pop3, a.pop3s, a.smtp, a.smtps, strings.Join(users, ", "),
-		d.backends["imap"], d.backends["pop3"], d.backends["smtp"], d.authURL, d.secretHeader, d.dir)
+`, d.proxyPID, a.imap, a.imaps, a.pop3, a.pop3s, a.smtp, a.smtps, a.sieve, a.metrics, strings.Join(users, ", "),
+		d.backends["imap"], d.backends["pop3"], d.backends["smtp"], d.backends["sieve"], d.authURL, d.secretHeader, d.dir)
 
 	fmt.Fprintf(w, `
 Try IMAP:
@@ -125,6 +130,18 @@ EOF
   #   RCPT TO:<%[7]s> / DATA / Subject: hi / (an empty line) / Hello! / . / QUIT
   openssl s_client -quiet -crlf -starttls smtp -connect %[4]s
   openssl s_client -quiet -crlf -connect %[5]s
-
 `, curl, demo, alice, a.smtp, a.smtps, from, to, plain)
+
+	fmt.Fprintf(w, `
+Try ManageSieve (sieve-connect; Debian package sieve-connect):
+  # upload a script, make it active, list the scripts (password: demo)
+  printf 'require "fileinto";\nif header :contains "subject" "demo" { fileinto "Demo"; }\n' > demo.sieve
+  sieve-connect --server %[1]s --port %[2]s --user demo --notlsverify --upload --localsieve demo.sieve --remotesieve demo
+  sieve-connect --server %[1]s --port %[2]s --user demo --notlsverify --activate --remotesieve demo
+  sieve-connect --server %[1]s --port %[2]s --user demo --notlsverify --list
+
+Metrics:
+  %[3]s http://%[4]s/metrics
+
+`, sieveHost, sievePort, curl, a.metrics)
 }

@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(fakeEnv); mode != "" {
 		os.Exit(fakeProxy(mode, os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	mailtest.RemoveBuilds()
+	os.Exit(code)
 }
 
 // freeAddr returns a loopback address that was free a moment ago.
@@ -63,13 +65,14 @@ func self(t *testing.T) string {
 	return p
 }
 
-// freeListen returns six loopback addresses that were free a moment ago.
+// freeListen returns eight loopback addresses that were free a moment ago.
 func freeListen(t *testing.T) listenAddrs {
 	t.Helper()
 	return listenAddrs{
 		imap: freeAddr(t), imaps: freeAddr(t),
 		pop3: freeAddr(t), pop3s: freeAddr(t),
 		smtp: freeAddr(t), smtps: freeAddr(t),
+		sieve: freeAddr(t), metrics: freeAddr(t),
 	}
 }
 
@@ -84,7 +87,7 @@ func TestDemo(t *testing.T) {
 		done <- run(ctx, options{listen: l, mailproxy: self(t)}, &stdout, &stderr)
 	}()
 
-	waitFor(t, &stdout, "openssl s_client -quiet -crlf -connect "+l.smtps, done, &stderr)
+	waitFor(t, &stdout, "curl http://"+l.metrics+"/metrics", done, &stderr)
 	out := stdout.String()
 	for _, want := range []string{
 		"curl --user demo:demo imap://" + l.imap + "/\n",
@@ -108,6 +111,10 @@ func TestDemo(t *testing.T) {
 		"openssl s_client -quiet -crlf -starttls smtp -connect " + l.smtp + "\n",
 		"openssl s_client -quiet -crlf -connect " + l.smtps + "\n",
 		"demo / demo, alice / secret",
+		"sieve-connect --server " + strings.Replace(l.sieve, ":", " --port ", 1) + " --user demo --notlsverify --upload --localsieve demo.sieve --remotesieve demo\n",
+		"sieve-connect --server " + strings.Replace(l.sieve, ":", " --port ", 1) + " --user demo --notlsverify --list\n",
+		"ManageSieve             " + l.sieve + "  (STARTTLS offered)",
+		"metrics                 http://" + l.metrics + "/metrics",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("instructions lack %q:\n%s", want, out)
@@ -121,6 +128,9 @@ func TestDemo(t *testing.T) {
 		"fake: pop3 backend maildrop has 3 messages",
 		"fake: smtp auth Auth-Status=OK",
 		"fake: smtp backend accepted a message",
+		"fake: sieve auth Auth-Status=OK",
+		"fake: sieve backend logged in",
+		"fake: readyz asked",
 		`msg="smtp backend received a message" component=smtp_backend from=demo@example.com to=alice@example.com subject="fake proxy check"`,
 		"fake: wrong secret Auth-Status=Internal server error",
 	} {
@@ -135,8 +145,12 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the instructions do not give %s as the %s backend", m[2], m[1])
 		}
 	}
-	if len(backends) != 3 || len(seen) != 3 {
-		t.Errorf("backends %q, want three different ones", backends)
+	if len(backends) != 4 || len(seen) != 4 {
+		t.Errorf("backends %q, want four different ones", backends)
+	}
+	// The demo waited for /readyz: it never connected to a mail port.
+	if strings.Contains(stderr.String(), "fake: a client connected") {
+		t.Errorf("the demo connected to a mail port:\n%s", stderr.String())
 	}
 
 	m := regexp.MustCompile(`generated files +(\S+)`).FindStringSubmatch(out)
@@ -212,6 +226,9 @@ func TestDemoErrors(t *testing.T) {
 		{options{listen: with(func(l *listenAddrs) { l.pop3s = b }), mailproxy: self(t)}, "cannot use " + b + " for -pop3s"},
 		{options{listen: with(func(l *listenAddrs) { l.smtp = b }), mailproxy: self(t)}, "cannot use " + b + " for -smtp"},
 		{options{listen: with(func(l *listenAddrs) { l.smtps = b }), mailproxy: self(t)}, "cannot use " + b + " for -smtps"},
+		{options{listen: with(func(l *listenAddrs) { l.sieve = b }), mailproxy: self(t)}, "cannot use " + b + " for -sieve"},
+		{options{listen: with(func(l *listenAddrs) { l.metrics = b }), mailproxy: self(t)},
+			"cannot use " + b + " for -metrics: listen tcp " + b + ": bind: address already in use (choose other ports: -metrics ADDR, or -port-offset N to move every port; with make: make run DEMOFLAGS=-port-offset=1000)"},
 	}
 	for _, tt := range tests {
 		err := run(context.Background(), tt.o, new(mailtest.SyncBuffer), new(mailtest.SyncBuffer))
@@ -233,6 +250,7 @@ func TestConfigYAML(t *testing.T) {
 			imap: "127.0.0.1:1143", imaps: "[::1]:1993",
 			pop3: "127.0.0.1:1110", pop3s: "[::1]:1995",
 			smtp: "127.0.0.1:1587", smtps: "[::1]:1465",
+			sieve: "127.0.0.1:14190", metrics: "127.0.0.1:19100",
 		},
 	}
 	got, err := parseConfig([]byte(c.render()))
@@ -243,8 +261,14 @@ func TestConfigYAML(t *testing.T) {
 		got.Mail.SSLCertificate != c.certFile || got.Mail.SSLCertificateKey != c.keyFile {
 		t.Errorf("mail section = %+v", got.Mail)
 	}
-	if len(got.Servers) != 3 {
-		t.Fatalf("%d servers, want 3", len(got.Servers))
+	if got.MetricsListen != "127.0.0.1:19100" {
+		t.Errorf("metrics_listen %q", got.MetricsListen)
+	}
+	if len(got.Servers) != 4 {
+		t.Fatalf("%d servers, want 4", len(got.Servers))
+	}
+	if s := got.Servers[3]; s.Protocol != "sieve" || s.StartTLS != "on" || strings.Join(s.SieveAuth, ",") != "plain,login" || len(s.Listen) != 1 || s.Listen[0] != "127.0.0.1:14190" {
+		t.Errorf("sieve server = %+v", s)
 	}
 	want := []struct {
 		protocol, auth string
@@ -276,9 +300,15 @@ func TestConfigYAML(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.Parse: %v\n%s", err, c.render())
 	}
+	if cfg.MetricsListen != "127.0.0.1:19100" {
+		t.Errorf("metrics_listen %q", cfg.MetricsListen)
+	}
 	var protos []string
 	for _, s := range cfg.Servers {
 		protos = append(protos, s.Protocol)
+		if s.Protocol == "sieve" {
+			continue
+		}
 		if s.StartTLS != config.StartTLSOn || len(s.Listen) != 2 || !s.Listen[1].SSL || s.Listen[0].SSL {
 			t.Errorf("%s: starttls %v, listen %+v", s.Protocol, s.StartTLS, s.Listen)
 		}
@@ -286,7 +316,7 @@ func TestConfigYAML(t *testing.T) {
 			t.Errorf("%s: auth_http_header %+v", s.Protocol, s.AuthHTTPHeader)
 		}
 	}
-	if strings.Join(protos, ",") != "imap,pop3,smtp" {
+	if strings.Join(protos, ",") != "imap,pop3,smtp,sieve" {
 		t.Errorf("protocols %v", protos)
 	}
 	if s := cfg.Servers[1]; strings.Join(s.POP3Auth, ",") != "plain,apop,cram-md5" {
@@ -299,7 +329,7 @@ func TestConfigYAML(t *testing.T) {
 
 func TestUsersFile(t *testing.T) {
 	dir := t.TempDir()
-	backends := map[string]string{"imap": "127.0.0.1:1", "pop3": "127.0.0.1:2", "smtp": "[::1]:3"}
+	backends := map[string]string{"imap": "127.0.0.1:1", "pop3": "127.0.0.1:2", "smtp": "[::1]:3", "sieve": "127.0.0.1:4"}
 	path, err := writeUsers(dir, backends)
 	if err != nil {
 		t.Fatal(err)
@@ -341,8 +371,8 @@ func TestConnectAddr(t *testing.T) {
 
 func TestInstructionsIPv6(t *testing.T) {
 	for _, l := range []listenAddrs{
-		{imap: "[::1]:1143", imaps: "127.0.0.1:1993", pop3: "127.0.0.1:1110", pop3s: "127.0.0.1:1995", smtp: "127.0.0.1:1587", smtps: "127.0.0.1:1465"},
-		{imap: "127.0.0.1:1143", imaps: "127.0.0.1:1993", pop3: "127.0.0.1:1110", pop3s: "127.0.0.1:1995", smtp: "127.0.0.1:1587", smtps: "[::]:1465"},
+		{imap: "[::1]:1143", imaps: "127.0.0.1:1993", pop3: "127.0.0.1:1110", pop3s: "127.0.0.1:1995", smtp: "127.0.0.1:1587", smtps: "127.0.0.1:1465", sieve: "127.0.0.1:14190", metrics: "127.0.0.1:19100"},
+		{imap: "127.0.0.1:1143", imaps: "127.0.0.1:1993", pop3: "127.0.0.1:1110", pop3s: "127.0.0.1:1995", smtp: "127.0.0.1:1587", smtps: "[::]:1465", sieve: "[::1]:14190", metrics: "127.0.0.1:19100"},
 	} {
 		var b bytes.Buffer
 		printInstructions(&b, demoInfo{listen: l})
@@ -355,5 +385,21 @@ func TestInstructionsIPv6(t *testing.T) {
 				t.Errorf("IPv6 instructions lack %q:\n%s", want, b.String())
 			}
 		}
+	}
+}
+
+func TestPortOffset(t *testing.T) {
+	l := listenAddrs{imap: "127.0.0.1:1143", imaps: "127.0.0.1:1993", pop3: "127.0.0.1:1110", pop3s: "127.0.0.1:1995",
+		smtp: "127.0.0.1:1587", smtps: "[::1]:1465", sieve: "127.0.0.1:14190", metrics: "127.0.0.1:19100"}
+	if err := l.offset(1000); err != nil {
+		t.Fatal(err)
+	}
+	want := listenAddrs{imap: "127.0.0.1:2143", imaps: "127.0.0.1:2993", pop3: "127.0.0.1:2110", pop3s: "127.0.0.1:2995",
+		smtp: "127.0.0.1:2587", smtps: "[::1]:2465", sieve: "127.0.0.1:15190", metrics: "127.0.0.1:20100"}
+	if l != want {
+		t.Errorf("got %+v\nwant %+v", l, want)
+	}
+	if err := l.offset(60000); err == nil || !strings.Contains(err.Error(), "would have no valid port") {
+		t.Errorf("offset past 65535: %v", err)
 	}
 }

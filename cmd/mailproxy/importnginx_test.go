@@ -48,11 +48,17 @@ func caseFlags(t *testing.T, dir string) (nginxFlags, []string) {
 // withoutLines returns a copy of cfg without what differs between a YAML
 // file and the nginx file it was imported from: the file name and the
 // Line fields (YAML lines in one, nginx lines in the other), and the TLS
-// settings each load built from the same files.
-func withoutLines(cfg *config.Config) config.Config {
+// settings each load built from the same files. With forService, the
+// pid and error_log files are moved as import-nginx moves them (to
+// where the systemd unit lets mailproxy write).
+func withoutLines(cfg *config.Config, forService bool) config.Config {
 	c := *cfg
 	c.File = ""
 	c.Servers = nil
+	if forService && c.PID != "" {
+		c.PID = "/run/mailproxy/mailproxy.pid"
+	}
+	c.ErrorLog = sinksWithoutLines(cfg.ErrorLog, forService)
 	for _, s := range cfg.Servers {
 		s2 := *s
 		s2.Line = 0
@@ -61,9 +67,25 @@ func withoutLines(cfg *config.Config) config.Config {
 		for i := range s2.Listen {
 			s2.Listen[i].Line = 0
 		}
+		s2.ErrorLog = sinksWithoutLines(s.ErrorLog, forService)
 		c.Servers = append(c.Servers, &s2)
 	}
 	return c
+}
+
+func sinksWithoutLines(list []config.LogSink, forService bool) []config.LogSink {
+	if list == nil {
+		return nil
+	}
+	out := make([]config.LogSink, len(list))
+	for i, s := range list {
+		s.Line = 0
+		if forService && filepath.IsAbs(s.Destination) {
+			s.Destination = filepath.Join(config.ServiceLogsDirectory, filepath.Base(s.Destination))
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // TestImportNginxRoundTrip checks, for every good configuration of the
@@ -95,7 +117,7 @@ func TestImportNginxRoundTrip(t *testing.T) {
 			if len(direct.Servers) == 0 {
 				t.Fatal("no servers")
 			}
-			a, b := withoutLines(imported), withoutLines(direct)
+			a, b := withoutLines(imported, false), withoutLines(direct, true)
 			if !reflect.DeepEqual(a, b) {
 				t.Errorf("imported and direct configurations differ:\nimported %+v\ndirect   %+v", a, b)
 				for i := range a.Servers {
@@ -193,5 +215,42 @@ func TestConfigForReload(t *testing.T) {
 	}
 	if cfg, err := configForReload(yml); err != nil || cfg.File != yml {
 		t.Errorf("YAML: %v, %v", cfg, err)
+	}
+}
+
+// TestImportNginxServicePaths: import-nginx writes the pid file and the
+// log files where the systemd unit lets mailproxy write, with a comment
+// naming nginx's paths; stderr and syslog stay as they are. (-c reads
+// the paths as written: TestImportNginxRoundTrip.)
+func TestImportNginxServicePaths(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(conf, []byte(`pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+mail {
+    auth_http 127.0.0.1:9000;
+    error_log syslog:server=127.0.0.1 info;
+    server {
+        listen 127.0.0.1:143;
+        error_log /var/log/nginx/imap.log debug;
+        error_log stderr;
+    }
+}
+`), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"import-nginx", conf}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"# nginx.conf:1: nginx's pid /run/nginx.pid: the systemd unit lets mailproxy write in /run/mailproxy only (RuntimeDirectory=); under systemd no pid file is needed\npid: /run/mailproxy/mailproxy.pid\n",
+		"# nginx.conf:2: nginx's error_log /var/log/nginx/error.log: the systemd unit lets mailproxy write logs in /var/log/mailproxy only (LogsDirectory=)\n",
+		`error_log: ["/var/log/mailproxy/error.log error"]`,
+		`  error_log: ["syslog:server=127.0.0.1 info"]`,
+		"    # nginx.conf:8: nginx's error_log /var/log/nginx/imap.log: the systemd unit lets mailproxy write logs in /var/log/mailproxy only (LogsDirectory=)\n",
+		"      - \"/var/log/mailproxy/imap.log debug\"\n      - \"stderr error\"\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

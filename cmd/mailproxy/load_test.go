@@ -53,7 +53,7 @@ func TestReloadRereadsCertificates(t *testing.T) {
 	}
 
 	pkitest.Write(t, dir, "c.pem", []byte("not a certificate\n"))
-	if _, err := reload(file, srv); err == nil || !strings.HasPrefix(err.Error(), file+":5: ssl_certificate: cannot load certificate") {
+	if _, err := reload(file, srv, nil); err == nil || !strings.HasPrefix(err.Error(), file+":5: ssl_certificate: cannot load certificate") {
 		t.Fatalf("reload with a bad certificate: %v", err)
 	}
 	if got := served(); got != "one.example" {
@@ -61,7 +61,7 @@ func TestReloadRereadsCertificates(t *testing.T) {
 	}
 
 	writePair("two.example")
-	if _, err := reload(file, srv); err != nil {
+	if _, err := reload(file, srv, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := served(); got != "two.example" {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -21,10 +21,12 @@ import (
 	"mailproxy/proxy"
 )
 
-// serve binds every listener, writes the pid file, then serves until a
-// signal says stop:
-//   - SIGHUP reloads: the file is read and checked first; a bad file is
-//     logged and the running configuration keeps serving;
+// serve opens the logs, binds every listener, writes the pid file, then
+// serves until a signal says stop:
+//   - SIGHUP reloads: the log files are reopened, then the file is read
+//     and checked; a bad file is logged and the running configuration
+//     keeps serving; a good one brings its own logs (error_log,
+//     log_format, log_level) for the process and new sessions;
 //   - SIGQUIT stops accepting and lets sessions finish, up to
 //     shutdown_timeout (then they are cut); a later SIGTERM/SIGINT cuts
 //     them at once;
@@ -32,28 +34,29 @@ import (
 //
 // srv is cfg's server as load built it (certificates loaded, auth URLs
 // resolved), not yet bound. It returns the exit status. levelFlag, when
-// not empty, overrides the configuration's log_level.
+// not empty, is the level of every log sink.
 func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string, stderr io.Writer) int {
-	level := cfg.LogLevel
-	if levelFlag != "" {
-		level = levelFlag
-	}
-	log, logs, err := logging.New(cfg.LogFormat, level, cfg.ErrorLog, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailproxy: error_log: %v\n", err)
+	outs := logging.NewOutputs(stderr)
+	defer outs.Close()
+	if err := srv.SetLogs(logsFor(outs, levelFlag)); err != nil {
+		fmt.Fprintf(stderr, "mailproxy: %v\n", err)
 		return exitFail
 	}
-	defer logs.Close()
-	srv.SetLogger(log)
+	log := srv.Logger()
+	if cfg.LogFormat == logging.FormatNginx {
+		log.Log(context.Background(), logging.LevelNotice, "mailproxy/"+version)
+	}
 	var m *metrics.Metrics
 	if cfg.MetricsListen != "" {
 		m = metrics.New()
+		m.SetBuildInfo(version)
 		stop, err := m.Serve(cfg.MetricsListen)
 		if err != nil {
 			log.Error("cannot start the metrics listener", "address", cfg.MetricsListen, "err", err)
 			return exitFail
 		}
 		defer stop(context.Background())
+		log.Info("metrics listening", "address", cfg.MetricsListen, "paths", "/metrics /healthz /readyz")
 		srv.SetObserver(m)
 	}
 	inherited, err := sdactivation.Listeners()
@@ -69,6 +72,9 @@ func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string,
 	}
 	if err := srv.Listen(); err != nil {
 		log.Error("cannot start", "err", err)
+		if hint := bindHint(err); hint != "" {
+			log.Error(hint)
+		}
 		sdactivation.Close(inherited)
 		return exitFail
 	}
@@ -89,39 +95,51 @@ func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string,
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	go handleSignals(sigs, file, cfg, srv, log, logs, m)
+	go handleSignals(sigs, file, cfg, srv, outs, m)
 	setReady(m, true)
 	sdnotify.Ready()
 	log.Info("mailproxy started", "version", version, "config", file)
 	srv.Serve()
 	srv.Shutdown(context.Background())
-	log.Info("mailproxy stopped")
+	srv.Logger().Info("mailproxy stopped")
 	return exitOK
 }
 
-// handleSignals acts on the signals serve subscribed to. logs is the log
-// destination (reopened on SIGHUP for rotation); m may be nil.
-func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *proxy.Server, log *slog.Logger, logs io.Closer, m *metrics.Metrics) {
+// bindHint explains a listen error that a normal user gets for a port
+// below 1024.
+func bindHint(err error) string {
+	if !errors.Is(err, syscall.EACCES) {
+		return ""
+	}
+	return "binding a port below 1024 needs root or the CAP_NET_BIND_SERVICE capability: run mailproxy from its systemd unit " +
+		"(AmbientCapabilities=CAP_NET_BIND_SERVICE), let systemd bind the ports (mailproxy.socket), " +
+		"or give the binary the capability (setcap cap_net_bind_service=+ep /usr/bin/mailproxy)"
+}
+
+// handleSignals acts on the signals serve subscribed to. outs holds the
+// log files (reopened on SIGHUP, for rotation); m may be nil.
+func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *proxy.Server, outs *logging.Outputs, m *metrics.Metrics) {
 	draining := false
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
-			if err := logging.Reopen(logs); err != nil {
-				log.Error("cannot reopen the log file", "err", err)
+			if err := outs.Reopen(); err != nil {
+				srv.Logger().Error("cannot reopen a log file", "err", err)
 			}
 			sdnotify.Reloading()
-			next, err := reload(file, srv)
+			next, err := reload(file, srv, m)
 			sdnotify.Ready()
 			if err != nil {
-				log.Error("reload failed; the running configuration keeps serving", "config", file, "err", err)
+				srv.Logger().Error("reload failed; the running configuration keeps serving", "config", file, "err", err)
 				sdnotify.Status("reload failed: " + strings.ReplaceAll(err.Error(), "\n", "; "))
 				continue
 			}
 			sdnotify.Status("configuration reloaded")
-			cfg = next
-			if h, ok := logs.(*logging.Handle); ok {
-				h.SetLevel(cfg.LogLevel)
+			log := srv.Logger()
+			for _, key := range restartKeys(cfg, next) {
+				log.Warn("the new "+key+" takes effect at the next restart; a reload keeps the running one", "config", file)
 			}
+			cfg = next
 			log.Info("configuration reloaded", "config", file, "servers", len(cfg.Servers))
 		case syscall.SIGQUIT:
 			if draining {
@@ -130,7 +148,7 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 			draining = true
 			setReady(m, false)
 			sdnotify.Stopping()
-			log.Info("SIGQUIT: no new connections; waiting for open sessions", "sessions", srv.Sessions(), "shutdown_timeout", cfg.ShutdownTimeout.String())
+			srv.Logger().Info("SIGQUIT: no new connections; waiting for open sessions", "sessions", srv.Sessions(), "shutdown_timeout", cfg.ShutdownTimeout.String())
 			go func(timeout time.Duration) {
 				ctx := context.Background()
 				if timeout > 0 {
@@ -138,23 +156,39 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 					ctx, cancel = context.WithTimeout(ctx, timeout)
 					defer cancel()
 				}
-				if err := srv.Shutdown(ctx); err != nil {
-					log.Info("shutdown timeout: closing the remaining sessions", "sessions", srv.Sessions())
-				}
+				srv.Shutdown(ctx) // logs the sessions it has to cut
 			}(cfg.ShutdownTimeout)
 		default:
 			setReady(m, false)
 			sdnotify.Stopping()
-			log.Info("stopping", "signal", sig.String(), "sessions", srv.Sessions())
+			srv.Logger().Info("stopping", "signal", sig.String(), "sessions", srv.Sessions())
 			srv.Close()
 		}
 	}
 }
 
-// reload loads file and switches srv to it.
-func reload(file string, srv *proxy.Server) (*config.Config, error) {
+// restartKeys names the top-level keys that changed between two
+// configurations but only take effect at a start: metrics_listen and
+// pid. Everything else a reload applies (listeners, servers, TLS files,
+// error_log, log_format, log_level, shutdown timeouts).
+func restartKeys(old, next *config.Config) []string {
+	var keys []string
+	if old.MetricsListen != next.MetricsListen {
+		keys = append(keys, "metrics_listen")
+	}
+	if old.PID != next.PID {
+		keys = append(keys, "pid")
+	}
+	return keys
+}
+
+// reload loads file and switches srv to it. A file that does not load
+// counts as a failed reload in m (nil: no metrics); srv.Reload counts
+// the others.
+func reload(file string, srv *proxy.Server, m *metrics.Metrics) (*config.Config, error) {
 	cfg, err := configForReload(file)
 	if err != nil {
+		m.Reload(false)
 		return nil, err
 	}
 	if err := srv.Reload(cfg); err != nil {

@@ -36,7 +36,7 @@ func init() {
 		"protocol":         {ctx: ctxServer, min: 1, max: 1, tr: scalar("protocol")},
 		"server_name":      {ctx: ms, min: 1, max: 1, tr: scalar("server_name")},
 		"timeout":          {ctx: ms, min: 1, max: 1, tr: scalar("timeout")},
-		"error_log":        {ctx: ms, min: 1, max: many, tr: (*translator).mailErrorLog},
+		"error_log":        {ctx: ms, min: 1, max: many, tr: (*translator).errorLog},
 		"resolver":         {ctx: ms, min: 1, max: many, tr: (*translator).resolver},
 		"resolver_timeout": {ctx: ms, min: 1, max: 1, tr: scalar("resolver_timeout")},
 		"max_errors":       {ctx: ms, min: 1, max: 1, tr: scalar("max_errors")},
@@ -103,7 +103,7 @@ func init() {
 // every other main-context directive is ignored with a note.
 var mainDirectives = map[string]spec{
 	"pid":                     {ctx: ctxMain, min: 1, max: 1, tr: (*translator).pid},
-	"error_log":               {ctx: ctxMain, min: 1, max: many, tr: (*translator).mainErrorLog},
+	"error_log":               {ctx: ctxMain, min: 1, max: many, tr: (*translator).errorLog},
 	"worker_shutdown_timeout": {ctx: ctxMain, min: 1, max: 1, tr: (*translator).shutdownTimeout},
 }
 

@@ -1,8 +1,8 @@
 package nginxconf
 
 // finish applies what spans levels once everything is read: `ssl on`
-// onto the listens, the wildcard listens, the choice of the log, and the
-// checks that there is something to translate.
+// onto the listens, the wildcard listens, log_format, and the checks that
+// there is something to translate.
 func (t *translator) finish() {
 	if len(t.ps.list) > 0 {
 		// A missing mail block or server is likely a consequence (an
@@ -36,7 +36,7 @@ func (t *translator) finish() {
 		}
 		t.wildcards(srv)
 	}
-	t.decideLog()
+	t.logFormat()
 }
 
 // sslNotes explains where the `ssl` directive of lv went; parent is the

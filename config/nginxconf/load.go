@@ -16,8 +16,11 @@ func Load(file string, opts Options) (*config.Config, error) {
 
 // Import translates the nginx configuration file and returns the YAML
 // document, after checking that it loads (so a document Import returns
-// works with `mailproxy -c`).
+// works with `mailproxy -c`). The pid file and error_log files move to
+// where mailproxy's systemd unit may write (/run/mailproxy/mailproxy.pid,
+// /var/log/mailproxy/NAME), with a comment naming nginx's.
 func Import(file string, opts Options) ([]byte, error) {
+	opts.forService = true
 	r, err := TranslateFile(file, opts)
 	if err != nil {
 		return nil, err

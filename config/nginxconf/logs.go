@@ -1,49 +1,69 @@
 package nginxconf
 
-import "strings"
+import (
+	"path/filepath"
+	"strings"
+
+	"mailproxy/config"
+)
 
 // Translations of the main-context directives mailproxy honours, and of
 // error_log at every level.
 
+// Where the systemd unit lets mailproxy write (RuntimeDirectory= and
+// LogsDirectory=): import-nginx moves pid and error_log files there.
+const (
+	servicePID     = "/run/mailproxy/mailproxy.pid"
+	serviceLogsDir = config.ServiceLogsDirectory
+)
+
 // pid translates `pid FILE` into the top-level pid (relative to the
-// prefix, as nginx resolves it).
+// prefix, as nginx resolves it); for import-nginx, the unit's pid file.
 func (t *translator) pid(lv *level, d *Directive) {
-	if t.once(lv, d) {
-		set(lv, "pid", d, item{text: join(t.paths.prefix, d.Args[0].Text), pos: d.Pos})
+	if !t.once(lv, d) {
+		return
 	}
+	file := join(t.paths.prefix, d.Args[0].Text)
+	if t.opts.forService && file != servicePID {
+		e := set(lv, "pid", d, item{text: servicePID, pos: d.Pos})
+		e.notes = append(e.notes, note{d.Pos, sprintf("nginx's pid %s: the systemd unit lets mailproxy write in /run/mailproxy only (RuntimeDirectory=); under systemd no pid file is needed", file)})
+		return
+	}
+	set(lv, "pid", d, item{text: file, pos: d.Pos})
 }
 
-// shutdownTimeout translates worker_shutdown_timeout into the top-level
-// shutdown_timeout: both bound a graceful stop.
+// shutdownTimeout translates worker_shutdown_timeout, which bounds a
+// graceful stop and, after a reload, the sessions of the old
+// configuration.
 func (t *translator) shutdownTimeout(lv *level, d *Directive) {
 	if t.once(lv, d) {
-		e := set(lv, "shutdown_timeout", d, item{text: d.Args[0].Text, pos: d.Pos})
-		e.notes = append(e.notes, note{d.Pos, "from \"worker_shutdown_timeout\": the bound of a graceful stop (SIGQUIT)"})
+		set(lv, "worker_shutdown_timeout", d, item{text: d.Args[0].Text, pos: d.Pos})
 	}
 }
 
 // nginxLevels are nginx's log levels, most severe first.
 var nginxLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
 
-// mailproxyLevel maps nginx's log levels onto mailproxy's four.
-var mailproxyLevel = map[string]string{
-	"emerg": "error", "alert": "error", "crit": "error", "error": "error",
-	"warn": "warn", "notice": "info", "info": "info", "debug": "debug",
-}
-
-// errorLog parses `error_log FILE [LEVEL] [debug_…]` as nginx's
-// ngx_log_set_log does. ok is false after an error.
-func (t *translator) errorLog(d *Directive, from string) (logSpec, bool) {
-	l := logSpec{level: "error", pos: d.Pos, from: from}
-	switch dest := d.Args[0].Text; {
-	case dest == "stderr":
-		l.dest = dest
-	case strings.HasPrefix(dest, "syslog:"), strings.HasPrefix(dest, "memory:"):
-		kind, _, _ := strings.Cut(dest, ":")
-		t.ps.add(d.Args[0].Pos, "directive \"error_log\" with %q is not supported: mailproxy logs to stderr (journald) or to a file, not to %s", dest, kind)
-		return l, false
+// errorLog translates `error_log DEST [LEVEL] [debug_…]` (checked as
+// nginx's ngx_log_set_log checks it) into one item of the level's
+// error_log list, "DEST LEVEL" with the level always written (nginx's
+// default, error, when none is given). A file is relative to the
+// prefix; for import-nginx it moves to the unit's logs directory.
+func (t *translator) errorLog(lv *level, d *Directive) {
+	dest := d.Args[0].Text
+	var notes []note
+	switch {
+	case dest == "stderr", strings.HasPrefix(dest, "syslog:"):
+	case strings.HasPrefix(dest, "memory:"):
+		t.ps.add(d.Args[0].Pos, "directive \"error_log\" with %q is not supported: the in-memory log of nginx's debug builds has no counterpart (use a file, stderr or syslog)", dest)
+		return
 	default:
-		l.dest = join(t.paths.prefix, dest)
+		dest = join(t.paths.prefix, dest)
+		if t.opts.forService && filepath.Dir(dest) != serviceLogsDir {
+			moved := filepath.Join(serviceLogsDir, filepath.Base(dest))
+			notes = append(notes, note{d.Pos, sprintf("nginx's error_log %s: the systemd unit lets mailproxy write logs in %s only (LogsDirectory=)", dest, serviceLogsDir)})
+			dest = moved
+		}
 	}
 	level, debug := "", false
 	for _, a := range d.Args[1:] {
@@ -51,29 +71,41 @@ func (t *translator) errorLog(d *Directive, from string) (logSpec, bool) {
 		case oneOfExact(a.Text, nginxLevels):
 			if level != "" {
 				t.ps.add(a.Pos, "duplicate log level %q", a.Text)
-				return l, false
+				return
 			}
 			level = a.Text
 		case strings.HasPrefix(a.Text, "debug_") && oneOfExact(a.Text[len("debug_"):], []string{"core", "alloc", "mutex", "event", "http", "mail", "stream"}):
 			if level != "" && level != "debug" {
 				t.ps.add(a.Pos, "invalid log level %q", a.Text)
-				return l, false
+				return
 			}
 			debug = true
+		case strings.HasPrefix(a.Text, "rate="):
+			notes = append(notes, note{a.Pos, sprintf("%q (freenginx) dropped: mailproxy does not limit the rate of log lines", a.Text)})
+		case level != "":
+			t.ps.add(a.Pos, "invalid parameter %q", a.Text)
+			return
 		default:
 			t.ps.add(a.Pos, "invalid log level %q", a.Text)
-			return l, false
+			return
 		}
 	}
 	switch {
 	case debug:
-		l.level, l.debugMods = "debug", true
-	case level != "":
-		l.level = level
-	default:
-		l.implicit = true
+		level = "debug"
+		notes = append(notes, note{d.Pos, "nginx's debug_* levels: mailproxy's debug level, for everything"})
+	case level == "":
+		level = "error"
+		notes = append(notes, note{d.Pos, "no level given: nginx's default, error"})
 	}
-	return l, true
+	it := item{text: dest + " " + level, pos: d.Pos}
+	if strings.ContainsAny(dest, " \t") {
+		it = item{text: "{destination: " + quote(dest) + ", level: " + level + "}", pos: d.Pos, bare: true}
+	}
+	e := lv.entry("error_log", listEntry, d.Pos)
+	e.items = append(e.items, it)
+	e.notes = append(e.notes, notes...)
+	lv.logs++
 }
 
 // oneOfExact reports whether v is one of choices (case-sensitive, as
@@ -87,100 +119,14 @@ func oneOfExact(v string, choices []string) bool {
 	return false
 }
 
-// mainErrorLog records a main-context error_log.
-func (t *translator) mainErrorLog(lv *level, d *Directive) {
-	if l, ok := t.errorLog(d, "main context"); ok {
-		l.where = lv.note(d.Pos, "")
-		lv.logs = append(lv.logs, l)
-	}
-}
-
-// mailErrorLog records an error_log of the mail block or of a server.
-func (t *translator) mailErrorLog(lv *level, d *Directive) {
-	from := "server"
-	if lv == t.mail {
-		from = "mail block"
-	}
-	if l, ok := t.errorLog(d, from); ok {
-		l.where = lv.note(d.Pos, "")
-		lv.logs = append(lv.logs, l)
-	}
-}
-
-// decideLog chooses mailproxy's single log: the one every server logs to
-// under nginx's inheritance (server, else mail block, else main context).
-// Two logs at one level, or servers logging to different places, cannot
-// be honoured.
-func (t *translator) decideLog() {
-	levels := append([]*level{t.top, t.mail}, t.servers...)
-	for _, lv := range levels {
-		if len(lv.logs) > 1 {
-			t.ps.add(lv.logs[1].pos, "directive \"error_log\" cannot be honoured: a second log at one level (the first is at %s), and mailproxy writes one log", t.show(lv.logs[0].pos))
-			return
-		}
-	}
-	first := func(lvs ...*level) *logSpec {
-		for _, lv := range lvs {
-			if len(lv.logs) > 0 {
-				return &lv.logs[0]
-			}
-		}
-		return nil
-	}
-	chosen := first(t.mail, t.top)
-	for i, srv := range t.servers {
-		eff := first(srv, t.mail, t.top)
-		if i == 0 {
-			chosen = eff
-			continue
-		}
-		if (eff == nil) != (chosen == nil) || eff != nil && (eff.dest != chosen.dest || eff.level != chosen.level) {
-			at := chosen
-			if eff != nil && (chosen == nil || eff.from == "server") {
-				at = eff
-			}
-			t.ps.add(at.pos, "directive \"error_log\" cannot be honoured: servers log to %s and %s, and mailproxy has one log for every server", describeLog(chosen), describeLog(eff))
-			return
-		}
-	}
-	if chosen == nil {
+// logFormat puts log_format: nginx first in the document, and notes what
+// logs the process when the main context has no error_log.
+func (t *translator) logFormat() {
+	e := &entry{key: "log_format", kind: scalarEntry, items: []item{{text: "nginx"}}}
+	e.notes = []note{{Pos{}, "nginx's error_log line format (a YAML configuration writes slog's text lines by default)"}}
+	t.top.entries = append([]*entry{e}, t.top.entries...)
+	t.top.byKey[e.key] = e
+	if t.top.logs == 0 {
 		t.top.note(Pos{}, "no error_log: mailproxy logs to stderr at level info (nginx to its logs/error.log at level error)")
-		return
 	}
-	dest := &entry{key: "error_log", pos: chosen.pos, items: []item{{text: chosen.dest, pos: chosen.pos}}}
-	lvl := mailproxyLevel[chosen.level]
-	level := &entry{key: "log_level", pos: chosen.pos, items: []item{{text: lvl, pos: chosen.pos}}}
-	dest.notes = append(dest.notes, note{chosen.pos, "mailproxy writes slog key=value lines, not nginx's error_log format"})
-	if chosen.from != "main context" {
-		dest.notes = append(dest.notes, note{chosen.pos, sprintf("the %s's error_log: mailproxy has one log, for every server and the process", chosen.from)})
-		for _, l := range t.top.logs {
-			l.where.notes = append(l.where.notes, note{l.pos, sprintf("main-context error_log %q not used: the mail servers log elsewhere", l.dest)})
-		}
-	}
-	for _, lv := range levels[1:] {
-		for _, l := range lv.logs {
-			text := "error_log: the same log as the other servers', mailproxy's single error_log and log_level (top of the file)"
-			if l.where == chosen.where {
-				text = "error_log moved to the top of the file: mailproxy has one log"
-			}
-			l.where.notes = append(l.where.notes, note{l.pos, text})
-		}
-	}
-	switch {
-	case chosen.debugMods:
-		level.notes = append(level.notes, note{chosen.pos, "nginx's debug_* levels: mailproxy's debug level, for everything"})
-	case chosen.implicit:
-		level.notes = append(level.notes, note{chosen.pos, "no level given: nginx's default, error"})
-	case lvl != chosen.level:
-		level.notes = append(level.notes, note{chosen.pos, sprintf("nginx's level %q is %q for mailproxy", chosen.level, lvl)})
-	}
-	t.top.insert(chosen.where, dest, level)
-}
-
-// describeLog names a log for messages.
-func describeLog(l *logSpec) string {
-	if l == nil {
-		return "stderr (no error_log)"
-	}
-	return sprintf("%s at level %s", l.dest, l.level)
 }

@@ -56,18 +56,6 @@ type setting struct {
 	where *entry // a note entry at the place of the directive
 }
 
-// logSpec is one error_log directive.
-type logSpec struct {
-	dest  string // "stderr" or an absolute path
-	level string // nginx's level word, lower case ("error" when absent)
-	pos   Pos
-	from  string // "main context", "mail block" or "server", for notes
-
-	implicit  bool   // no level given
-	debugMods bool   // debug_core, debug_mail…: debug for some modules only
-	where     *entry // a note entry at the place of the directive
-}
-
 // level is the mail block or one server block.
 type level struct {
 	pos      Pos
@@ -76,7 +64,7 @@ type level struct {
 	listens  []*listenItem
 	ssl      *setting
 	starttls *item
-	logs     []logSpec
+	logs     int            // error_log directives translated
 	headers  map[string]Pos // auth_http_header names seen
 	seen     map[string]Pos // single-valued directives seen
 }

@@ -30,6 +30,10 @@ type Options struct {
 	// filepath.Glob. Tests and fuzzing replace them.
 	ReadFile func(name string) ([]byte, error)
 	Glob     func(pattern string) ([]string, error)
+
+	// forService (Import) moves the pid and error_log files to where the
+	// systemd unit lets mailproxy write, with a comment naming nginx's.
+	forService bool
 }
 
 // paths are the directories relative names are resolved against.

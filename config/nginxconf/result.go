@@ -49,10 +49,16 @@ func (r *Result) Config() (*config.Config, error) {
 		}
 		return nil, ps.err()
 	}
+	for i := range cfg.ErrorLog {
+		cfg.ErrorLog[i].Line = r.Source(cfg.ErrorLog[i].Line).Line
+	}
 	for _, s := range cfg.Servers {
 		s.Line = r.serverPos(s.Line).Line
 		for i := range s.Listen {
 			s.Listen[i].Line = r.Source(s.Listen[i].Line).Line
+		}
+		for i := range s.ErrorLog {
+			s.ErrorLog[i].Line = r.Source(s.ErrorLog[i].Line).Line
 		}
 	}
 	return cfg, nil

@@ -102,8 +102,13 @@ mail {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ShutdownTimeout != 45*time.Second || cfg.PID != "/srv/run/mp.pid" || cfg.ErrorLog != "/var/log/mail.log" || cfg.LogLevel != "error" {
-		t.Errorf("globals: %v %q %q %q", cfg.ShutdownTimeout, cfg.PID, cfg.ErrorLog, cfg.LogLevel)
+	if cfg.ShutdownTimeout != 45*time.Second || cfg.WorkerShutdownTimeout != 45*time.Second || cfg.PID != "/srv/run/mp.pid" || cfg.ErrorLog != nil || cfg.LogFormat != "nginx" {
+		t.Errorf("globals: %v %v %q %v %q", cfg.ShutdownTimeout, cfg.WorkerShutdownTimeout, cfg.PID, cfg.ErrorLog, cfg.LogFormat)
+	}
+	for _, s := range cfg.Servers {
+		if want := []config.LogSink{{Destination: "/var/log/mail.log", Level: "crit", Line: 16}}; !reflect.DeepEqual(s.ErrorLog, want) {
+			t.Errorf("server %d error_log %+v, want the mail block's %+v", s.Line, s.ErrorLog, want)
+		}
 	}
 	if cfg.File != "/etc/nginx/nginx.conf" {
 		t.Errorf("File = %q", cfg.File)

@@ -78,6 +78,33 @@ check "mailproxy -t as the mailproxy user" runuser -u mailproxy -- /usr/bin/mail
 check "systemd-analyze verify the installed unit" \
 	sh -c 'out=$(systemd-analyze verify --man=no mailproxy.service 2>&1); [ -z "$out" ] || { echo "$out"; exit 1; }'
 check "example socket unit shipped" test -f /usr/share/doc/mailproxy/examples/mailproxy.socket
+check "Maintainer is a name and an address" sh -c "dpkg-deb -f '$DEB' Maintainer | grep -Eq '^[^<>]+ <[^@ <>]+@[^@ <>]+\.[a-z]+>\$' && ! dpkg-deb -f '$DEB' Maintainer | grep -q localhost"
+check "copyright file" grep -q '^License: BSD-2-Clause' /usr/share/doc/mailproxy/copyright
+check "man pages installed" sh -c 'gzip -t /usr/share/man/man8/mailproxy.8.gz && gzip -t /usr/share/man/man5/mailproxy.yaml.5.gz && zcat /usr/share/man/man8/mailproxy.8.gz | grep -q "^.TH MAILPROXY 8"'
+check "the unit names the man pages" sh -c 'systemctl show -p Documentation mailproxy.service 2>/dev/null | grep -q "man:mailproxy(8) man:mailproxy.yaml(5)" || grep -q "^Documentation=man:mailproxy(8) man:mailproxy.yaml(5)" /lib/systemd/system/mailproxy.service'
+check "systemd-analyze verify the mailproxy-auth unit" \
+	sh -c 'out=$(systemd-analyze verify --man=no mailproxy-auth.service 2>&1); [ -z "$out" ] || { echo "$out"; exit 1; }'
+check "users file is a conffile, root:mailproxy 0640" \
+	sh -c "dpkg-query -W -f='\${Conffiles}' mailproxy | grep -q ' /etc/mailproxy/users ' && [ \"\$(stat -c %U:%G:%a /etc/mailproxy/users)\" = root:mailproxy:640 ]"
+check "/var/log/mailproxy is mailproxy's" sh -c '[ "$(stat -c %U:%G:%a /var/log/mailproxy)" = mailproxy:mailproxy:750 ]'
+# mailproxy-auth as its unit runs it: reads the users file as the
+# mailproxy user and answers on 127.0.0.1:9000 with a hashed password.
+check "mailproxy-auth answers from the installed users file" sh -c '
+	set -e
+	hash=$(printf "pw\n" | mailproxy-auth hash -cost 4)
+	cp /etc/mailproxy/users /etc/mailproxy/users.test-install
+	echo "alice $hash 127.0.0.1:143 imap" >>/etc/mailproxy/users
+	runuser -u mailproxy -- /usr/bin/mailproxy-auth -users /etc/mailproxy/users -listen 127.0.0.1:19000 >/tmp/mailproxy-auth.test.log 2>&1 &
+	pid=$!
+	ok=1
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if curl -s -D - -o /dev/null -H "Auth-Method: plain" -H "Auth-User: alice" -H "Auth-Pass: pw" -H "Auth-Protocol: imap" \
+			-H "Auth-Login-Attempt: 1" -H "Client-IP: 127.0.0.1" http://127.0.0.1:19000/auth | grep -q "^Auth-Status: OK"; then ok=0; break; fi
+		sleep 0.3
+	done
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+	mv /etc/mailproxy/users.test-install /etc/mailproxy/users
+	exit $ok'
 
 # --- reinstall keeps an edited configuration (config|noreplace)
 echo "# edited by test-install" >>"$CONF"
@@ -92,7 +119,8 @@ check "configuration kept after remove" test -f "$CONF"
 check "dpkg --purge" dpkg --purge mailproxy
 check "/etc/mailproxy gone after purge" sh -c '! test -e /etc/mailproxy'
 check "statoverride gone after purge" sh -c '! dpkg-statoverride --list /etc/mailproxy'
-check "no unit state left" sh -c '! ls /etc/systemd/system/*/mailproxy.service /var/lib/systemd/deb-systemd-helper-enabled/*mailproxy* 2>/dev/null | grep -q .'
+check "no unit state left" sh -c '! ls /etc/systemd/system/*/mailproxy.service /etc/systemd/system/*/mailproxy-auth.service /var/lib/systemd/deb-systemd-helper-enabled/*mailproxy* 2>/dev/null | grep -q .'
+check "man pages gone after purge" sh -c '! test -e /usr/share/man/man8/mailproxy.8.gz'
 
 echo "installed and purged mailproxy $want"
 echo "deb: $passed passed, $failed failed"

@@ -19,7 +19,7 @@ func (c creds) LogValue() slog.Value {
 func TestRedaction(t *testing.T) {
 	const pw = "hunter2"
 	for _, format := range []string{"text", "json"} {
-		log, buf, _ := newBuf(t, format, "debug")
+		log, buf := newBuf(t, format, "debug")
 		log.Debug("a", "password", pw)
 		log.Info("b", "PASS", pw)
 		log.Warn("c", "Auth_Pass", pw)

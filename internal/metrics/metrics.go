@@ -11,6 +11,7 @@
 package metrics
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,7 @@ type Metrics struct {
 	bytes        *prometheus.CounterVec   // protocol, direction
 	tlsHands     *prometheus.CounterVec   // protocol, version
 	reloads      *prometheus.CounterVec   // result
+	buildInfo    *prometheus.GaugeVec     // version, goversion
 
 	ready atomic.Bool
 }
@@ -83,11 +85,16 @@ func New() *Metrics {
 		Help: "Configuration reloads, by result (ok, failed).",
 	}, []string{"result"})
 
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mailproxy_build_info",
+		Help: "Always 1: the running mailproxy's version and the Go version it was built with.",
+	}, []string{"version", "goversion"})
+
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessions, m.active, m.sessionDur, m.authRequests, m.authDur,
-		m.backendFails, m.bytes, m.tlsHands, m.reloads,
+		m.backendFails, m.bytes, m.tlsHands, m.reloads, m.buildInfo,
 	)
 	for _, p := range protocols {
 		m.active.WithLabelValues(p)
@@ -98,6 +105,14 @@ func New() *Metrics {
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("failed")
 	return m
+}
+
+// SetBuildInfo sets mailproxy_build_info{version, goversion} to 1 for
+// this version (as the program reports it) and the Go release the binary
+// was built with; the series of an earlier call is removed.
+func (m *Metrics) SetBuildInfo(version string) {
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 }
 
 // Registry returns the registry the metrics live in, e.g. for a caller

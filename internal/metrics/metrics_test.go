@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -206,5 +207,19 @@ func TestNegativeValuesDoNotPanic(t *testing.T) {
 	m.SessionEnded("smtp", outcome.ClientClosed, -5, -1, -time.Second)
 	if v := testutil.ToFloat64(m.bytes.WithLabelValues("smtp", "to_backend")); v != 0 {
 		t.Errorf("bytes = %v", v)
+	}
+}
+
+// TestBuildInfo: mailproxy_build_info is 1 with the version and Go's, one
+// series whatever the number of calls.
+func TestBuildInfo(t *testing.T) {
+	m := New()
+	m.SetBuildInfo("0.9")
+	m.SetBuildInfo("1.2.3")
+	want := "# HELP mailproxy_build_info Always 1: the running mailproxy's version and the Go version it was built with.\n" +
+		"# TYPE mailproxy_build_info gauge\n" +
+		"mailproxy_build_info{goversion=\"" + runtime.Version() + "\",version=\"1.2.3\"} 1\n"
+	if err := testutil.CollectAndCompare(m.buildInfo, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }

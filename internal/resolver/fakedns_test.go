@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // answer is the scripted reply to one (name, type) question.
@@ -18,6 +19,7 @@ type answer struct {
 	silent bool     // never answer
 	tc     bool     // answer over UDP with TC set and no records; full answer over TCP
 	bogus  bool     // first send an answer with a wrong id
+	delay  time.Duration
 }
 
 type qkey struct {
@@ -88,6 +90,13 @@ func (f *fakeDNS) serveUDP(pc net.PacketConn) {
 			wrong := reply(q, answer{rcode: 0, values: []string{"6.6.6.6"}}, k.qtype, false)
 			wrong[0] ^= 0xff
 			pc.WriteTo(wrong, from)
+		}
+		if a.delay > 0 {
+			go func() {
+				time.Sleep(a.delay)
+				pc.WriteTo(reply(q, a, k.qtype, a.tc), from)
+			}()
+			continue
 		}
 		pc.WriteTo(reply(q, a, k.qtype, a.tc), from)
 	}

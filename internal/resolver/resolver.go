@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -32,6 +33,9 @@ type Resolver struct {
 	ipv6    bool
 	timeout time.Duration
 	next    atomic.Uint32 // server rotation
+
+	mu      sync.Mutex
+	flights map[flightKey]*flight // queries in progress
 }
 
 // New returns a resolver asking servers ("IP:PORT", at least one), doing

@@ -4,7 +4,9 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -209,5 +211,108 @@ func TestValidHostName(t *testing.T) {
 		if validHostName(s) {
 			t.Errorf("%q accepted", s)
 		}
+	}
+}
+
+// TestConcurrentLookupsShareOneQuery: lookups of the same address that
+// overlap share one PTR query and one A query, and all get its answer,
+// as nginx's waiting resolver contexts do; a later lookup asks again.
+func TestConcurrentLookupsShareOneQuery(t *testing.T) {
+	dns := startDNS(t, map[qkey]answer{
+		{"40.2.0.192.in-addr.arpa", ptr}: {values: []string{"Shared.Example.org"}, delay: 300 * time.Millisecond},
+		{"shared.example.org", a4}:       {values: []string{"192.0.2.40"}, delay: 100 * time.Millisecond},
+	})
+	r := New([]string{dns.addr}, true, false, 5*time.Second)
+	var wg sync.WaitGroup
+	hosts := make([]string, 20)
+	for i := range hosts {
+		wg.Go(func() {
+			host, err := r.ClientHost(context.Background(), netip.MustParseAddr("192.0.2.40"))
+			if err != nil {
+				t.Error(err)
+			}
+			hosts[i] = host
+		})
+	}
+	wg.Wait()
+	for i, h := range hosts {
+		if h != "shared.example.org" {
+			t.Errorf("lookup %d: %q", i, h)
+		}
+	}
+	asked, _ := dns.queries()
+	if want := []qkey{{"40.2.0.192.in-addr.arpa", ptr}, {"shared.example.org", a4}}; !slices.Equal(asked, want) {
+		t.Errorf("queries %v, want one of each %v", asked, want)
+	}
+	if host, _ := r.ClientHost(context.Background(), netip.MustParseAddr("192.0.2.40")); host != "shared.example.org" {
+		t.Errorf("later lookup: %q", host)
+	}
+	if asked, _ := dns.queries(); len(asked) != 2 {
+		t.Errorf("a later lookup asked %v, want a new PTR and A query", asked)
+	}
+	if len(r.flights) != 0 {
+		t.Errorf("flights left: %v", r.flights)
+	}
+}
+
+// TestSharedQueryOutlivesAWaiter: a lookup that gives up (its context
+// ends) leaves the shared query to the others; the last one to give up
+// cancels it.
+func TestSharedQueryOutlivesAWaiter(t *testing.T) {
+	dns := startDNS(t, map[qkey]answer{
+		{"41.2.0.192.in-addr.arpa", ptr}: {values: []string{"h41.example.org"}, delay: 300 * time.Millisecond},
+		{"h41.example.org", a4}:          {values: []string{"192.0.2.41"}},
+	})
+	r := New([]string{dns.addr}, true, false, 5*time.Second)
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan string)
+	go func() {
+		host, _ := r.ClientHost(context.Background(), netip.MustParseAddr("192.0.2.41"))
+		done <- host
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if host, _ := r.ClientHost(short, netip.MustParseAddr("192.0.2.41")); host != TempUnavail {
+		t.Errorf("the lookup that gave up got %q", host)
+	}
+	if host := <-done; host != "h41.example.org" {
+		t.Errorf("the other lookup got %q", host)
+	}
+	// Alone and giving up: the query is cancelled and forgotten.
+	gone := startDNS(t, map[qkey]answer{{"42.2.0.192.in-addr.arpa", ptr}: {silent: true}})
+	r = New([]string{gone.addr}, true, false, 5*time.Second)
+	ctx, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	r.ClientHost(ctx, netip.MustParseAddr("192.0.2.42"))
+	r.mu.Lock()
+	n := len(r.flights)
+	r.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d flights left after the only waiter gave up", n)
+	}
+}
+
+// TestServersAskedInOrder: the first lookup asks the first server listed,
+// the next one the second, as nginx rotates its resolvers.
+func TestServersAskedInOrder(t *testing.T) {
+	table := map[qkey]answer{
+		{"50.2.0.192.in-addr.arpa", ptr}: {values: []string{"h50.example.org"}},
+		{"h50.example.org", a4}:          {values: []string{"192.0.2.50"}},
+	}
+	first, second := startDNS(t, table), startDNS(t, table)
+	r := New([]string{first.addr, second.addr}, true, false, 5*time.Second)
+	host, err := r.ClientHost(context.Background(), netip.MustParseAddr("192.0.2.50"))
+	if host != "h50.example.org" || err != nil {
+		t.Fatalf("%q %v", host, err)
+	}
+	a1, _ := first.queries()
+	a2, _ := second.queries()
+	// The PTR query starts the rotation at the first server, the A query
+	// at the second.
+	if want := []qkey{{"50.2.0.192.in-addr.arpa", ptr}}; !slices.Equal(a1, want) {
+		t.Errorf("first server asked %v, want %v", a1, want)
+	}
+	if want := []qkey{{"h50.example.org", a4}}; !slices.Equal(a2, want) {
+		t.Errorf("second server asked %v, want %v", a2, want)
 	}
 }
