@@ -69,7 +69,7 @@ func withTimeout(d time.Duration) func(*session.Conn) {
 
 // defaultExt is DefaultSieveExt spelled out, so that a change to the
 // advertised default shows here.
-const defaultExt = "fileinto reject envelope encoded-character vacation subaddress comparator-i;ascii-numeric relational regex imap4flags copy include variables body enotify environment mailbox date index ihave duplicate mime foreverypart extracttext"
+const defaultExt = "fileinto reject envelope encoded-character vacation subaddress comparator-i;ascii-numeric relational regex imap4flags copy include variables body environment mailbox date index ihave duplicate mime foreverypart extracttext"
 
 // caps is a capability listing (RFC 5804 §1.7) in the server's order,
 // without the final OK.

@@ -20,25 +20,26 @@ import (
 
 // Fixed replies.
 const (
-	okCapability    = "OK \"Capability completed.\"\r\n"
-	okNoop          = "OK \"NOOP completed.\"\r\n"
-	okLogout        = "OK \"Logout completed.\"\r\n"
-	okStartTLS      = "OK \"Begin TLS negotiation now.\"\r\n"
-	okTLS           = "OK \"TLS negotiation successful.\"\r\n"
-	noSyntax        = "NO \"Syntax error.\"\r\n"
-	noUnknown       = "NO \"Unknown command.\"\r\n"
-	noLoginFirst    = "NO \"Log in first.\"\r\n"
-	noStartTLS      = "NO \"STARTTLS not available.\"\r\n"
-	noPlaintext     = "NO \"Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\"\r\n"
-	noMechanism     = "NO \"Unsupported authentication mechanism.\"\r\n"
-	noSASL          = "NO \"Invalid SASL response.\"\r\n"
-	noAborted       = "NO \"Authentication aborted by client.\"\r\n"
-	byeTooLong      = "BYE \"Command too long.\"\r\n"
-	byeInternal     = "BYE \"Internal server error.\"\r\n"
-	implementation  = "mailproxy"
-	defaultBuffer   = 4096
-	DefaultAuth     = "plain"
-	DefaultSieveExt = "fileinto reject envelope encoded-character vacation subaddress comparator-i;ascii-numeric relational regex imap4flags copy include variables body enotify environment mailbox date index ihave duplicate mime foreverypart extracttext"
+	okCapability   = "OK \"Capability completed.\"\r\n"
+	okNoop         = "OK \"NOOP completed.\"\r\n"
+	okLogout       = "OK \"Logout completed.\"\r\n"
+	okStartTLS     = "OK \"Begin TLS negotiation now.\"\r\n"
+	okTLS          = "OK \"TLS negotiation successful.\"\r\n"
+	noSyntax       = "NO \"Syntax error.\"\r\n"
+	noUnknown      = "NO \"Unknown command.\"\r\n"
+	noLoginFirst   = "NO \"Log in first.\"\r\n"
+	noStartTLS     = "NO \"STARTTLS not available.\"\r\n"
+	noPlaintext    = "NO \"Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\"\r\n"
+	noMechanism    = "NO \"Unsupported authentication mechanism.\"\r\n"
+	noSASL         = "NO \"Invalid SASL response.\"\r\n"
+	noAborted      = "NO \"Authentication aborted by client.\"\r\n"
+	byeTooLong     = "BYE \"Command too long.\"\r\n"
+	byeInternal    = "BYE \"Internal server error.\"\r\n"
+	implementation = "mailproxy"
+	defaultBuffer  = 4096
+	// DefaultSieveExt is Dovecot Pigeonhole's list without enotify, which
+	// clients expect with a NOTIFY capability the proxy cannot know.
+	DefaultSieveExt = "fileinto reject envelope encoded-character vacation subaddress comparator-i;ascii-numeric relational regex imap4flags copy include variables body environment mailbox date index ihave duplicate mime foreverypart extracttext"
 )
 
 // Replies are the ManageSieve texts the engine and the proxy send.
