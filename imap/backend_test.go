@@ -2,7 +2,6 @@ package imap
 
 import (
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -14,33 +13,11 @@ import (
 
 func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
-// runBackend plays script (alternating backend sends and expected proxy
-// bytes: "B: " and "S: ") against LoginBackend.
+// runBackend plays script against l's backend login (see
+// sessiontest.PlayBackend).
 func runBackend(t *testing.T, l *session.Login, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := sessiontest.TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch s[:3] {
-			case "B: ":
-				io.WriteString(be, s[3:])
-			case "S: ":
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if _, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- errors.New("backend expected " + s[3:] + ", got " + string(buf))
-					return
-				}
-			}
-		}
-		errc <- nil
-	}()
-	relay, err := l.Handover.LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
-		t.Fatal(serr)
-	}
-	return relay, err
+	return sessiontest.PlayBackend(t, l.Handover, l, 4096, script...)
 }
 
 func TestLoginBackend(t *testing.T) {

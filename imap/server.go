@@ -96,11 +96,5 @@ func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, er
 
 // capabilities returns the CAPABILITY line for the connection's state.
 func (s *Server) capabilities(tls bool) []byte {
-	switch {
-	case tls || s.opts.StartTLS == session.StartTLSOff:
-		return s.capsTLS
-	case s.opts.StartTLS == session.StartTLSOnly:
-		return s.capsOnly
-	}
-	return s.capsStartTLS
+	return s.opts.StartTLS.Pick(tls, s.capsTLS, s.capsStartTLS, s.capsOnly)
 }

@@ -13,33 +13,11 @@ import (
 	"mailproxy/internal/sessiontest"
 )
 
-// runBackend plays script ("B: " backend sends, "S: " bytes the proxy
-// must send) against LoginBackend with a proxy_buffer of bufSize.
+// runBackend plays script against the POP3 backend login (see
+// sessiontest.PlayBackend).
 func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := sessiontest.TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch s[:3] {
-			case "B: ":
-				io.WriteString(be, s[3:])
-			case "S: ":
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if _, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- errors.New("backend expected " + s[3:] + ", got " + string(buf))
-					return
-				}
-			}
-		}
-		errc <- nil
-	}()
-	relay, err := Handover().LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
-		t.Fatal(serr)
-	}
-	return relay, err
+	return sessiontest.PlayBackend(t, Handover(), l, bufSize, script...)
 }
 
 // TestLoginBackend is SPEC §11.3 and Appendix A.4: raw USER and PASS,

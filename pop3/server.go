@@ -102,16 +102,10 @@ func NewServer(o Options) *Server {
 // starttls and the TLS state; in state "user" nginx always sends the plain
 // list (never STLS), which is what stls=false selects.
 func (s *Server) capabilities(tls, stls bool) []byte {
-	if !stls || tls {
+	if !stls {
 		return s.capa
 	}
-	switch s.opts.StartTLS {
-	case session.StartTLSOn:
-		return s.capaSTLS
-	case session.StartTLSOnly:
-		return s.capaOnly
-	}
-	return s.capa
+	return s.opts.StartTLS.Pick(tls, s.capa, s.capaSTLS, s.capaOnly)
 }
 
 // Name is the protocol's name in Auth-Protocol, logs and metrics.

@@ -1,42 +1,14 @@
 package pop3
 
 import (
-	"crypto/tls"
 	"errors"
 	"testing"
 	"time"
 
 	"mailproxy/authhttp"
-	"mailproxy/internal/mailtest"
 	"mailproxy/internal/session"
+	"mailproxy/internal/sessiontest"
 )
-
-// withTLS gives the session a real StartTLS and records the deadline it
-// was called with.
-func withTLS(t *testing.T, deadlines chan<- time.Time) func(*session.Conn) {
-	certPEM, keyPEM, err := mailtest.SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}}
-	return func(sc *session.Conn) {
-		sc.StartTLS = func(deadline time.Time) error {
-			deadlines <- deadline
-			tc := tls.Server(sc.Conn, cfg)
-			tc.SetDeadline(deadline)
-			if err := tc.Handshake(); err != nil {
-				return err
-			}
-			tc.SetDeadline(time.Time{})
-			sc.Conn, sc.TLS = tc, true
-			return nil
-		}
-	}
-}
 
 // TestSTLS: STLS answers +OK, discards pipelined plaintext, hands the
 // running pre-auth deadline to the handshake, sends no new greeting, and
@@ -49,7 +21,7 @@ func TestSTLS(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{resp}}
 	o := Options{Auth: []string{"plain", "apop", "cram-md5", "external"}, StartTLS: session.StartTLSOn}
 	start := time.Now()
-	e := serve(t, o, auth, withTLS(t, deadlines))
+	e := serve(t, o, auth, sessiontest.WithTLS(t, deadlines))
 	salt := greetingSalt(t, e)
 	time.Sleep(300 * time.Millisecond) // STLS does not re-arm the deadline
 	e.Play("C: STLS\r\nUSER evil\r\n", "S: +OK\r\n")
@@ -73,7 +45,7 @@ func TestSTLS(t *testing.T) {
 // TestSTLSOnly: under starttls only, the session is usable after STLS.
 func TestSTLSOnly(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:110")}}
-	e := serve(t, Options{StartTLS: session.StartTLSOnly}, auth, withTLS(t, make(chan time.Time, 1)))
+	e := serve(t, Options{StartTLS: session.StartTLSOnly}, auth, sessiontest.WithTLS(t, make(chan time.Time, 1)))
 	e.Play("S: +OK POP3 ready\r\n", "C: stls\r\n", "S: +OK\r\n")
 	e.ClientTLS()
 	e.Play(

@@ -3,7 +3,6 @@ package sieve
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -30,48 +29,11 @@ func authLine(user, pass string) string {
 	return "AUTHENTICATE \"PLAIN\" \"" + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+pass)) + "\"\r\n"
 }
 
-// runBackend plays script against LoginBackend with a proxy_buffer of
-// bufSize: "B: " bytes the backend sends (each a separate write, with a
-// pause so that it arrives as a separate read), "S: " bytes the proxy
-// must send.
+// runBackend plays script against the ManageSieve backend login (see
+// sessiontest.PlayBackend).
 func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := sessiontest.TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch s[:3] {
-			case "B: ":
-				if _, err := io.WriteString(be, s[3:]); err != nil {
-					errc <- err
-					return
-				}
-				time.Sleep(15 * time.Millisecond)
-			case "S: ":
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if n, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- fmt.Errorf("backend expected %q, got %q (%v)", s[3:], buf[:n], err)
-					return
-				}
-			default:
-				errc <- fmt.Errorf("bad script line %q", s)
-				return
-			}
-		}
-		// Nothing more may arrive.
-		be.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		if n, _ := be.Read(make([]byte, 256)); n != 0 {
-			errc <- fmt.Errorf("backend received %d unexpected bytes", n)
-			return
-		}
-		errc <- nil
-	}()
-	relay, err := Handover().LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
-		t.Fatal(serr)
-	}
-	return relay, err
+	return sessiontest.PlayBackend(t, Handover(), l, bufSize, script...)
 }
 
 // TestLoginBackend: the greeting is read up to its OK, then AUTHENTICATE

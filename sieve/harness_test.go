@@ -1,11 +1,9 @@
 package sieve
 
 import (
-	"crypto/tls"
 	"testing"
 	"time"
 
-	"mailproxy/internal/mailtest"
 	"mailproxy/internal/session"
 	"mailproxy/internal/sessiontest"
 )
@@ -29,34 +27,6 @@ func serve(t *testing.T, o Options, auth *fakeAuth, tune ...func(*session.Conn))
 		o.Auth = []string{"plain"}
 	}
 	return sessiontest.Serve(t, NewServer(o).Serve, auth, tune...)
-}
-
-// withTLS gives the session a real StartTLS (a fresh self-signed
-// certificate) and sends the deadline it was called with on deadlines.
-func withTLS(t *testing.T, deadlines chan<- time.Time) func(*session.Conn) {
-	t.Helper()
-	certPEM, keyPEM, err := mailtest.SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}}
-	return func(sc *session.Conn) {
-		sc.StartTLS = func(deadline time.Time) error {
-			deadlines <- deadline
-			tc := tls.Server(sc.Conn, cfg)
-			tc.SetDeadline(deadline)
-			if err := tc.Handshake(); err != nil {
-				return err
-			}
-			tc.SetDeadline(time.Time{})
-			sc.Conn, sc.TLS = tc, true
-			return nil
-		}
-	}
 }
 
 // onTLS marks the connection as TLS already (implicit TLS, `ssl on`).

@@ -138,13 +138,7 @@ func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, er
 // capabilities returns the capability listing for the connection's
 // state, without the final OK.
 func (s *Server) capabilities(tls bool) []byte {
-	switch {
-	case tls || s.opts.StartTLS == session.StartTLSOff:
-		return s.capsTLS
-	case s.opts.StartTLS == session.StartTLSOnly:
-		return s.capsOnly
-	}
-	return s.capsSTLS
+	return s.opts.StartTLS.Pick(tls, s.capsTLS, s.capsSTLS, s.capsOnly)
 }
 
 // quote renders s as a ManageSieve string: quoted, with '"' and '\'

@@ -11,6 +11,7 @@ import (
 
 	"mailproxy/authhttp"
 	"mailproxy/internal/session"
+	"mailproxy/internal/sessiontest"
 )
 
 const backendAddr = "127.0.0.1:4190"
@@ -142,7 +143,7 @@ func TestStartTLS(t *testing.T) {
 	deadlines := make(chan time.Time, 1)
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok(backendAddr)}}
 	start := time.Now()
-	h := serve(t, Options{StartTLS: session.StartTLSOn, Auth: []string{"plain", "login"}}, auth, withTLS(t, deadlines))
+	h := serve(t, Options{StartTLS: session.StartTLSOn, Auth: []string{"plain", "login"}}, auth, sessiontest.WithTLS(t, deadlines))
 	before := caps("PLAIN LOGIN", defaultExt, true)
 	after := caps("PLAIN LOGIN", defaultExt, false)
 	h.Play("S: "+before+ready, "C: CAPABILITY\r\n", "S: "+before+"OK \"Capability completed.\"\r\n")
@@ -182,7 +183,7 @@ func TestStartTLS(t *testing.T) {
 // the mechanisms.
 func TestStartTLSOnly(t *testing.T) {
 	auth := &fakeAuth{Answers: []*authhttp.Response{ok(backendAddr)}}
-	h := serve(t, Options{StartTLS: session.StartTLSOnly, MaxErrors: 1, Auth: []string{"plain", "external"}}, auth, withTLS(t, make(chan time.Time, 1)))
+	h := serve(t, Options{StartTLS: session.StartTLSOnly, MaxErrors: 1, Auth: []string{"plain", "external"}}, auth, sessiontest.WithTLS(t, make(chan time.Time, 1)))
 	h.Play(
 		"S: "+caps("", defaultExt, true)+ready,
 		"C: AUTHENTICATE \"PLAIN\" \""+irAlice+"\"\r\n", "S: "+rPlaintext,

@@ -13,45 +13,15 @@ import (
 	"mailproxy/internal/sessiontest"
 )
 
-// runBackend plays script against LoginBackend: "B: " lines are sent by
-// the scripted backend, "S: " lines are what the proxy must send, byte
-// for byte. The backend checks its expectations strictly and reports any
-// byte the proxy sends beyond the script.
+// runBackend plays script against the SMTP backend login of a server
+// with o (server_name mx.example.com unless set) for l (see
+// sessiontest.PlayBackend).
 func runBackend(t *testing.T, o Options, l *testLogin, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := sessiontest.TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch s[:3] {
-			case "B: ":
-				io.WriteString(be, s[3:])
-			case "S: ":
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if n, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- errors.New("backend expected " + s[3:] + ", got " + string(buf[:n]))
-					return
-				}
-			case "W: ":
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
-		be.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		if b, err := io.ReadAll(be); len(b) > 0 {
-			errc <- errors.New("backend got unexpected " + string(b) + " " + errString(err))
-			return
-		}
-		errc <- nil
-	}()
 	if o.ServerName == "" {
 		o.ServerName = "mx.example.com"
 	}
-	relay, err := NewServer(o).Handover(l.Envelope).LoginBackend(px, l.Login, 4096, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
-		t.Fatal(serr)
-	}
-	return relay, err
+	return sessiontest.PlayBackend(t, NewServer(o).Handover(l.Envelope), l.Login, 4096, script...)
 }
 
 func errString(err error) string {

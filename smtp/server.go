@@ -118,13 +118,7 @@ func ehloReply(lines []string) []byte {
 // offered after AUTH while TLS is possible, and `starttls only` hides the
 // AUTH line until TLS is up.
 func (s *Server) ehlo(tls bool) []byte {
-	switch {
-	case tls || s.opts.StartTLS == session.StartTLSOff:
-		return s.ehloTLS
-	case s.opts.StartTLS == session.StartTLSOnly:
-		return s.ehloOnly
-	}
-	return s.ehloStartTLS
+	return s.opts.StartTLS.Pick(tls, s.ehloTLS, s.ehloStartTLS, s.ehloOnly)
 }
 
 // Name is the protocol's name in Auth-Protocol, logs and metrics.

@@ -117,3 +117,16 @@ type Protocol interface {
 	// Replies returns the protocol's fixed replies.
 	Replies() *Replies
 }
+
+// Pick chooses a capability listing for the connection's state: off
+// when STARTTLS is not offered or TLS is already up, on while it is
+// offered, only while it is required before any login.
+func (s StartTLS) Pick(tls bool, off, on, only []byte) []byte {
+	switch {
+	case tls || s == StartTLSOff:
+		return off
+	case s == StartTLSOnly:
+		return only
+	}
+	return on
+}
