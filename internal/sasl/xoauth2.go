@@ -1,0 +1,73 @@
+package sasl
+
+import (
+	"bytes"
+	"errors"
+)
+
+// Errors of the XOAUTH2 message split; their texts are freenginx's log
+// message tails.
+var (
+	ErrXOAUTH2Login = errors.New("invalid login in AUTH XOAUTH2 command")
+	ErrXOAUTH2Token = errors.New("invalid token in AUTH XOAUTH2 command")
+)
+
+// XOAUTH2 (Google's pre-RFC mechanism): one message
+// "user=" USER ^A "auth=Bearer " TOKEN ^A ^A, as the initial response or
+// after an empty challenge. Auth-User is USER, Auth-Pass the token. After
+// an Auth-Error-SASL challenge the client acknowledges with an empty
+// response. freenginx 1.27.1 parses it this way (ngx_mail_auth_xoauth2).
+func init() {
+	register(&mechanism{
+		name: XOAUTH2, keyword: MethodXOAUTH2, order: 50,
+		start: firstOrIR(""),
+		respond: func(e *Exchange, token []byte, challenged bool) Step {
+			dec, refused := e.decode(token, challenged)
+			if refused != nil {
+				return *refused
+			}
+			user, bearer, err := ParseXOAUTH2(dec)
+			if err != nil {
+				return Step{Err: err}
+			}
+			return done(MethodXOAUTH2, user, bearer, "")
+		},
+		ack: func(token []byte) bool { return len(token) == 0 },
+	})
+}
+
+// ParseXOAUTH2 splits a decoded XOAUTH2 message as freenginx does: the
+// user is what follows a case-insensitive "user=" before the first ^A
+// (possibly empty); the rest must start with a case-insensitive
+// "auth=Bearer " and end with ^A^A, and the token is what lies between
+// (possibly empty, ^A included).
+func ParseXOAUTH2(b []byte) (user, token string, err error) {
+	i := bytes.IndexByte(b, 1)
+	if i < 0 || !hasPrefixFold(b[:i], "user=") {
+		return "", "", ErrXOAUTH2Login
+	}
+	rest := b[i+1:]
+	if !hasPrefixFold(rest, bearerPrefix) {
+		return "", "", ErrXOAUTH2Token
+	}
+	rest = rest[len(bearerPrefix):]
+	if len(rest) < 2 || rest[len(rest)-2] != 1 || rest[len(rest)-1] != 1 {
+		return "", "", ErrXOAUTH2Token
+	}
+	return string(b[len("user="):i]), string(rest[:len(rest)-2]), nil
+}
+
+// XOAUTH2Message is the XOAUTH2 client message for user and token, not
+// encoded.
+func XOAUTH2Message(user, token string) []byte {
+	return []byte("user=" + user + "\x01" + bearerPrefix + token + "\x01\x01")
+}
+
+// bearerPrefix starts the auth key-value pair of both OAuth mechanisms.
+const bearerPrefix = "auth=Bearer "
+
+// hasPrefixFold reports whether b starts with the ASCII prefix p, ignoring
+// case.
+func hasPrefixFold(b []byte, p string) bool {
+	return len(b) >= len(p) && bytes.EqualFold(b[:len(p)], []byte(p))
+}
