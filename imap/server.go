@@ -9,6 +9,7 @@ package imap
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"mailproxy/internal/sasl"
@@ -36,7 +37,7 @@ var Replies = &session.Replies{
 type Options struct {
 	ServerName   string
 	Capabilities []string // imap_capabilities, verbatim
-	Auth         []string // imap_auth methods, lower case
+	Auth         []string // imap_auth methods and sasl-ir, lower case
 	StartTLS     session.StartTLS
 	ClientBuffer int // imap_client_buffer
 	MaxErrors    int
@@ -64,6 +65,10 @@ func NewServer(o Options) *Server {
 	base.WriteString("* CAPABILITY")
 	for _, c := range o.Capabilities {
 		base.WriteString(" " + c)
+	}
+	if slices.Contains(o.Auth, "sasl-ir") {
+		// RFC 4959: the initial response nginx's parser always took.
+		auth.WriteString(" SASL-IR")
 	}
 	for _, name := range s.mechs.Names() {
 		auth.WriteString(" AUTH=" + name)

@@ -19,6 +19,7 @@ type core struct {
 	ex       *sasl.Exchange // the running AUTHENTICATE exchange
 	tag      string         // tag of the running AUTHENTICATE or of the last login
 	salt     string         // CRAM-MD5 salt, made on first use
+	method   string         // Auth-Method of the last login
 }
 
 // skip is a bad line whose LF has not arrived yet: its reply waits for it.
@@ -184,10 +185,12 @@ func (x *core) saslResponse(in []byte) (int, session.Action) {
 		return 0, session.Action{Do: session.NeedMoreCompact}
 	}
 	line := bytes.TrimLeft(bytes.TrimSuffix(in[:i], []byte("\r")), " ")
+	more := false
 	if j := bytes.IndexByte(line, ' '); j >= 0 {
+		more = len(bytes.TrimLeft(line[j:], " ")) > 0
 		line = line[:j]
 	}
-	return i + 1, x.saslStep(x.ex.Respond(line))
+	return i + 1, x.saslStep(x.ex.RespondLine(line, more))
 }
 
 // saslStep acts on where the exchange stands. A refused exchange is
@@ -209,13 +212,16 @@ func (x *core) saslStep(st sasl.Step) session.Action {
 	case st.Done:
 		x.ex = nil
 		return x.login(x.tag, st.Creds)
+	case st.Ack:
+		x.ex = nil
+		return session.Action{Do: session.Refuse}
 	}
 	return session.Action{Reply: []byte("+ " + st.Challenge + "\r\n")}
 }
 
 // login asks the auth service about one set of credentials.
 func (x *core) login(tag string, cr sasl.Credentials) session.Action {
-	x.tag = tag
+	x.tag, x.method = tag, cr.Method
 	return session.Action{Do: session.Authenticate, Auth: &authhttp.Request{
 		Method:   cr.Method,
 		User:     cr.User,
@@ -227,6 +233,16 @@ func (x *core) login(tag string, cr sasl.Credentials) session.Action {
 
 func (x *core) Refused(resp *authhttp.Response) []byte {
 	return []byte(x.tag + " NO " + resp.Text + "\r\n")
+}
+
+// SASLError sends the auth service's Auth-Error-SASL text as a "+ "
+// continuation of the refused AUTHENTICATE, whose tag the failure reply
+// keeps.
+func (x *core) SASLError(text string) []byte {
+	if x.ex = sasl.AfterError(x.method); x.ex == nil {
+		return nil
+	}
+	return []byte("+ " + text + "\r\n")
 }
 
 func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = backendLogin{tag: x.tag} }

@@ -41,7 +41,7 @@ func (x *core) Next(in []byte) (int, session.Action) {
 		return cmd.lineEnd, session.Action{Reply: []byte(replyInvalidCommand), Counted: true}
 	}
 	if x.ex != nil {
-		return cmd.n, x.saslStep(x.ex.Respond(cmd.args[0]))
+		return cmd.n, x.saslStep(x.ex.RespondLine(cmd.args[0], len(cmd.args) > 1))
 	}
 	return cmd.n, x.handle(cmd)
 }
@@ -181,6 +181,9 @@ func (x *core) saslStep(st sasl.Step) session.Action {
 	case st.Done:
 		x.ex = nil
 		return x.login(st.Creds)
+	case st.Ack:
+		x.ex = nil
+		return session.Action{Do: session.Refuse}
 	}
 	return send("334 " + st.Challenge + "\r\n")
 }
@@ -211,6 +214,15 @@ func (x *core) Refused(resp *authhttp.Response) []byte {
 		code = authhttp.DefaultSMTPErrorCode
 	}
 	return []byte(code + " " + resp.Text + "\r\n")
+}
+
+// SASLError sends the auth service's Auth-Error-SASL text as a "334 "
+// challenge; the next line is the answer to it.
+func (x *core) SASLError(text string) []byte {
+	if x.ex = sasl.AfterError(x.last.Method); x.ex == nil {
+		return nil
+	}
+	return []byte("334 " + text + "\r\n")
 }
 
 // Accepted hands over what the backend login replays (SPEC §11.4). nginx

@@ -41,3 +41,22 @@ func (c *Conn) Refused(ctx context.Context, resp *authhttp.Response, user string
 	}
 	return write(reply)
 }
+
+// Challenged handles a refused XOAUTH2 or OAUTHBEARER login whose answer
+// carries Auth-Error-SASL, as freenginx does: after the Auth-Wait delay
+// (if any; the client is not read meanwhile) the challenge is written and
+// the session goes on (nil) whatever the delay, since the failure reply
+// waits for the client's answer to the challenge. A client that hangs up
+// during the delay ends the session at once (ErrClientGone).
+func (c *Conn) Challenged(ctx context.Context, resp *authhttp.Response, user string, challenge []byte, write func([]byte) error) error {
+	if resp.HasUser {
+		user = resp.User
+	}
+	c.Log.Info("client login failed", "reason", resp.Text, "login", user)
+	if resp.Wait > 0 {
+		if err := Hold(ctx, c.Conn, resp.Wait); err != nil {
+			return err
+		}
+	}
+	return write(challenge)
+}
