@@ -245,4 +245,6 @@ func (x *core) SASLError(text string) []byte {
 	return []byte("+ " + text + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = backendLogin{tag: x.tag} }
+func (x *core) Accepted(l *session.Login, _ *authhttp.Response) {
+	l.Handover = backendLogin{tag: x.tag}
+}

@@ -52,7 +52,7 @@ func TestParseOAuthBearer(t *testing.T) {
 		{"y,A=alice,\x01AUTH=BEARER tok\x01\x01", "alice", "tok", nil},
 		{"n,a=a=2Cb=3dc,\x01auth=Bearer t\x01\x01", "a,b=c", "t", nil},
 		{"p=tls-unique,a=alice,\x01auth=Bearer t\x01\x01", "alice", "t", nil},
-		{"n,x=1,a=alice,\x01auth=Bearer t\x01", "alice", "t", nil},         // the token's ^A suffices
+		{"n,x=1,a=alice,\x01auth=Bearer t\x01", "alice", "t", nil},                  // the token's ^A suffices
 		{"n,a=alice,\x01auth=Bearer t\x01auth=Bearer u\x01\x01", "alice", "t", nil}, // the first one
 		{"n,a=alice,\x01auth=Bearer t k\x01\x01", "alice", "t k", nil},
 		{"a=alice,n,\x01auth=Bearer t\x01\x01", "", "", ErrOAuthBearerLogin}, // the first field never names the user
