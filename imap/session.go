@@ -20,6 +20,9 @@ type core struct {
 	tag      string         // tag of the running AUTHENTICATE or of the last login
 	salt     string         // CRAM-MD5 salt, made on first use
 	method   string         // Auth-Method of the last login
+	// id is the client's last ID parameter list before login (nil: none
+	// or NIL); STARTTLS forgets it.
+	id []IDField
 }
 
 // skip is a bad line whose LF has not arrived yet: its reply waits for it.
@@ -40,7 +43,7 @@ func (x *core) Next(in []byte) (int, session.Action) {
 	case x.ex != nil:
 		return x.saslResponse(in)
 	}
-	cmd, st := parseCommand(in, x.contSent)
+	cmd, st := parseCommandWith(in, x.contSent, x.s.answerID)
 	switch st {
 	case parseCont:
 		x.contSent = cmd.contAt
@@ -139,8 +142,14 @@ func (x *core) handle(cmd command) session.Action {
 		if x.s.opts.StartTLS == session.StartTLSOff || x.c.TLS {
 			return reply(tag, badCommand)
 		}
-		// No new greeting follows the handshake.
+		// No new greeting follows the handshake; what the client said
+		// in plaintext is forgotten.
+		x.id = nil
 		return session.Action{Reply: []byte(tag + " " + okCompleted), Do: session.UpgradeTLS}
+	case "ID":
+		// RFC 2971, answered only when configured (nginx says BAD).
+		x.id = cmd.id
+		return session.Action{Reply: append(append([]byte(nil), x.s.idReply...), tag+" "+okCompleted...)}
 	case "LOGIN":
 		if refuseBeforeTLS || len(cmd.args) != 2 || len(cmd.args[0]) == 0 {
 			return reply(tag, badCommand)
@@ -222,13 +231,17 @@ func (x *core) saslStep(st sasl.Step) session.Action {
 // login asks the auth service about one set of credentials.
 func (x *core) login(tag string, cr sasl.Credentials) session.Action {
 	x.tag, x.method = tag, cr.Method
-	return session.Action{Do: session.Authenticate, Auth: &authhttp.Request{
+	req := &authhttp.Request{
 		Method:   cr.Method,
 		User:     cr.User,
 		Pass:     cr.Pass,
 		Salt:     cr.Salt,
 		Protocol: "imap",
-	}}
+	}
+	if x.s.opts.PassID && x.id != nil {
+		req.IMAPID = formatID(x.id)
+	}
+	return session.Action{Do: session.Authenticate, Auth: req}
 }
 
 func (x *core) Refused(resp *authhttp.Response) []byte {
@@ -245,6 +258,13 @@ func (x *core) SASLError(text string) []byte {
 	return []byte("+ " + text + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) {
-	l.Handover = backendLogin{tag: x.tag}
+func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
+	b := backendLogin{tag: x.tag}
+	if x.s.opts.Forward || resp.BackendMethod != "" {
+		b.more = &loginExtras{method: resp.BackendMethod}
+		if x.s.opts.Forward {
+			b.more.id = forwardID(x.id, x.c)
+		}
+	}
+	l.Handover = b
 }
