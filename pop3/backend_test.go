@@ -14,7 +14,8 @@ import (
 )
 
 // runBackend plays script ("B: " backend sends, "S: " bytes the proxy
-// must send) against LoginBackend with a proxy_buffer of bufSize.
+// must send) against l's hand-over (nginx's when it has none) with a
+// proxy_buffer of bufSize.
 func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) ([]byte, error) {
 	t.Helper()
 	px, be := sessiontest.TCPPair(t)
@@ -35,7 +36,11 @@ func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) (
 		}
 		errc <- nil
 	}()
-	relay, err := Handover().LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
+	h := l.Handover
+	if h == nil {
+		h = Handover()
+	}
+	relay, err := h.LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
 	if serr := <-errc; serr != nil {
 		t.Fatal(serr)
 	}

@@ -49,6 +49,9 @@ type Options struct {
 	// MaxErrors is max_errors: the session ends after this many parser
 	// errors (the last one still answered).
 	MaxErrors int
+	// Forward sends "XCLIENT ADDR= PORT= SESSION=" to the backend before
+	// the login (proxy_forward xclient).
+	Forward bool
 }
 
 // Server holds what is computed once per configuration: which methods are

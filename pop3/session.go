@@ -208,4 +208,13 @@ func (x *core) SASLError(text string) []byte {
 	return []byte("+ " + text + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = backendLogin{} }
+func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
+	b := backendLogin{}
+	if x.s.opts.Forward || resp.BackendMethod != "" {
+		b.more = &loginExtras{method: resp.BackendMethod}
+		if x.s.opts.Forward {
+			b.more.xclient = xclientLine(x.c)
+		}
+	}
+	l.Handover = b
+}

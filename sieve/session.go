@@ -178,4 +178,6 @@ func (x *core) SASLError(text string) []byte {
 	return []byte(quote(text) + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = Handover() }
+func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
+	l.Handover = backendLogin{method: resp.BackendMethod}
+}

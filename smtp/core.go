@@ -232,7 +232,7 @@ func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
 	if method == authhttp.MethodCRAMMD5 && !resp.HasPass {
 		l.Pass = ""
 	}
-	e := Envelope{Helo: x.helo, ESMTP: x.esmtp, Method: method, ClientHost: x.host, Client: x.c.Client}
+	e := Envelope{Helo: x.helo, ESMTP: x.esmtp, Method: method, ClientHost: x.host, Client: x.c.Client, BackendMethod: resp.BackendMethod}
 	if method == authhttp.MethodNone {
 		e.MailFrom, e.RcptTo = x.from, x.to
 	}
