@@ -21,6 +21,7 @@ type core struct {
 	to    string         // RCPT command as typed
 	ex    *sasl.Exchange // SASL exchange in progress
 	last  *authhttp.Request
+	skip  int64 // bytes of a refused BDAT chunk still to discard
 }
 
 func (x *core) Greeting() []byte { return x.s.greeting }
@@ -32,6 +33,14 @@ func (x *core) TLSStarted() []byte { return nil }
 // are never counted for max_errors; parser errors are, and nginx answers
 // a bad line once its LF is in.
 func (x *core) Next(in []byte) (int, session.Action) {
+	if x.skip > 0 {
+		return x.skipChunk(in)
+	}
+	if x.s.chunking && x.ex == nil {
+		if n, a, ok := x.bdat(in); ok {
+			return n, a
+		}
+	}
 	cmd, st := parseCommand(in, x.ex != nil)
 	switch {
 	case st == parseAgain, st == parseInvalid && cmd.lineEnd < 0:
