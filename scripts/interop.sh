@@ -1387,6 +1387,7 @@ json.dump({
     "mail_from": "$MAIL_FROM", "mail_rcpt": "$MAIL_RCPT", "rcpt_maildir": "$RCPT_MAILDIR",
     "auth_json": "$AUTHREC_JSON", "dovecot_log": "$STATE/log/dovecot.log",
     "introspect_log": "$STATE/log/introspect.log", "mailproxy_log": "$STATE/log/mailproxy.log",
+    "postfix_log": "$STATE/log/postfix.log",
     "tokens": {"pass": "$TOKEN_PASS", "forward": "$TOKEN_FORWARD", "revoked": "$TOKEN_REVOKED"},
     "error_sasl": base64.b64encode(b'{"status":"invalid_token","schemes":"bearer","scope":"mail"}').decode(),
     "ports": {"oa_imap": $OA_IMAP, "oa_imaps": $OA_IMAPS, "oa_pop3": $OA_POP3, "oa_pop3s": $OA_POP3S,
