@@ -322,14 +322,28 @@ print(*[s.getsockname()[1] for s in socks])
 # XOAUTH2 alone (OX_*), plain with STARTTLS and implicit TLS; the
 # proxy_forward servers behind PROXY headers; the CHUNKING relay; the
 # token introspection endpoint Dovecot asks.
+# The ports picked above are free again by now: keep clear of them.
 read -r OA_IMAP OA_IMAPS OA_POP3 OA_POP3S OA_SMTP OA_SMTPS OX_IMAP OX_IMAPS OX_POP3 OX_POP3S \
 	OX_SMTP OX_SMTPS FWD_IMAP FWD_POP3 CHUNK_SMTP INTROSPECT_PORT < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(16)]
-for s in socks:
+import socket, sys
+taken = set(int(p) for p in sys.argv[1:])
+socks = []
+while len(socks) < 16:
+    s = socket.socket()
     s.bind(("127.0.0.1", 0))
+    if s.getsockname()[1] in taken:
+        continue  # kept open, so it is not offered again
+    socks.append(s)
 print(*[s.getsockname()[1] for s in socks])
-') || die "could not pick free ports"
+' "$DOVECOT_PORT" "$AUTH_PORT" "$PROXY_PORT" "$PROXY_SSL_PORT" "$DOVECOT_POP3_PORT" "$POSTFIX_PORT" \
+	"$POP3_PORT" "$POP3_SSL_PORT" "$SMTP_PORT" "$SMTP_SSL_PORT" "$AUTHREC_PORT" "$HAP1_IMAP" "$HAP1_POP3" \
+	"$HAP1_SMTP" "$HAP2_IMAP" "$HAP2_POP3" "$HAP2_SMTP" "$PP_IMAP" "$PP_POP3" "$PP_SMTP" "$DOVE_HAP_IMAP" \
+	"$DOVE_HAP_POP3" "$PPOUT1_IMAP" "$PPOUT1_POP3" "$PPOUT2_IMAP" "$PPOUT2_POP3" "$VERIFY_SSL_PORT" \
+	"$VERIFY_PORT" "$SNI_SSL_PORT" "$MX_IMAP" "$MX_IMAPS" "$MX_PP_IMAP" "$MX_PP_IMAPS" "$MX_POP3" "$MX_POP3S" \
+	"$MX_PP_POP3" "$MX_PP_POP3S" "$MX_SMTP" "$MX_SMTPS" "$MX_PP_SMTP" "$MX_PP_SMTPS" "$MX1_IMAP" "$MX1_IMAPS" \
+	"$MX2_IMAP" "$MX2_IMAPS" "$MX1_POP3" "$MX1_POP3S" "$MX2_POP3" "$MX2_POP3S" "$MX1_SMTP" "$MX1_SMTPS" \
+	"$MX2_SMTP" "$MX2_SMTPS" "$DOVE_SIEVE" "$DOVE_SIEVE_TLS" "$SIEVE_PORT" "$SIEVE_SSL_PORT") ||
+	die "could not pick free ports"
 [ -n "${INTROSPECT_PORT:-}" ] || die "could not pick free ports"
 # Bearer tokens in the auth service's users file: one answered with the
 # password, one Dovecot checks itself (forward), one Dovecot's

@@ -274,17 +274,17 @@ def curl_send(kind, transport):
     check(why is None, why)
 
 
-def curl_wrong_token(kind, proto):
+def curl_wrong_token(kind, proto, transport):
     """A wrong token: the challenge after Auth-Wait, curl's answer, the
     failure reply; nothing at the backend. curl (7.88) answers an
     OAUTHBEARER challenge with AQ== and gets the refusal; an XOAUTH2
     challenge it does not answer: it gives up and closes."""
-    name = "curl-%s-%s-wrong-token" % (MECH[kind].lower(), proto)
+    name = "curl-%s-%s-%s-wrong-token" % (MECH[kind].lower(), proto, transport)
     mark = Marks()
     extra = []
     if proto == "smtp":
         extra = ["--mail-from", CFG["mail_from"], "--mail-rcpt", CFG["mail_rcpt"], "--upload-file", "/dev/null"]
-    rc, tr, _, took = curl(name, url(kind, proto, "plain"), "wrong-" + TOKENS["pass"], *extra)
+    rc, tr, _, took = curl(name, url(kind, proto, transport), "wrong-" + TOKENS["pass"], *extra, *tls_args(transport))
     check(rc != 0, "curl succeeded with a wrong token")
     check(took >= WAIT - 0.3, "refused after %.2fs, before Auth-Wait %gs" % (took, WAIT))
     cont = {"imap": r"^< \+ ", "pop3": r"^< \+ ", "smtp": r"^< 334 "}[proto] + re.escape(ERROR_SASL)
@@ -297,7 +297,7 @@ def curl_wrong_token(kind, proto):
         after = tr[tr.rfind(ERROR_SASL):]
         check(not re.search(r"^[<>] ", after, re.M), "curl went on after the XOAUTH2 challenge: %s" % trace_tail(tr))
         trace_has(tr, r"^curl: \(67\)", "curl's login failure")
-    expect_auth(mark, MECH[kind].lower(), proto, status="fail")
+    expect_auth(mark, MECH[kind].lower(), proto, status="fail", tls=transport != "plain")
     if proto != "smtp":
         expect_nothing_at_dovecot(mark, proto)
 
@@ -313,10 +313,13 @@ def make_curl_cases():
             def fn(kind=kind, transport=transport):
                 curl_send(kind, transport)
             CASES.append(("curl-%s-smtp-%s" % (MECH[kind].lower(), transport), fn))
+        # Every transport for OAUTHBEARER; curl does not answer XOAUTH2's
+        # challenge, so once is enough there.
         for proto in ("imap", "pop3", "smtp"):
-            def fn(kind=kind, proto=proto):
-                curl_wrong_token(kind, proto)
-            CASES.append(("curl-%s-%s-wrong-token" % (MECH[kind].lower(), proto), fn))
+            for transport in ("plain", "starttls", "tls") if kind == "oa" else ("plain",):
+                def fn(kind=kind, proto=proto, transport=transport):
+                    curl_wrong_token(kind, proto, transport)
+                CASES.append(("curl-%s-%s-%s-wrong-token" % (MECH[kind].lower(), proto, transport), fn))
         for proto in ("imap", "pop3"):
             def fn(kind=kind, proto=proto):
                 curl_fetch(kind, proto, "plain", token="forward")
@@ -384,12 +387,11 @@ for _t in ("plain", "starttls", "tls"):
 CASES.append(("imaplib-xoauth2-backend-checks-token", lambda: imaplib_xoauth2("plain", "forward")))
 
 
-@case
-def case_imaplib_xoauth2_wrong_token_then_retry():
+def imaplib_wrong_token_then_retry(transport):
     """The challenge reaches imaplib's authobject after Auth-Wait, its
     empty answer gets NO; the session goes on and the right token logs in."""
     mark = Marks()
-    m = imaplib_connect("plain")
+    m = imaplib_connect(transport)
     seen = []
     t0 = time.monotonic()
     try:
@@ -408,6 +410,10 @@ def case_imaplib_xoauth2_wrong_token_then_retry():
     check(len(recs) == 2 and recs[0]["reply"].get("Auth-Error-SASL") == ERROR_SASL and recs[1]["reply"].get("Auth-Status") == "OK"
           and recs[1].get("Auth-Login-Attempt") == "2", "auth requests %r" % recs)
     expect_dovecot_login(mark, "imap", "PLAIN")
+
+
+for _t in ("plain", "starttls", "tls"):
+    CASES.append(("imaplib-xoauth2-%s-wrong-token-then-retry" % _t, lambda t=_t: imaplib_wrong_token_then_retry(t)))
 
 
 # ---------------------------------------------------------------- the client's address
