@@ -63,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	c := &config{}
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9000", "`ADDR`ess to listen on (host:port)")
-	fs.StringVar(&c.opts.UsersFile, "users", "", "users `FILE` (required): NAME PASSWORD IP:PORT [PROTOCOLS] per line")
+	fs.StringVar(&c.opts.UsersFile, "users", "", "users `FILE` (required): NAME PASSWORD IP:PORT [PROTOCOLS] per line; token:TOKEN NAME [forward] for bearer tokens")
 	fs.StringVar(&c.opts.Secret, "secret", "", "expected shared-secret header `VALUE`; empty: no check")
 	fs.StringVar(&c.opts.SecretHeader, "secret-header", authservice.DefaultSecretHeader, "`NAME` of the shared-secret header")
 	wait := fs.Int("wait", authservice.DefaultWait, "Auth-Wait `SECONDS` after a failed login; 0: none (the proxy closes)")
