@@ -542,9 +542,15 @@ def case_smtp_bdat_binary_relayed_to_postfix():
     want = (body1 + body2).replace(b"\r\n", b"\n").replace(b"\r", b" ") + b"\n"
     got = data.split(b"\n\n", 1)[1] if b"\n\n" in data else b""
     check(got == want, "delivered body %r, want %r" % (got[:300], want[:300]))
-    with open(CFG["postfix_log"], "rb") as fh:
-        check(re.search(rb"disconnect from .* rcpt=1 bdat=2 quit=1", fh.read()),
-              "Postfix logged no session with two BDAT commands")
+    # Postfix logs the session's commands when it ends, which may come
+    # after the delivery.
+    deadline = time.monotonic() + 20
+    while True:
+        with open(CFG["postfix_log"], "rb") as fh:
+            if re.search(rb"disconnect from .* rcpt=1 bdat=2 quit=1", fh.read()):
+                break
+        check(time.monotonic() < deadline, "Postfix logged no session with two BDAT commands")
+        time.sleep(0.1)
     recs = mark.auth_requests()
     check(len(recs) == 1 and recs[0].get("Auth-Method") == "none" and recs[0]["reply"].get("Auth-Status") == "OK",
           "auth requests %r" % recs)
