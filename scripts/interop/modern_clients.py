@@ -50,6 +50,7 @@ import time
 import traceback
 
 CFG = json.load(open(sys.argv[1]))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import maildir  # noqa: E402
 
