@@ -33,7 +33,7 @@ type command struct {
 	// the bad line, or -1 when the LF has not arrived yet.
 	lineEnd int
 	// id is the parameter list of an ID command (nil for NIL); set only
-	// when the parser was asked to take ID (see parseCommand).
+	// when the parser was asked to take ID (see parseCommandWith).
 	id []IDField
 }
 

@@ -28,18 +28,20 @@ func NewLogin(resp *authhttp.Response, user, pass string) *Login {
 // at once (ErrClientGone, see Hold). user is the name for the log line,
 // after Auth-User.
 func (c *Conn) Refused(ctx context.Context, resp *authhttp.Response, user string, reply []byte, write func([]byte) error) error {
+	if resp.Wait <= 0 {
+		c.logRefusal(resp, user)
+		write(reply)
+		return ErrClosed
+	}
+	return c.Challenged(ctx, resp, user, reply, write)
+}
+
+// logRefusal logs a refused login under its user after Auth-User.
+func (c *Conn) logRefusal(resp *authhttp.Response, user string) {
 	if resp.HasUser {
 		user = resp.User
 	}
 	c.Log.Info("client login failed", "reason", resp.Text, "login", user)
-	if resp.Wait <= 0 {
-		write(reply)
-		return ErrClosed
-	}
-	if err := Hold(ctx, c.Conn, resp.Wait); err != nil {
-		return err
-	}
-	return write(reply)
 }
 
 // Challenged handles a refused XOAUTH2 or OAUTHBEARER login whose answer
@@ -49,10 +51,7 @@ func (c *Conn) Refused(ctx context.Context, resp *authhttp.Response, user string
 // waits for the client's answer to the challenge. A client that hangs up
 // during the delay ends the session at once (ErrClientGone).
 func (c *Conn) Challenged(ctx context.Context, resp *authhttp.Response, user string, challenge []byte, write func([]byte) error) error {
-	if resp.HasUser {
-		user = resp.User
-	}
-	c.Log.Info("client login failed", "reason", resp.Text, "login", user)
+	c.logRefusal(resp, user)
 	if resp.Wait > 0 {
 		if err := Hold(ctx, c.Conn, resp.Wait); err != nil {
 			return err
