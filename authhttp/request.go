@@ -93,9 +93,7 @@ func appendFields(b []byte, r *Request) []byte {
 	b = appendNonEmpty(b, "Server-Addr", r.ServerAddr)
 	b = appendNonEmpty(b, "Server-Port", r.ServerPort)
 	if r.IMAPID != "" {
-		b = append(b, "Client-IMAP-ID: "...)
-		b = AppendEscape(b, r.IMAPID)
-		b = append(b, "\r\n"...)
+		b = appendEscaped(b, "Client-IMAP-ID", r.IMAPID)
 	}
 
 	if p := r.Proxy; p != nil {
@@ -121,9 +119,7 @@ func appendFields(b []byte, r *Request) []byte {
 		b = appendNonEmpty(b, "Auth-SSL-Serial", s.Serial)
 		b = appendNonEmpty(b, "Auth-SSL-Fingerprint", s.Fingerprint)
 		if s.Cert != "" {
-			b = append(b, "Auth-SSL-Cert: "...)
-			b = AppendEscape(b, s.Cert)
-			b = append(b, "\r\n"...)
+			b = appendEscaped(b, "Auth-SSL-Cert", s.Cert)
 		}
 	}
 	return b
@@ -134,6 +130,14 @@ func appendLine(b []byte, name, value string) []byte {
 	b = append(b, name...)
 	b = append(b, ": "...)
 	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// appendEscaped appends "name: value\r\n" with value escaped (§9.4).
+func appendEscaped(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = AppendEscape(b, value)
 	return append(b, "\r\n"...)
 }
 

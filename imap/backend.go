@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"mailproxy/authhttp"
 	"mailproxy/internal/backend"
 	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
@@ -78,14 +77,17 @@ func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int,
 	return b.final(r, reply)
 }
 
-// failed is the error of a login that failed: on a backend reply (kept
-// for proxy_pass_error_message) or on err.
-func failed(reply []byte, err error) ([]byte, error) {
+// failed is LoginBackend's result for a login that failed (loginError).
+func failed(reply []byte, err error) ([]byte, error) { return nil, loginError(reply, err) }
+
+// loginError is the error of a login that failed: on a backend reply
+// (kept for proxy_pass_error_message) or on err.
+func loginError(reply []byte, err error) error {
 	if err != nil {
-		return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+		return &session.BackendError{Text: "upstream login failed", Err: err}
 	}
 	text := bytes.TrimSuffix(reply, []byte("\r\n"))
-	return nil, &session.BackendError{Text: string(text), Reply: append([]byte(nil), reply...)}
+	return &session.BackendError{Text: string(text), Reply: append([]byte(nil), reply...)}
 }
 
 // login is nginx's LOGIN with two synchronizing literals; it returns the
@@ -96,15 +98,8 @@ func (b backendLogin) login(conn net.Conn, r *backend.Reader, l *session.Login) 
 		[]byte(l.User + " {" + strconv.Itoa(len(l.Pass)) + "}\r\n"),
 	}
 	for _, cmd := range steps {
-		if _, err := conn.Write(cmd); err != nil {
-			return failed(nil, err)
-		}
-		reply, err := r.Next()
-		if err != nil {
-			return failed(nil, err)
-		}
-		if reply[0] != '+' {
-			return failed(reply, nil)
+		if err := continued(conn, r, cmd); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := conn.Write([]byte(l.Pass + "\r\n")); err != nil {
@@ -123,21 +118,15 @@ func (b backendLogin) login(conn net.Conn, r *backend.Reader, l *session.Login) 
 // the mechanism's acknowledgement before its tagged reply. It returns the
 // final reply.
 func (b backendLogin) authenticate(conn net.Conn, r *backend.Reader, l *session.Login, method string) ([]byte, error) {
-	mech, msg, ack := oauthMessage(method, l)
-	if _, err := conn.Write([]byte(b.tag + " AUTHENTICATE " + mech + "\r\n")); err != nil {
-		return failed(nil, err)
-	}
-	reply, err := r.Next()
-	if err != nil {
-		return failed(nil, err)
-	}
-	if reply[0] != '+' {
-		return failed(reply, nil)
+	mech, msg, ack := sasl.ClientMessage(method, l.User, l.Pass)
+	if err := continued(conn, r, []byte(b.tag+" AUTHENTICATE "+mech+"\r\n")); err != nil {
+		return nil, err
 	}
 	if _, err := conn.Write([]byte(msg + "\r\n")); err != nil {
 		return failed(nil, err)
 	}
-	if reply, err = r.Next(); err != nil {
+	reply, err := r.Next()
+	if err != nil {
 		return failed(nil, err)
 	}
 	if reply[0] == '+' {
@@ -151,13 +140,19 @@ func (b backendLogin) authenticate(conn net.Conn, r *backend.Reader, l *session.
 	return reply, nil
 }
 
-// oauthMessage returns the SASL name, the encoded client message and the
-// acknowledgement of an error challenge for an Auth-Backend-Method.
-func oauthMessage(method string, l *session.Login) (mech, msg, ack string) {
-	if method == authhttp.MethodOAuthBearer {
-		return sasl.OAuthBearer, sasl.Encode(sasl.OAuthBearerMessage(l.User, l.Pass)), "AQ=="
+// continued sends cmd and expects a continuation ("+") in reply.
+func continued(conn net.Conn, r *backend.Reader, cmd []byte) error {
+	if _, err := conn.Write(cmd); err != nil {
+		return loginError(nil, err)
 	}
-	return sasl.XOAUTH2, sasl.Encode(sasl.XOAUTH2Message(l.User, l.Pass)), ""
+	reply, err := r.Next()
+	if err != nil {
+		return loginError(nil, err)
+	}
+	if reply[0] != '+' {
+		return loginError(reply, nil)
+	}
+	return nil
 }
 
 // final judges the reply to the login: one untagged line before the

@@ -2,7 +2,6 @@ package imap
 
 import (
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -18,26 +17,9 @@ func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // bytes: "B: " and "S: ") against LoginBackend.
 func runBackend(t *testing.T, l *session.Login, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := sessiontest.TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch s[:3] {
-			case "B: ":
-				io.WriteString(be, s[3:])
-			case "S: ":
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if _, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- errors.New("backend expected " + s[3:] + ", got " + string(buf))
-					return
-				}
-			}
-		}
-		errc <- nil
-	}()
+	px, done := sessiontest.PlayBackend(t, script...)
 	relay, err := l.Handover.LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
+	if serr := done(); serr != nil {
 		t.Fatal(serr)
 	}
 	return relay, err

@@ -93,19 +93,11 @@ func parseID(b []byte, p, contSent int, c *command) ([]IDField, int, parseStatus
 	} else {
 		p += len("NIL")
 	}
-	if p == len(b) {
-		return nil, p, parseAgain
+	p, st := lineEnd(b, p)
+	if st != parseOK {
+		return nil, p, st
 	}
-	if b[p] == '\r' {
-		p++
-		if p == len(b) {
-			return nil, p, parseAgain
-		}
-	}
-	if b[p] != '\n' {
-		return nil, p, parseInvalid
-	}
-	return fields, p + 1, parseOK
+	return fields, p, parseOK
 }
 
 // idString reads a string (quoted or literal) at b[p:], or NIL when nilOK

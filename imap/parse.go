@@ -256,20 +256,10 @@ func literalData(b []byte, p, contSent int, c *command, zero int) ([]byte, int, 
 	if b[p] != '}' {
 		return nil, p, parseInvalid
 	}
-	p++
-	if p == len(b) {
-		return nil, p, parseAgain
+	p, st := lineEnd(b, p+1)
+	if st != parseOK {
+		return nil, p, st
 	}
-	if b[p] == '\r' {
-		p++
-		if p == len(b) {
-			return nil, p, parseAgain
-		}
-	}
-	if b[p] != '\n' {
-		return nil, p, parseInvalid
-	}
-	p++
 	if sync && p > contSent {
 		c.contAt = p
 		return nil, p, parseCont
@@ -281,6 +271,24 @@ func literalData(b []byte, p, contSent int, c *command, zero int) ([]byte, int, 
 		return nil, p, parseAgain
 	}
 	return b[p : p+n], p + n, parseOK
+}
+
+// lineEnd reads an optional CR and a LF at b[p:] and returns the offset
+// after them.
+func lineEnd(b []byte, p int) (int, parseStatus) {
+	if p == len(b) {
+		return p, parseAgain
+	}
+	if b[p] == '\r' {
+		p++
+		if p == len(b) {
+			return p, parseAgain
+		}
+	}
+	if b[p] != '\n' {
+		return p, parseInvalid
+	}
+	return p + 1, parseOK
 }
 
 func isTagChar(c byte) bool {

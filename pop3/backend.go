@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"mailproxy/authhttp"
 	"mailproxy/internal/backend"
 	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
@@ -87,10 +86,7 @@ func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int,
 		}
 	}
 	if more.method != "" {
-		mech, msg, ack := sasl.XOAUTH2, sasl.Encode(sasl.XOAUTH2Message(l.User, l.Pass)), ""
-		if more.method == authhttp.MethodOAuthBearer {
-			mech, msg, ack = sasl.OAuthBearer, sasl.Encode(sasl.OAuthBearerMessage(l.User, l.Pass)), "AQ=="
-		}
+		mech, msg, ack := sasl.ClientMessage(more.method, l.User, l.Pass)
 		if err := send("AUTH " + mech + "\r\n"); err != nil {
 			return nil, err
 		}

@@ -18,30 +18,13 @@ import (
 // proxy_buffer of bufSize.
 func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := sessiontest.TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch s[:3] {
-			case "B: ":
-				io.WriteString(be, s[3:])
-			case "S: ":
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if _, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- errors.New("backend expected " + s[3:] + ", got " + string(buf))
-					return
-				}
-			}
-		}
-		errc <- nil
-	}()
+	px, done := sessiontest.PlayBackend(t, script...)
 	h := l.Handover
 	if h == nil {
 		h = Handover()
 	}
 	relay, err := h.LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
+	if serr := done(); serr != nil {
 		t.Fatal(serr)
 	}
 	return relay, err

@@ -5,7 +5,6 @@ import (
 	"net"
 	"time"
 
-	"mailproxy/authhttp"
 	"mailproxy/internal/backend"
 	"mailproxy/internal/sasl"
 	"mailproxy/internal/session"
@@ -56,10 +55,7 @@ func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int,
 
 // oauth is LoginBackend for an Auth-Backend-Method.
 func (b backendLogin) oauth(conn net.Conn, l *session.Login, bufSize int) ([]byte, error) {
-	mech, msg, ack := sasl.XOAUTH2, sasl.Encode(sasl.XOAUTH2Message(l.User, l.Pass)), ""
-	if b.method == authhttp.MethodOAuthBearer {
-		mech, msg, ack = sasl.OAuthBearer, sasl.Encode(sasl.OAuthBearerMessage(l.User, l.Pass)), "AQ=="
-	}
+	mech, msg, ack := sasl.ClientMessage(b.method, l.User, l.Pass)
 	r := backend.NewReader(conn, bufSize)
 	defer r.Release() // every reply kept is a copy
 	if _, err := final(r, true); err != nil {

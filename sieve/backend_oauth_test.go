@@ -2,7 +2,6 @@ package sieve
 
 import (
 	"errors"
-	"io"
 	"testing"
 	"time"
 
@@ -12,30 +11,13 @@ import (
 	"mailproxy/internal/sessiontest"
 )
 
-// runBackend plays script ("B: " backend sends, "S: " bytes the proxy
-// must send) against l's hand-over.
+// runBackend plays script (see sessiontest.PlayBackend) against l's
+// hand-over.
 func runBackend(t *testing.T, l *session.Login, script ...string) ([]byte, error) {
 	t.Helper()
-	px, be := sessiontest.TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch s[:3] {
-			case "B: ":
-				io.WriteString(be, s[3:])
-			case "S: ":
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if _, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- errors.New("backend expected " + s[3:] + ", got " + string(buf))
-					return
-				}
-			}
-		}
-		errc <- nil
-	}()
+	px, done := sessiontest.PlayBackend(t, script...)
 	relay, err := l.Handover.LoginBackend(px, l, 4096, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
+	if serr := done(); serr != nil {
 		t.Fatal(serr)
 	}
 	return relay, err

@@ -124,10 +124,7 @@ func (h *handover) LoginBackend(conn net.Conn, l *session.Login, bufSize int, de
 // the initial response, reply 235; a 334 error challenge is acknowledged
 // first and the reply to the acknowledgement judged.
 func (d *dialogue) oauth(method string, l *session.Login) error {
-	mech, msg, ack := sasl.XOAUTH2, sasl.Encode(sasl.XOAUTH2Message(l.User, l.Pass)), ""
-	if method == authhttp.MethodOAuthBearer {
-		mech, msg, ack = sasl.OAuthBearer, sasl.Encode(sasl.OAuthBearerMessage(l.User, l.Pass)), "AQ=="
-	}
+	mech, msg, ack := sasl.ClientMessage(method, l.User, l.Pass)
 	err := d.step("AUTH "+mech+" "+msg, func(r []byte) bool { return code235(r) || code334(r) })
 	if err == nil && code334(d.reply) {
 		err = d.step(ack, code235)

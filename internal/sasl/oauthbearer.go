@@ -21,23 +21,8 @@ var (
 // acknowledges with the dummy response ^A ("AQ=="). freenginx 1.27.1
 // parses it this way (ngx_mail_auth_oauthbearer).
 func init() {
-	register(&mechanism{
-		name: OAuthBearer, keyword: MethodOAuthBearer, order: 60,
-		start: firstOrIR(""),
-		respond: func(e *Exchange, token []byte, challenged bool) Step {
-			dec, refused := e.decode(token, challenged)
-			if refused != nil {
-				return *refused
-			}
-			user, bearer, err := ParseOAuthBearer(dec)
-			if err != nil {
-				return Step{Err: err}
-			}
-			return done(MethodOAuthBearer, user, bearer, "")
-		},
-		// freenginx compares the first four bytes of the response only.
-		ack: func(token []byte) bool { return bytes.HasPrefix(token, []byte("AQ==")) },
-	})
+	// freenginx compares the first four bytes of the response only.
+	register(oauth(OAuthBearer, MethodOAuthBearer, 60, ParseOAuthBearer, func(token []byte) bool { return bytes.HasPrefix(token, []byte("AQ==")) }))
 }
 
 // ParseOAuthBearer splits a decoded OAUTHBEARER message as freenginx

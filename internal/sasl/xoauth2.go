@@ -18,22 +18,41 @@ var (
 // an Auth-Error-SASL challenge the client acknowledges with an empty
 // response. freenginx 1.27.1 parses it this way (ngx_mail_auth_xoauth2).
 func init() {
-	register(&mechanism{
-		name: XOAUTH2, keyword: MethodXOAUTH2, order: 50,
+	register(oauth(XOAUTH2, MethodXOAUTH2, 50, ParseXOAUTH2, func(token []byte) bool { return len(token) == 0 }))
+}
+
+// oauth is an OAuth 2.0 mechanism: one message, as the initial response
+// or after an empty challenge, split by parse into the user and the
+// token (Auth-User, Auth-Pass), with an error dialogue whose
+// acknowledgement ack recognises.
+func oauth(name, method string, order int, parse func([]byte) (string, string, error), ack func([]byte) bool) *mechanism {
+	return &mechanism{
+		name: name, keyword: method, order: order,
 		start: firstOrIR(""),
 		respond: func(e *Exchange, token []byte, challenged bool) Step {
 			dec, refused := e.decode(token, challenged)
 			if refused != nil {
 				return *refused
 			}
-			user, bearer, err := ParseXOAUTH2(dec)
+			user, bearer, err := parse(dec)
 			if err != nil {
 				return Step{Err: err}
 			}
-			return done(MethodXOAUTH2, user, bearer, "")
+			return done(method, user, bearer, "")
 		},
-		ack: func(token []byte) bool { return len(token) == 0 },
-	})
+		ack: ack,
+	}
+}
+
+// ClientMessage is the client side of the OAuth mechanism whose
+// Auth-Method is method (MethodXOAUTH2, else OAUTHBEARER), for a backend
+// login: the SASL name, the message for user and token, encoded, and the
+// acknowledgement of an error challenge, encoded.
+func ClientMessage(method, user, token string) (mech, msg, ack string) {
+	if method == MethodOAuthBearer {
+		return OAuthBearer, Encode(OAuthBearerMessage(user, token)), Encode([]byte{1})
+	}
+	return XOAUTH2, Encode(XOAUTH2Message(user, token)), ""
 }
 
 // ParseXOAUTH2 splits a decoded XOAUTH2 message as freenginx does: the

@@ -43,6 +43,33 @@ func TCPPair(t testing.TB) (client, server net.Conn) {
 	return client, server
 }
 
+// PlayBackend plays a backend's side of a login dialogue on a fresh
+// loopback pair: "B: " lines of script are sent, "S: " lines are what the
+// proxy must send, byte for byte. It returns the proxy's end, and done,
+// which waits for the script and reports a mismatch.
+func PlayBackend(t testing.TB, script ...string) (proxy net.Conn, done func() error) {
+	t.Helper()
+	px, be := TCPPair(t)
+	errc := make(chan error, 1)
+	go func() {
+		for _, s := range script {
+			switch s[:3] {
+			case "B: ":
+				io.WriteString(be, s[3:])
+			case "S: ":
+				buf := make([]byte, len(s)-3)
+				be.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if n, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
+					errc <- errors.New("backend expected " + s[3:] + ", got " + string(buf[:n]))
+					return
+				}
+			}
+		}
+		errc <- nil
+	}()
+	return px, func() error { return <-errc }
+}
+
 // FakeAuth records every request and answers them with Answers, in order;
 // a request beyond them gets an error (the front end's internal error).
 type FakeAuth struct {
