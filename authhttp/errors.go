@@ -29,13 +29,17 @@ const (
 	InvalidServerAddress
 	// InvalidServerPort: Auth-Port is not a decimal number in 1..65535.
 	InvalidServerPort
+	// InvalidBackendMethod: Auth-Backend-Method (beyond nginx) is neither
+	// xoauth2 nor oauthbearer.
+	InvalidBackendMethod
 )
 
 // ResponseError is an answer nginx refuses to act on.
 type ResponseError struct {
 	Kind ResponseErrorKind
 	// Value is the offending Auth-Server or Auth-Port value, verbatim, for
-	// InvalidServerAddress and InvalidServerPort; empty otherwise.
+	// InvalidServerAddress, InvalidServerPort and InvalidBackendMethod;
+	// empty otherwise.
 	Value string
 }
 
@@ -55,6 +59,8 @@ func (e *ResponseError) Error() string {
 		return `sent invalid server address:"` + e.Value + `"`
 	case InvalidServerPort:
 		return `sent invalid server port:"` + e.Value + `"`
+	case InvalidBackendMethod:
+		return `sent invalid Auth-Backend-Method:"` + e.Value + `"`
 	}
 	return "sent unusable response (kind " + strconv.Itoa(int(e.Kind)) + ")"
 }

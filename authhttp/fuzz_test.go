@@ -14,6 +14,8 @@ func FuzzParseResponse(f *testing.F) {
 	}
 	f.Add([]byte(statusLine+"Auth-Status:\r\n\r\n"), "smtp", MethodNone, false)
 	f.Add([]byte(okAnswer), "pop3", MethodAPOP, true)
+	f.Add([]byte(statusLine+"Auth-Status: No\r\nAuth-Error-SASL: e30=\r\nAuth-Wait: 1\r\n\r\n"), "imap", MethodXOAUTH2, false)
+	f.Add([]byte(statusLine+okHeaders+"Auth-Backend-Method: oauthbearer\r\n\r\n"), "smtp", MethodOAuthBearer, false)
 	f.Fuzz(func(t *testing.T, head []byte, proto, method string, waiting bool) {
 		r := &Request{Protocol: proto, Method: method, Waiting: waiting}
 		resp, err := ParseResponse(head, r)
@@ -74,7 +76,10 @@ func checkInvariants(t *testing.T, resp *Response, waiting bool) {
 	default:
 		t.Fatalf("status %d", resp.Status)
 	}
-	for _, s := range []string{resp.Text, resp.ErrorCode, resp.User, resp.Pass} {
+	if resp.BackendMethod != "" && (resp.Status != StatusOK || resp.BackendMethod != MethodXOAUTH2 && resp.BackendMethod != MethodOAuthBearer) {
+		t.Fatalf("backend method %q on %+v", resp.BackendMethod, *resp)
+	}
+	for _, s := range []string{resp.Text, resp.ErrorCode, resp.User, resp.Pass, resp.ErrorSASL} {
 		if strings.ContainsAny(s, "\r\n") || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
 			t.Fatalf("value %q not trimmed to one line", s)
 		}

@@ -12,8 +12,8 @@ import (
 // the empty line.
 //
 // host and uri are written verbatim (see ParseURL for how they come from
-// the auth_http URL). Of r's values only User, Pass and SSL.Cert are
-// escaped (§9.4); every other value is written as given, so the caller
+// the auth_http URL). Of r's values only User, Pass, IMAPID and SSL.Cert
+// are escaped (§9.4); every other value is written as given, so the caller
 // must not pass CR or LF in them. Lines are omitted as follows:
 //
 //   - Method "" and "login" are written as "plain" (nginx reports SASL
@@ -22,6 +22,9 @@ import (
 //     trailing CRLF of Salt (nginx keeps it on the greeting salt) is
 //     dropped.
 //   - Client-Host only when Protocol is "smtp" and ClientHost is not empty.
+//   - Client-Port, Server-Addr, Server-Port and Client-IMAP-ID (beyond
+//     nginx: auth_http_pass_client_details) only when not empty, so a
+//     request without them is nginx's byte for byte.
 //   - Proxy-Protocol-* only when Proxy is not nil.
 //   - Auth-SMTP-Helo/-From/-To only for method none (empty values sent).
 //   - Auth-SSL* only when SSL is not nil; within it, each field is sent
@@ -86,6 +89,13 @@ func appendFields(b []byte, r *Request) []byte {
 		b = appendLine(b, "Client-Host", r.ClientHost)
 	}
 
+	b = appendNonEmpty(b, "Client-Port", r.ClientPort)
+	b = appendNonEmpty(b, "Server-Addr", r.ServerAddr)
+	b = appendNonEmpty(b, "Server-Port", r.ServerPort)
+	if r.IMAPID != "" {
+		b = appendEscaped(b, "Client-IMAP-ID", r.IMAPID)
+	}
+
 	if p := r.Proxy; p != nil {
 		b = appendLine(b, "Proxy-Protocol-Addr", p.SrcAddr)
 		b = appendLine(b, "Proxy-Protocol-Port", p.SrcPort)
@@ -109,9 +119,7 @@ func appendFields(b []byte, r *Request) []byte {
 		b = appendNonEmpty(b, "Auth-SSL-Serial", s.Serial)
 		b = appendNonEmpty(b, "Auth-SSL-Fingerprint", s.Fingerprint)
 		if s.Cert != "" {
-			b = append(b, "Auth-SSL-Cert: "...)
-			b = AppendEscape(b, s.Cert)
-			b = append(b, "\r\n"...)
+			b = appendEscaped(b, "Auth-SSL-Cert", s.Cert)
 		}
 	}
 	return b
@@ -122,6 +130,14 @@ func appendLine(b []byte, name, value string) []byte {
 	b = append(b, name...)
 	b = append(b, ": "...)
 	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// appendEscaped appends "name: value\r\n" with value escaped (§9.4).
+func appendEscaped(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = AppendEscape(b, value)
 	return append(b, "\r\n"...)
 }
 

@@ -127,7 +127,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestRequestGolden(t *testing.T) {
-	for _, tc := range goldenCases() {
+	for _, tc := range append(goldenCases(), oauthGoldenCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := AppendRequest(nil, tc.host, tc.uri, &tc.r, tc.extra)
 			path := filepath.Join("testdata", tc.name+".golden")

@@ -1,6 +1,7 @@
 package authhttp
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"net/netip"
@@ -35,7 +36,7 @@ var errNeedMore = errors.New("authhttp: incomplete response header")
 //     value counts for IMAP/POP3 but not for SMTP);
 //  2. StatusWait when Auth-Status: WAIT was seen or r.Waiting is set;
 //  3. *ResponseError MissingServerOrPort, MissingPassword,
-//     InvalidServerAddress, InvalidServerPort;
+//     InvalidServerAddress, InvalidServerPort, InvalidBackendMethod;
 //  4. StatusOK with Server and Upstream.
 //
 // Syntax errors give *ResponseError InvalidResponse or InvalidHeader. The
@@ -74,6 +75,9 @@ type answer struct {
 	pass    []byte
 	hasUser bool
 	hasPass bool
+	errSASL []byte
+	hasSASL bool
+	backend []byte
 }
 
 // header records one header line as nginx's process_headers does.
@@ -104,6 +108,10 @@ func (a *answer) header(name, value []byte) {
 		}
 	case equalFold(name, "Auth-Error-Code"):
 		a.errCode = value
+	case equalFold(name, "Auth-Error-SASL"):
+		a.errSASL, a.hasSASL = value, true
+	case equalFold(name, "Auth-Backend-Method"):
+		a.backend = value
 	}
 }
 
@@ -116,6 +124,9 @@ func (a *answer) decide(r *Request) (*Response, error) {
 		HasUser:   a.hasUser,
 		Pass:      string(a.pass),
 		HasPass:   a.hasPass,
+		// freenginx honours Auth-Error-SASL for the OAuth methods only.
+		ErrorSASL:    string(a.errSASL),
+		HasErrorSASL: a.hasSASL && r != nil && (r.Method == MethodXOAUTH2 || r.Method == MethodOAuthBearer),
 	}
 	if a.failed {
 		resp.Status = StatusFail
@@ -139,6 +150,14 @@ func (a *answer) decide(r *Request) (*Response, error) {
 	port, ok := atoi(a.port)
 	if !ok || port < 1 || port > 65535 {
 		return nil, &ResponseError{Kind: InvalidServerPort, Value: string(a.port)}
+	}
+	if a.backend != nil {
+		switch m := string(bytes.ToLower(a.backend)); m {
+		case MethodXOAUTH2, MethodOAuthBearer:
+			resp.BackendMethod = m
+		default:
+			return nil, &ResponseError{Kind: InvalidBackendMethod, Value: string(a.backend)}
+		}
 	}
 	resp.Status = StatusOK
 	resp.Server = netip.AddrPortFrom(ip, uint16(port))

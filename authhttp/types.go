@@ -30,6 +30,10 @@ const (
 	MethodCRAMMD5  = "cram-md5"
 	MethodExternal = "external"
 	MethodNone     = "none"
+	// The OAuth 2.0 mechanisms (freenginx 1.27.1+): Auth-User is the user
+	// the client's message names, Auth-Pass the bearer token.
+	MethodXOAUTH2     = "xoauth2"
+	MethodOAuthBearer = "oauthbearer"
 )
 
 // Header is one extra header line (auth_http_header), sent verbatim.
@@ -80,6 +84,16 @@ type Request struct {
 	SMTPTo       string
 	SSL          *SSLInfo // nil: not a TLS connection
 
+	// Client details beyond nginx (auth_http_pass_client_details), each
+	// sent only when non-empty, after Client-Host: the client's port
+	// (after a trusted PROXY header, the real one), the address and port
+	// it connected to, and its IMAP ID parameter list as text (IMAPID,
+	// escaped as Auth-User is).
+	ClientPort string
+	ServerAddr string
+	ServerPort string
+	IMAPID     string
+
 	// Waiting is never sent. It carries nginx's per-session WAIT flag
 	// (SPEC §10.5) into ParseResponse: set it while an earlier answer of
 	// this session said Auth-Status: WAIT and no positive Auth-Wait delay
@@ -122,4 +136,16 @@ type Response struct {
 	HasUser bool
 	Pass    string
 	HasPass bool
+	// ErrorSASL is Auth-Error-SASL (freenginx 1.27.1+), verbatim: for an
+	// XOAUTH2 or OAUTHBEARER failure it is sent to the client as a SASL
+	// challenge before the failure reply. HasErrorSASL tells whether the
+	// header was present (an empty value is a challenge too).
+	ErrorSASL    string
+	HasErrorSASL bool
+	// BackendMethod is Auth-Backend-Method (beyond nginx), lower case:
+	// MethodXOAUTH2 or MethodOAuthBearer makes the backend login
+	// authenticate with that SASL mechanism, User and Pass (the token)
+	// in its message, instead of the protocol's password login; "" when
+	// absent. Another value makes an OK answer a ResponseError.
+	BackendMethod string
 }

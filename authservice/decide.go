@@ -37,6 +37,12 @@ type decision struct {
 	password   string
 	reason     string
 	httpStatus int // 0 means 200
+	// OAuth logins: the user the token belongs to (sent as Auth-User),
+	// the Auth-Backend-Method to answer, and whether a refusal carries
+	// the Auth-Error-SASL challenge.
+	user          string
+	backendMethod string
+	errorSASL     bool
 }
 
 // decide judges req against users. It does not look at the shared secret.
@@ -63,6 +69,8 @@ func (s *Service) decide(req *request, users *Users) decision {
 		return s.checkPassword(req, users, func(stored) bool { return true }, true)
 	case MethodNone:
 		return s.relay(req, users)
+	case MethodXOAUTH2, MethodOAuthBearer:
+		return s.checkToken(req, users)
 	}
 	return badRequest("unknown Auth-Method " + quoteShort(req.method))
 }

@@ -9,6 +9,11 @@
 //   - success: Auth-Status: OK, Auth-Server, Auth-Port, and Auth-Pass with
 //     the stored password when the method is cram-md5, apop or external
 //     (nginx cannot log in to the backend with a digest);
+//   - an OAuth login (xoauth2, oauthbearer: Auth-Pass is the bearer
+//     token, see Users for token lines): Auth-User, the token's user,
+//     and either Auth-Pass with its password or, for a "forward" token,
+//     Auth-Backend-Method with the client's mechanism; a refused token
+//     also gets Auth-Error-SASL (ErrorSASL);
 //   - wrong credentials: Auth-Status: Invalid login or password, plus
 //     Auth-Wait while Auth-Login-Attempt is below Options.MaxAttempts, and
 //     Auth-Error-Code: 535 5.7.8 for SMTP;
@@ -60,6 +65,11 @@ const (
 	headerAuthPass    = "Auth-Pass"
 	headerAuthWait    = "Auth-Wait"
 	headerAuthErrCode = "Auth-Error-Code"
+	headerAuthUser    = "Auth-User"
+	// freenginx's OAuth failure challenge, and mailproxy's request to
+	// log in to the backend with the client's OAuth mechanism.
+	headerErrorSASL     = "Auth-Error-SASL"
+	headerBackendMethod = "Auth-Backend-Method"
 )
 
 // Options configures a Service. A zero field means its default.
@@ -209,6 +219,12 @@ func (s *Service) write(w http.ResponseWriter, req *request, d *decision) {
 		if d.sendPass {
 			set(headerAuthPass, d.password)
 		}
+		if d.user != "" {
+			set(headerAuthUser, d.user)
+		}
+		if d.backendMethod != "" {
+			set(headerBackendMethod, d.backendMethod)
+		}
 	case kindInvalid, kindRelayDenied:
 		text, code := TextInvalid, CodeInvalidSMTP
 		if d.kind == kindRelayDenied {
@@ -220,6 +236,9 @@ func (s *Service) write(w http.ResponseWriter, req *request, d *decision) {
 		}
 		if secs := s.waitFor(req); secs > 0 {
 			set(headerAuthWait, strconv.Itoa(secs))
+		}
+		if d.errorSASL {
+			set(headerErrorSASL, ErrorSASL)
 		}
 	default:
 		set(headerAuthStatus, TextInternal)

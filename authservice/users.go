@@ -71,6 +71,19 @@ const RelayName = "*"
 // The name "*" (RelayName) is the relay fallback for method none; see
 // Service. Its password field is ignored but must be present.
 //
+// A line whose first field starts with "token:" gives an OAuth 2.0 bearer
+// token (XOAUTH2, OAUTHBEARER) instead of a user:
+//
+//	token:TOKEN NAME [forward]
+//
+// TOKEN (percent-decoded like a password) logs in as NAME, a user of the
+// file, with NAME's backends; the user a client names in its message
+// must be NAME. By default the answer carries NAME's password as
+// Auth-Pass, so the proxy logs in to the backend as with a password;
+// with "forward" it carries Auth-Backend-Method instead, so the proxy
+// logs in with the client's mechanism and token, for a backend that
+// checks tokens itself (Dovecot's oauth2 passdb). A token appears once.
+//
 // Example:
 //
 //	# name    password  backend          protocols
@@ -80,8 +93,11 @@ const RelayName = "*"
 //	alice     secret    10.0.0.5:4190    sieve
 //	bob       hunter2   [2001:db8::7]:143
 //	*         -         10.0.0.6:25      smtp
+//	token:ya29.a0Af-alice  alice
+//	token:ya29.a0Af-bob    bob   forward
 type Users struct {
 	byName map[string]*account
+	tokens map[string]*bearer
 }
 
 // account is one user with a backend per protocol.
@@ -126,7 +142,7 @@ func LoadUsers(path string) (*Users, error) {
 // in error messages ("name:LINE: ..."). All errors found are reported,
 // joined with errors.Join; no Users is returned if there is any.
 func ParseUsers(r io.Reader, name string) (*Users, error) {
-	u := &Users{byName: make(map[string]*account)}
+	u := &Users{byName: make(map[string]*account), tokens: make(map[string]*bearer)}
 	var errs []error
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -138,6 +154,7 @@ func ParseUsers(r io.Reader, name string) (*Users, error) {
 	if err := sc.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("authservice: %s: %w", name, err))
 	}
+	errs = append(errs, u.checkTokens(name)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -156,6 +173,8 @@ func (u *Users) parseLine(line string, n int) error {
 	switch {
 	case len(fields) == 0:
 		return nil
+	case strings.HasPrefix(fields[0], tokenPrefix):
+		return u.parseToken(fields, n)
 	case len(fields) < 3:
 		return fmt.Errorf("want NAME PASSWORD BACKEND [PROTOCOLS], got %d field(s)", len(fields))
 	case len(fields) > 4:

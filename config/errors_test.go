@@ -122,7 +122,7 @@ func TestErrors(t *testing.T) {
 			at(9, `set_real_ip_from: invalid address "fe80::1%eth0", expected an IP address or CIDR`),
 		}},
 		{"unknown protocol", srv("    protocol: http"), []string{at(5, `protocol: unknown protocol "http", expected imap, pop3, smtp or sieve`)}},
-		{"unknown imap_auth", srv("    imap_auth: [plain,", "      digest-md5]"), []string{at(6, `imap_auth: unknown value "digest-md5", expected plain, login, cram-md5 or external`)}},
+		{"unknown imap_auth", srv("    imap_auth: [plain,", "      digest-md5]"), []string{at(6, `imap_auth: unknown value "digest-md5", expected plain, login, cram-md5, external, xoauth2, oauthbearer or sasl-ir`)}},
 		{"unknown ssl protocol", srv("    ssl_protocols: [TLSv1.2, TLSv1.4]"), []string{at(5, `ssl_protocols: unknown value "TLSv1.4", expected SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3`)}},
 		{"bad starttls", srv("    starttls: maybe"), []string{at(5, `starttls: invalid value "maybe", expected off, on or only`)}},
 		{"bad proxy_protocol", srv("    proxy_protocol: v3"), []string{at(5, `proxy_protocol: invalid value "v3", expected off, on or v2`)}},
@@ -202,7 +202,7 @@ func TestErrors(t *testing.T) {
 			"    max_errors: x",
 		), []string{
 			at(2, `timeout: invalid duration "soon" `+dur),
-			at(3, `imap_auth: unknown value "gssapi", expected plain, login, cram-md5 or external`),
+			at(3, `imap_auth: unknown value "gssapi", expected plain, login, cram-md5, external, xoauth2, oauthbearer or sasl-ir`),
 			at(5, `no "auth_http" is defined for server`),
 			at(6, `proxy_buffer: invalid size "lots", `+size),
 			at(7, `no "listen" is defined for server`),

@@ -113,7 +113,7 @@ func capabilityList(c *collector, key string, n *yaml.Node) ([]string, bool) {
 
 var (
 	sslProtocolNames = []string{"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
-	imapAuthNames    = []string{"plain", "login", "cram-md5", "external"}
+	imapAuthNames    = []string{"plain", "login", "cram-md5", "external", "xoauth2", "oauthbearer", "sasl-ir"}
 	sslProtocolCanon = canonical(sslProtocolNames)
 	imapAuthCanon    = canonical(imapAuthNames)
 )

@@ -12,9 +12,9 @@ import (
 // Parsers for the POP3, SMTP, ManageSieve and resolver directives.
 
 var (
-	pop3AuthNames  = []string{"plain", "apop", "cram-md5", "external"}
-	smtpAuthNames  = []string{"plain", "login", "cram-md5", "external", "none"}
-	sieveAuthNames = []string{"plain", "login", "external"}
+	pop3AuthNames  = []string{"plain", "apop", "cram-md5", "external", "xoauth2", "oauthbearer"}
+	smtpAuthNames  = []string{"plain", "login", "cram-md5", "external", "xoauth2", "oauthbearer", "none"}
+	sieveAuthNames = []string{"plain", "login", "external", "xoauth2", "oauthbearer"}
 	pop3AuthCanon  = canonical(pop3AuthNames)
 	smtpAuthCanon  = canonical(smtpAuthNames)
 	sieveAuthCanon = canonical(sieveAuthNames)

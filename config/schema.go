@@ -101,6 +101,10 @@ type settings struct {
 	authHTTPKeepalive      opt[int]
 	authHTTPKeepaliveTime  opt[time.Duration]
 	errorLog               opt[[]LogSink]
+
+	imapID                    opt[[]IDField]
+	proxyForward              opt[string]
+	authHTTPPassClientDetails opt[bool]
 }
 
 // parser parses one directive value; see values.go.
@@ -187,6 +191,10 @@ var directives = map[string]directive{
 	"auth_http_keepalive":         bind(false, func(s *settings) *opt[int] { return &s.authHTTPKeepalive }, count),
 	"auth_http_keepalive_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.authHTTPKeepaliveTime }, duration),
 	"error_log":                   bind(false, func(s *settings) *opt[[]LogSink] { return &s.errorLog }, errorLogList),
+
+	"imap_id":                       bind(false, func(s *settings) *opt[[]IDField] { return &s.imapID }, imapIDValue),
+	"proxy_forward":                 bind(false, func(s *settings) *opt[string] { return &s.proxyForward }, proxyForwardValue),
+	"auth_http_pass_client_details": bind(false, func(s *settings) *opt[bool] { return &s.authHTTPPassClientDetails }, flag),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

@@ -107,7 +107,7 @@ type Server struct {
 	SSLCiphers        string   // OpenSSL cipher string, default HIGH:!aNULL:!MD5
 	StartTLS          StartTLS
 
-	IMAPAuth         []string // lower-case methods, default ["plain"]
+	IMAPAuth         []string // lower-case methods (and sasl-ir), default ["plain"]
 	IMAPCapabilities []string // default IMAP4 IMAP4rev1 UIDPLUS
 	IMAPClientBuffer int      // bytes, default 4096
 
@@ -164,6 +164,20 @@ type Server struct {
 	// ErrorLog are the sinks of the server's sessions: the server's
 	// error_log, else the mail level's; nil for the top-level sinks.
 	ErrorLog []LogSink
+	// IMAPID is what mailproxy answers an IMAP ID command with before
+	// login (imap_id, beyond nginx): the fields in file order; none
+	// (the default) answers "* ID NIL".
+	IMAPID []IDField
+	// ProxyForward is how the client's address reaches the backend in
+	// its own protocol (proxy_forward, beyond nginx): "" (off),
+	// "imap_id" (IMAP servers: ID with Dovecot's x-* fields before the
+	// login) or "xclient" (POP3 servers: XCLIENT ADDR= PORT= before
+	// USER).
+	ProxyForward string
+	// AuthHTTPPassClientDetails adds Client-Port, Server-Addr,
+	// Server-Port and Client-IMAP-ID to the auth request
+	// (auth_http_pass_client_details, beyond nginx).
+	AuthHTTPPassClientDetails bool
 
 	// TLS is the server's TLS configuration, built by Parse from the
 	// ssl_* keys and sni_certificates with every file they name read
@@ -173,6 +187,13 @@ type Server struct {
 	// the files are read once per load, and again at each reload.
 	TLS        *stdtls.Config
 	ClientAuth *mailtls.ClientAuth
+}
+
+// IDField is one field of imap_id: a name and a value, or NIL.
+type IDField struct {
+	Name  string
+	Value string
+	Nil   bool // the value is NIL
 }
 
 // SNICertificate is one sni_certificates entry.

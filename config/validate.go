@@ -138,6 +138,11 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.AuthHTTPKeepalive = s.authHTTPKeepalive.or(m.authHTTPKeepalive).get(0)
 	srv.AuthHTTPKeepaliveTimeout = s.authHTTPKeepaliveTime.or(m.authHTTPKeepaliveTime).get(0)
 	srv.ErrorLog = resolveLogs(c, e, "error_log", s.errorLog.or(m.errorLog).v)
+	srv.IMAPID = slices.Clone(s.imapID.or(m.imapID).v)
+	forward := s.proxyForward.or(m.proxyForward)
+	srv.ProxyForward = forward.get("")
+	checkProxyForward(c, srv, forward.line)
+	srv.AuthHTTPPassClientDetails = s.authHTTPPassClientDetails.or(m.authHTTPPassClientDetails).get(false)
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}

@@ -32,14 +32,23 @@ type command struct {
 	// lineEnd is, for parseInvalid, the offset just past the LF that ends
 	// the bad line, or -1 when the LF has not arrived yet.
 	lineEnd int
+	// id is the parameter list of an ID command (nil for NIL); set only
+	// when the parser was asked to take ID (see parseCommandWith).
+	id []IDField
 }
 
-var verbs = []string{"NOOP", "LOGIN", "LOGOUT", "STARTTLS", "CAPABILITY", "AUTHENTICATE"}
+var verbs = []string{"NOOP", "LOGIN", "LOGOUT", "STARTTLS", "CAPABILITY", "AUTHENTICATE", "ID"}
 
 // parseCommand parses one command from b with nginx's grammar (SPEC §4.2,
 // §4.5). contSent is the largest literal offset for which "+ OK" was
 // already sent; a synchronizing literal beyond it yields parseCont.
-func parseCommand(b []byte, contSent int) (c command, st parseStatus) {
+func parseCommand(b []byte, contSent int) (command, parseStatus) {
+	return parseCommandWith(b, contSent, false)
+}
+
+// parseCommandWith is parseCommand that also knows ID when withID is set
+// (nginx does not); its argument is parsed by parseID.
+func parseCommandWith(b []byte, contSent int, withID bool) (c command, st parseStatus) {
 	p := 0
 	invalid := func() (command, parseStatus) {
 		c.lineEnd = -1
@@ -74,8 +83,21 @@ func parseCommand(b []byte, contSent int) (c command, st parseStatus) {
 		return invalid()
 	}
 	c.verb = knownVerb(b[start:p])
+	if c.verb == "ID" && !withID {
+		c.verb = ""
+	}
 	if c.verb == "" {
 		return invalid()
+	}
+	if c.verb == "ID" {
+		var next int
+		c.id, next, st = parseID(b, p, contSent, &c)
+		if st == parseInvalid {
+			p = next
+			return invalid()
+		}
+		c.n = next
+		return c, st
 	}
 	// Arguments.
 	for {
@@ -190,6 +212,24 @@ func unescapeQuoted(b []byte, p int) ([]byte, int, parseStatus) {
 // parseLiteral reads {N} or {N+}, its line end and N bytes of data. nginx
 // consumes one byte for {0}; after the data only SP, CR or LF may follow.
 func parseLiteral(b []byte, p, contSent int, c *command) ([]byte, int, parseStatus) {
+	data, p, st := literalData(b, p, contSent, c, 1)
+	if st != parseOK {
+		return data, p, st
+	}
+	if p == len(b) {
+		return nil, p, parseAgain
+	}
+	if b[p] != ' ' && b[p] != '\r' && b[p] != '\n' {
+		return nil, p, parseInvalid
+	}
+	return data, p, parseOK
+}
+
+// literalData reads {N} or {N+} (p just after the brace), its line end
+// and N bytes of data; a synchronizing literal beyond contSent yields
+// parseCont. {0} takes zero bytes as its content, or the next byte when
+// zero is 1 (nginx's quirk). It returns the offset after the data.
+func literalData(b []byte, p, contSent int, c *command, zero int) ([]byte, int, parseStatus) {
 	n, digits := 0, 0
 	for p < len(b) && b[p] >= '0' && b[p] <= '9' {
 		n = n*10 + int(b[p]-'0')
@@ -216,39 +256,39 @@ func parseLiteral(b []byte, p, contSent int, c *command) ([]byte, int, parseStat
 	if b[p] != '}' {
 		return nil, p, parseInvalid
 	}
-	p++
-	if p == len(b) {
-		return nil, p, parseAgain
+	p, st := lineEnd(b, p+1)
+	if st != parseOK {
+		return nil, p, st
 	}
-	if b[p] == '\r' {
-		p++
-		if p == len(b) {
-			return nil, p, parseAgain
-		}
-	}
-	if b[p] != '\n' {
-		return nil, p, parseInvalid
-	}
-	p++
 	if sync && p > contSent {
 		c.contAt = p
 		return nil, p, parseCont
 	}
 	if n == 0 {
-		n = 1 // nginx's {0} takes the next byte as its content
+		n = zero // nginx's {0} takes the next byte as its content
 	}
 	if len(b)-p < n {
 		return nil, p, parseAgain
 	}
-	data := b[p : p+n]
-	p += n
+	return b[p : p+n], p + n, parseOK
+}
+
+// lineEnd reads an optional CR and a LF at b[p:] and returns the offset
+// after them.
+func lineEnd(b []byte, p int) (int, parseStatus) {
 	if p == len(b) {
-		return nil, p, parseAgain
+		return p, parseAgain
 	}
-	if b[p] != ' ' && b[p] != '\r' && b[p] != '\n' {
-		return nil, p, parseInvalid
+	if b[p] == '\r' {
+		p++
+		if p == len(b) {
+			return p, parseAgain
+		}
 	}
-	return data, p, parseOK
+	if b[p] != '\n' {
+		return p, parseInvalid
+	}
+	return p + 1, parseOK
 }
 
 func isTagChar(c byte) bool {

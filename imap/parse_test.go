@@ -81,11 +81,26 @@ func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{
 		"a1 NOOP\r\n", "a LOGIN {5}\r\nalice {2}\r\npw\r\n", "a LOGIN {5+}\r\nalice \"p w\"\r\n",
 		"a AUTHENTICATE PLAIN AHUAcA==\r\n", "!bad\r\n", "a LOGIN {0}\r\nX pass\r\n", "a FOO {5+}\r\n",
+		"a ID (\"name\" \"x\" \"os\" NIL)\r\n", "a ID ({4}\r\nname {0}\r\n)\r\n", "a ID NIL\r\n",
 	} {
 		f.Add([]byte(s), 0)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, cont int) {
-		c, st := parseCommand(b, cont)
+		withID := cont%2 != 0 // the same bytes with ID known and unknown
+		c, st := parseCommandWith(b, cont, withID)
+		if c.verb == "ID" && !withID {
+			t.Fatalf("ID parsed when unknown: %q", b)
+		}
+		if st == parseOK && c.verb == "ID" {
+			if len(c.id) > maxIDFields {
+				t.Fatalf("%d ID fields", len(c.id))
+			}
+			for _, f := range c.id {
+				if f.Name == "" || len(f.Name) > maxIDName || len(f.Value) > maxIDValue || f.Nil && f.Value != "" {
+					t.Fatalf("bad ID field %+v from %q", f, b)
+				}
+			}
+		}
 		switch st {
 		case parseOK:
 			if c.n <= 0 || c.n > len(b) || b[c.n-1] != '\n' || c.verb == "" {

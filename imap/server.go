@@ -9,6 +9,7 @@ package imap
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"mailproxy/internal/sasl"
@@ -36,10 +37,21 @@ var Replies = &session.Replies{
 type Options struct {
 	ServerName   string
 	Capabilities []string // imap_capabilities, verbatim
-	Auth         []string // imap_auth methods, lower case
+	Auth         []string // imap_auth methods and sasl-ir, lower case
 	StartTLS     session.StartTLS
 	ClientBuffer int // imap_client_buffer
 	MaxErrors    int
+	// ID is the server's answer to ID (imap_id, beyond nginx): nil for
+	// NIL. ID is answered (and CAPABILITY lists it) when ID is not nil,
+	// Forward or PassID is set; otherwise it is an unknown command, as
+	// for nginx.
+	ID []IDField
+	// Forward sends the client's ID fields and its address to the
+	// backend in an ID command before LOGIN (proxy_forward imap_id).
+	Forward bool
+	// PassID sends the client's ID fields to the auth service as
+	// Client-IMAP-ID (auth_http_pass_client_details).
+	PassID bool
 }
 
 // Server holds what is computed once per configuration: the capability
@@ -51,6 +63,8 @@ type Server struct {
 	capsTLS      []byte // starttls off, or the connection is TLS
 	capsStartTLS []byte // starttls on, not TLS yet
 	capsOnly     []byte // starttls only, not TLS yet
+	answerID     bool   // ID is a command
+	idReply      []byte // "* ID ...\r\n"
 }
 
 // NewServer precomputes the capability lines (SPEC §4.4).
@@ -64,6 +78,17 @@ func NewServer(o Options) *Server {
 	base.WriteString("* CAPABILITY")
 	for _, c := range o.Capabilities {
 		base.WriteString(" " + c)
+	}
+	s.answerID = o.ID != nil || o.Forward || o.PassID
+	if s.answerID {
+		s.idReply = []byte("* ID " + formatID(o.ID) + "\r\n")
+		if !slices.ContainsFunc(o.Capabilities, func(c string) bool { return strings.EqualFold(c, "ID") }) {
+			base.WriteString(" ID")
+		}
+	}
+	if slices.Contains(o.Auth, "sasl-ir") {
+		// RFC 4959: the initial response nginx's parser always took.
+		auth.WriteString(" SASL-IR")
 	}
 	for _, name := range s.mechs.Names() {
 		auth.WriteString(" AUTH=" + name)

@@ -19,6 +19,10 @@ type core struct {
 	ex       *sasl.Exchange // the running AUTHENTICATE exchange
 	tag      string         // tag of the running AUTHENTICATE or of the last login
 	salt     string         // CRAM-MD5 salt, made on first use
+	method   string         // Auth-Method of the last login
+	// id is the client's last ID parameter list before login (nil: none
+	// or NIL); STARTTLS forgets it.
+	id []IDField
 }
 
 // skip is a bad line whose LF has not arrived yet: its reply waits for it.
@@ -39,7 +43,7 @@ func (x *core) Next(in []byte) (int, session.Action) {
 	case x.ex != nil:
 		return x.saslResponse(in)
 	}
-	cmd, st := parseCommand(in, x.contSent)
+	cmd, st := parseCommandWith(in, x.contSent, x.s.answerID)
 	switch st {
 	case parseCont:
 		x.contSent = cmd.contAt
@@ -138,8 +142,14 @@ func (x *core) handle(cmd command) session.Action {
 		if x.s.opts.StartTLS == session.StartTLSOff || x.c.TLS {
 			return reply(tag, badCommand)
 		}
-		// No new greeting follows the handshake.
+		// No new greeting follows the handshake; what the client said
+		// in plaintext is forgotten.
+		x.id = nil
 		return session.Action{Reply: []byte(tag + " " + okCompleted), Do: session.UpgradeTLS}
+	case "ID":
+		// RFC 2971, answered only when configured (nginx says BAD).
+		x.id = cmd.id
+		return session.Action{Reply: append(append([]byte(nil), x.s.idReply...), tag+" "+okCompleted...)}
 	case "LOGIN":
 		if refuseBeforeTLS || len(cmd.args) != 2 || len(cmd.args[0]) == 0 {
 			return reply(tag, badCommand)
@@ -184,10 +194,12 @@ func (x *core) saslResponse(in []byte) (int, session.Action) {
 		return 0, session.Action{Do: session.NeedMoreCompact}
 	}
 	line := bytes.TrimLeft(bytes.TrimSuffix(in[:i], []byte("\r")), " ")
+	more := false
 	if j := bytes.IndexByte(line, ' '); j >= 0 {
+		more = len(bytes.TrimLeft(line[j:], " ")) > 0
 		line = line[:j]
 	}
-	return i + 1, x.saslStep(x.ex.Respond(line))
+	return i + 1, x.saslStep(x.ex.RespondLine(line, more))
 }
 
 // saslStep acts on where the exchange stands. A refused exchange is
@@ -209,26 +221,50 @@ func (x *core) saslStep(st sasl.Step) session.Action {
 	case st.Done:
 		x.ex = nil
 		return x.login(x.tag, st.Creds)
+	case st.Ack:
+		x.ex = nil
+		return session.Action{Do: session.Refuse}
 	}
 	return session.Action{Reply: []byte("+ " + st.Challenge + "\r\n")}
 }
 
 // login asks the auth service about one set of credentials.
 func (x *core) login(tag string, cr sasl.Credentials) session.Action {
-	x.tag = tag
-	return session.Action{Do: session.Authenticate, Auth: &authhttp.Request{
+	x.tag, x.method = tag, cr.Method
+	req := &authhttp.Request{
 		Method:   cr.Method,
 		User:     cr.User,
 		Pass:     cr.Pass,
 		Salt:     cr.Salt,
 		Protocol: "imap",
-	}}
+	}
+	if x.s.opts.PassID && x.id != nil {
+		req.IMAPID = formatID(x.id)
+	}
+	return session.Action{Do: session.Authenticate, Auth: req}
 }
 
 func (x *core) Refused(resp *authhttp.Response) []byte {
 	return []byte(x.tag + " NO " + resp.Text + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) {
-	l.Handover = backendLogin{tag: x.tag}
+// SASLError sends the auth service's Auth-Error-SASL text as a "+ "
+// continuation of the refused AUTHENTICATE, whose tag the failure reply
+// keeps.
+func (x *core) SASLError(text string) []byte {
+	if x.ex = sasl.AfterError(x.method); x.ex == nil {
+		return nil
+	}
+	return []byte("+ " + text + "\r\n")
+}
+
+func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
+	b := backendLogin{tag: x.tag}
+	if x.s.opts.Forward || resp.BackendMethod != "" {
+		b.more = &loginExtras{method: resp.BackendMethod}
+		if x.s.opts.Forward {
+			b.more.id = forwardID(x.id, x.c)
+		}
+	}
+	l.Handover = b
 }

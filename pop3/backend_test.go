@@ -13,11 +13,15 @@ import (
 	"mailproxy/internal/sessiontest"
 )
 
-// runBackend plays script against the POP3 backend login (see
-// sessiontest.PlayBackend).
+// runBackend plays script against l's hand-over (nginx's when it has
+// none) with a proxy_buffer of bufSize (see sessiontest.PlayBackend).
 func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) ([]byte, error) {
 	t.Helper()
-	return sessiontest.PlayBackend(t, Handover(), l, bufSize, script...)
+	h := l.Handover
+	if h == nil {
+		h = Handover()
+	}
+	return sessiontest.PlayBackend(t, h, l, bufSize, script...)
 }
 
 // TestLoginBackend is SPEC §11.3 and Appendix A.4: raw USER and PASS,

@@ -19,6 +19,11 @@ import (
 // holds the unconsumed pipelined bytes plus the command being read.
 const bufferSize = 128
 
+// oauthBufferSize replaces bufferSize when pop3_auth enables XOAUTH2 or
+// OAUTHBEARER: their messages carry a bearer token, commonly 1–3 kB once
+// encoded, which freenginx's 128 bytes never hold.
+const oauthBufferSize = 4096
+
 // Fixed replies (SPEC §2.2, §5, §7).
 const (
 	greeting       = "+OK POP3 ready\r\n"
@@ -39,11 +44,14 @@ var Replies = &session.Replies{
 type Options struct {
 	ServerName   string
 	Capabilities []string         // pop3_capabilities, verbatim
-	Auth         []string         // pop3_auth: plain apop cram-md5 external (lower case)
+	Auth         []string         // pop3_auth: plain apop cram-md5 external xoauth2 oauthbearer (lower case)
 	StartTLS     session.StartTLS // starttls: off, on (STLS offered) or only
 	// MaxErrors is max_errors: the session ends after this many parser
 	// errors (the last one still answered).
 	MaxErrors int
+	// Forward sends "XCLIENT ADDR= PORT= SESSION=" to the backend before
+	// the login (proxy_forward xclient).
+	Forward bool
 }
 
 // Server holds what is computed once per configuration: which methods are
@@ -65,6 +73,9 @@ type Server struct {
 func NewServer(o Options) *Server {
 	s := &Server{opts: o, bufs: session.NewBufPool(bufferSize)}
 	s.apop, s.mechs = slices.Contains(o.Auth, "apop"), sasl.Enabled(o.Auth)
+	if slices.Contains(o.Auth, sasl.MethodXOAUTH2) || slices.Contains(o.Auth, sasl.MethodOAuthBearer) {
+		s.bufs = session.NewBufPool(oauthBufferSize)
+	}
 	s.salted = s.apop || slices.Contains(o.Auth, "cram-md5")
 
 	const head = "+OK Capability list follows\r\n"

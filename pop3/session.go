@@ -23,6 +23,8 @@ type core struct {
 	state state
 	user  string         // USER argument
 	ex    *sasl.Exchange // the running AUTH exchange (stateSASL)
+	// method is the Auth-Method of the last login.
+	method string
 }
 
 func (x *core) Greeting() []byte {
@@ -155,7 +157,7 @@ func (x *core) saslResponse(cmd command) session.Action {
 	if len(cmd.args) == 0 {
 		return x.refuse()
 	}
-	return x.saslStep(x.ex.Respond(cmd.args[0]))
+	return x.saslStep(x.ex.RespondLine(cmd.args[0], len(cmd.args) > 1))
 }
 
 // saslStep acts on where the exchange stands. A bad blob (including a
@@ -169,6 +171,9 @@ func (x *core) saslStep(st sasl.Step) session.Action {
 		return x.refuse()
 	case st.Done:
 		return x.login(st.Creds)
+	case st.Ack:
+		x.state, x.ex = stateStart, nil
+		return session.Action{Do: session.Refuse}
 	}
 	x.state = stateSASL
 	return send("+ " + st.Challenge + "\r\n")
@@ -179,7 +184,7 @@ func (x *core) saslStep(st sasl.Step) session.Action {
 // forgotten). The salt goes with apop and cram-md5 only (HEAD behaviour,
 // SPEC §14).
 func (x *core) login(cr sasl.Credentials) session.Action {
-	x.state, x.ex = stateStart, nil
+	x.state, x.ex, x.method = stateStart, nil, cr.Method
 	return session.Action{Do: session.Authenticate, Auth: &authhttp.Request{
 		Method:   cr.Method,
 		User:     cr.User,
@@ -193,4 +198,23 @@ func (x *core) Refused(resp *authhttp.Response) []byte {
 	return []byte("-ERR " + resp.Text + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = backendLogin{} }
+// SASLError sends the auth service's Auth-Error-SASL text as a "+ "
+// challenge; the next line is the answer to it.
+func (x *core) SASLError(text string) []byte {
+	if x.ex = sasl.AfterError(x.method); x.ex == nil {
+		return nil
+	}
+	x.state = stateSASL
+	return []byte("+ " + text + "\r\n")
+}
+
+func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
+	b := backendLogin{}
+	if x.s.opts.Forward || resp.BackendMethod != "" {
+		b.more = &loginExtras{method: resp.BackendMethod}
+		if x.s.opts.Forward {
+			b.more.xclient = xclientLine(x.c)
+		}
+	}
+	l.Handover = b
+}

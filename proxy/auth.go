@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"strconv"
 	"time"
 
 	"mailproxy/authhttp"
@@ -21,6 +24,11 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 	req.ClientIP = cc.client.Addr().String()
 	req.Proxy = cc.pp
 	req.SSL = cc.sslInfo()
+	if cc.site.cfg.AuthHTTPPassClientDetails {
+		req.ClientPort = strconv.Itoa(int(cc.client.Port()))
+		req.ServerAddr = cc.connected.Addr().String()
+		req.ServerPort = strconv.Itoa(int(cc.connected.Port()))
+	}
 	for {
 		start := time.Now()
 		resp, err := cc.site.auth.Do(ctx, req)
@@ -54,4 +62,12 @@ func authResult(resp *authhttp.Response, err error) string {
 		return "wait"
 	}
 	return "fail"
+}
+
+// newSessionID returns a random session name of 16 base64 characters,
+// the shape of Dovecot's own session IDs.
+func newSessionID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return base64.RawStdEncoding.EncodeToString(b[:])
 }

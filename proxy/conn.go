@@ -35,13 +35,19 @@ type clientConn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	client   netip.AddrPort // after realip
-	local    netip.AddrPort // our side of the client connection
-	pp       *authhttp.ProxyInfo
-	conn     net.Conn // tcp, or the TLS connection over it
-	tlsState *stdtls.ConnectionState
-	starttls bool
-	cert     mailtls.Result // client certificate check of the last handshake
+	client netip.AddrPort // after realip
+	local  netip.AddrPort // our side of the client connection
+	// connected is the address the client connected to: a trusted PROXY
+	// header's destination, else local.
+	connected netip.AddrPort
+	// sessionID names the session to the backend (proxy_forward) and in
+	// the summary line; "" when proxy_forward is off.
+	sessionID string
+	pp        *authhttp.ProxyInfo
+	conn      net.Conn // tcp, or the TLS connection over it
+	tlsState  *stdtls.ConnectionState
+	starttls  bool
+	cert      mailtls.Result // client certificate check of the last handshake
 
 	mu      sync.Mutex
 	backend net.Conn
@@ -59,6 +65,10 @@ func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
 	cc.ctx, cc.cancel = context.WithCancel(s.base)
 	cc.client = addrPort(c.RemoteAddr())
 	cc.local = addrPort(c.LocalAddr())
+	cc.connected = cc.local
+	if l.site.cfg.ProxyForward != "" {
+		cc.sessionID = newSessionID()
+	}
 	cc.setLogger()
 	return cc
 }
@@ -172,6 +182,9 @@ func (cc *clientConn) open() outcome.End {
 			}
 			if src, ok := h.Src(); ok && cc.site.trusted(cc.client.Addr()) {
 				cc.client = src
+				if dst, ok := h.Dst(); ok {
+					cc.connected = dst
+				}
 				cc.setLogger()
 			}
 		}
@@ -192,6 +205,8 @@ func (cc *clientConn) open() outcome.End {
 		Conn:         cc.conn,
 		TLS:          cc.tlsState != nil,
 		Client:       cc.client,
+		Local:        cc.connected,
+		SessionID:    cc.sessionID,
 		Timeout:      cfg.Timeout,
 		Log:          cc.log,
 		Authenticate: cc.authenticate,
@@ -344,6 +359,9 @@ func (cc *clientConn) summary() {
 	}
 	if cc.tlsState != nil {
 		attrs = append(attrs, "tls", mailtls.VersionName(cc.tlsState.Version), "starttls", cc.starttls)
+	}
+	if cc.sessionID != "" {
+		attrs = append(attrs, "session", cc.sessionID)
 	}
 	cc.log.Info("session done", attrs...)
 	cc.srv.observer().SessionEnded(cc.site.proto.Name(), cc.outcome.Outcome, cc.toBackend, cc.toClient, time.Since(cc.start))

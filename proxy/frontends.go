@@ -26,6 +26,9 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			StartTLS:     starttls,
 			ClientBuffer: cfg.IMAPClientBuffer,
 			MaxErrors:    cfg.MaxErrors,
+			ID:           imapID(cfg.IMAPID),
+			Forward:      cfg.ProxyForward == "imap_id",
+			PassID:       cfg.AuthHTTPPassClientDetails,
 		}), nil
 	case "pop3":
 		return pop3.NewServer(pop3.Options{
@@ -34,6 +37,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			Auth:         cfg.POP3Auth,
 			StartTLS:     starttls,
 			MaxErrors:    cfg.MaxErrors,
+			Forward:      cfg.ProxyForward == "xclient",
 		}), nil
 	case "smtp":
 		var res *resolver.Resolver
@@ -73,4 +77,17 @@ func startTLS(v config.StartTLS) session.StartTLS {
 		return session.StartTLSOnly
 	}
 	return session.StartTLSOff
+}
+
+// imapID maps imap_id onto the IMAP front end's fields (nil stays nil:
+// ID unanswered unless another key needs it).
+func imapID(fields []config.IDField) []imap.IDField {
+	if fields == nil {
+		return nil
+	}
+	out := make([]imap.IDField, len(fields))
+	for i, f := range fields {
+		out[i] = imap.IDField{Name: f.Name, Value: f.Value, Nil: f.Nil}
+	}
+	return out
 }

@@ -10,12 +10,17 @@
 #
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
-#        scripts/interop.sh imap|pop3|smtp|sieve ...   run only those protocols' cases
+#        scripts/interop.sh imap|pop3|smtp|sieve|modern ...   run only those cases
 # The PROXY protocol cases put a private HAProxy (send-proxy, send-proxy-v2)
 # in front of mailproxy and a Dovecot listener with `haproxy = yes` behind
 # it; clients bind 127.0.0.2 so the real address differs from the proxies'.
 # The TLS cases use a CA, a client certificate and an SNI certificate made
 # with openssl in the state directory.
+# The modern-client cases (scripts/interop/modern_clients.py): XOAUTH2 and
+# OAUTHBEARER with curl --oauth2-bearer and imaplib, tokens Dovecot checks
+# itself (oauth2 passdb and the introspection endpoint introspect.py), IMAP
+# ID and POP3 XCLIENT carrying the client's address to Dovecot, and SMTP
+# CHUNKING relayed to Postfix.
 # Last comes the matrix (scripts/interop/matrix.py): protocol x {plain,
 # STARTTLS, implicit TLS} x {direct, HAProxy v1, v2} x client x mechanism x
 # {good password, bad password with Auth-Wait, retry}, each case from its own
@@ -54,9 +59,9 @@ TAG="interop-$$"   # prefix of each SMTP message's X-Interop-Case header
 ONLY=" $* "        # protocols whose cases run (all when empty)
 for a in "$@"; do
 	case $a in
-	imap | pop3 | smtp | sieve) ;;
+	imap | pop3 | smtp | sieve | modern) ;;
 	*)
-		echo "usage: $0 [imap|pop3|smtp|sieve ...]" >&2
+		echo "usage: $0 [imap|pop3|smtp|sieve|modern ...]" >&2
 		exit 2
 		;;
 	esac
@@ -313,6 +318,39 @@ for s in socks:
 print(*[s.getsockname()[1] for s in socks])
 ') || die "could not pick free ports"
 [ -n "${SIEVE_SSL_PORT:-}" ] || die "could not pick free ports"
+# Modern clients: servers offering XOAUTH2 and OAUTHBEARER (OA_*) and
+# XOAUTH2 alone (OX_*), plain with STARTTLS and implicit TLS; the
+# proxy_forward servers behind PROXY headers; the CHUNKING relay; the
+# token introspection endpoint Dovecot asks.
+# The ports picked above are free again by now: keep clear of them.
+read -r OA_IMAP OA_IMAPS OA_POP3 OA_POP3S OA_SMTP OA_SMTPS OX_IMAP OX_IMAPS OX_POP3 OX_POP3S \
+	OX_SMTP OX_SMTPS FWD_IMAP FWD_POP3 CHUNK_SMTP INTROSPECT_PORT < <(python3 -c '
+import socket, sys
+taken = set(int(p) for p in sys.argv[1:])
+socks = []
+while len(socks) < 16:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    if s.getsockname()[1] in taken:
+        continue  # kept open, so it is not offered again
+    socks.append(s)
+print(*[s.getsockname()[1] for s in socks])
+' "$DOVECOT_PORT" "$AUTH_PORT" "$PROXY_PORT" "$PROXY_SSL_PORT" "$DOVECOT_POP3_PORT" "$POSTFIX_PORT" \
+	"$POP3_PORT" "$POP3_SSL_PORT" "$SMTP_PORT" "$SMTP_SSL_PORT" "$AUTHREC_PORT" "$HAP1_IMAP" "$HAP1_POP3" \
+	"$HAP1_SMTP" "$HAP2_IMAP" "$HAP2_POP3" "$HAP2_SMTP" "$PP_IMAP" "$PP_POP3" "$PP_SMTP" "$DOVE_HAP_IMAP" \
+	"$DOVE_HAP_POP3" "$PPOUT1_IMAP" "$PPOUT1_POP3" "$PPOUT2_IMAP" "$PPOUT2_POP3" "$VERIFY_SSL_PORT" \
+	"$VERIFY_PORT" "$SNI_SSL_PORT" "$MX_IMAP" "$MX_IMAPS" "$MX_PP_IMAP" "$MX_PP_IMAPS" "$MX_POP3" "$MX_POP3S" \
+	"$MX_PP_POP3" "$MX_PP_POP3S" "$MX_SMTP" "$MX_SMTPS" "$MX_PP_SMTP" "$MX_PP_SMTPS" "$MX1_IMAP" "$MX1_IMAPS" \
+	"$MX2_IMAP" "$MX2_IMAPS" "$MX1_POP3" "$MX1_POP3S" "$MX2_POP3" "$MX2_POP3S" "$MX1_SMTP" "$MX1_SMTPS" \
+	"$MX2_SMTP" "$MX2_SMTPS" "$DOVE_SIEVE" "$DOVE_SIEVE_TLS" "$SIEVE_PORT" "$SIEVE_SSL_PORT") ||
+	die "could not pick free ports"
+[ -n "${INTROSPECT_PORT:-}" ] || die "could not pick free ports"
+# Bearer tokens in the auth service's users file: one answered with the
+# password, one Dovecot checks itself (forward), one Dovecot's
+# introspection endpoint calls inactive.
+TOKEN_PASS="tok-pass-$$"
+TOKEN_FORWARD="tok-forward-$$"
+TOKEN_REVOKED="tok-revoked-$$"
 # The client's own address, different from HAProxy's and mailproxy's.
 if python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null; then
 	CLIENT_IP=127.0.0.2
@@ -377,13 +415,23 @@ ssl = yes
 ssl_cert = <$STATE/cert.pem
 ssl_key = <$STATE/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+# XOAUTH2 and OAUTHBEARER for mailproxy's Auth-Backend-Method logins,
+# checked by the oauth2 passdb below.
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_verbose = yes
+# mailproxy's IMAP ID x-originating-ip and POP3 XCLIENT are believed from
+# loopback (proxy_forward).
+login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir
 haproxy_trusted_networks = 127.0.0.0/8
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $STATE/dovecot/users
+}
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $STATE/dovecot/oauth2.conf.ext
 }
 userdb {
   driver = passwd-file
@@ -441,6 +489,19 @@ plugin {
   sieve = file:$SIEVE_ROOT/%u/scripts;active=$SIEVE_ROOT/%u/active.sieve
 }
 EOF
+
+cat >"$STATE/dovecot/oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = http://127.0.0.1:$INTROSPECT_PORT/introspect
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+EOF
+printf '%s %s\n' "$TOKEN_FORWARD" "$MAIL_USER" >"$STATE/introspect-tokens"
+: >"$STATE/log/introspect.log"
+start introspect "$PY" "$HERE/introspect.py" "$INTROSPECT_PORT" "$STATE/introspect-tokens" "$STATE/log/introspect.log"
+wait_listen introspect "$INTROSPECT_PORT"
 
 # Seed the mailbox: a small message first, then a 5 MB one (CRLF line ends,
 # so what IMAP returns as BODY[] is the file byte for byte).
@@ -587,9 +648,14 @@ $MX_USER $MX_PASS 127.0.0.1:$DOVE_HAP_IMAP imap
 $MX_USER $MX_PASS 127.0.0.1:$DOVE_HAP_POP3 pop3
 $MX_USER $MX_PASS 127.0.0.1:$POSTFIX_PORT smtp
 $MAIL_USER $MAIL_PASS 127.0.0.1:$DOVE_SIEVE sieve
+# Relaying (smtp_auth none) to Postfix, and the bearer tokens.
+* - 127.0.0.1:$POSTFIX_PORT smtp
+token:$TOKEN_PASS $MAIL_USER
+token:$TOKEN_FORWARD $MAIL_USER forward
+token:$TOKEN_REVOKED $MAIL_USER forward
 EOF
 start mailproxy-auth "$STATE/bin/mailproxy-auth" -listen "127.0.0.1:$AUTH_PORT" \
-	-users "$STATE/users" -secret "$SECRET" -wait "$WAIT"
+	-users "$STATE/users" -secret "$SECRET" -wait "$WAIT" -allow-relay
 wait_listen mailproxy-auth "$AUTH_PORT"
 # The servers of the PROXY and TLS cases ask the auth service through a
 # relay that records each request's Client-IP (and TLS verdict).
@@ -720,6 +786,67 @@ servers:
       - {address: "127.0.0.1:$MX_PP_SMTP", proxy_protocol: true}
       - {address: "127.0.0.1:$MX_PP_SMTPS", ssl: true, proxy_protocol: true}
 EOF
+# Modern clients: OAuth servers (both mechanisms; XOAUTH2 alone), the
+# proxy_forward servers behind PROXY headers, the CHUNKING relay.
+oauth_servers() { # PREFIX MECHANISMS IMAP IMAPS POP3 POP3S SMTP SMTPS
+	cat <<EOF
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    starttls: on
+    imap_auth: [$2, sasl-ir]
+    proxy_pass_error_message: on
+    listen:
+      - 127.0.0.1:$3
+      - {address: "127.0.0.1:$4", ssl: true}
+  - protocol: pop3
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    starttls: on
+    pop3_auth: [$2]
+    listen:
+      - 127.0.0.1:$5
+      - {address: "127.0.0.1:$6", ssl: true}
+  - protocol: smtp
+    server_name: proxy.$MAIL_DOMAIN
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    starttls: on
+    smtp_auth: [$2]
+    smtp_capabilities: ["SIZE 20971520", 8BITMIME, PIPELINING]
+    xclient: on
+    listen:
+      - 127.0.0.1:$7
+      - {address: "127.0.0.1:$8", ssl: true}
+EOF
+}
+{
+	echo "  # Modern clients: XOAUTH2 and OAUTHBEARER."
+	oauth_servers oa "xoauth2, oauthbearer" "$OA_IMAP" "$OA_IMAPS" "$OA_POP3" "$OA_POP3S" "$OA_SMTP" "$OA_SMTPS"
+	oauth_servers ox "xoauth2" "$OX_IMAP" "$OX_IMAPS" "$OX_POP3" "$OX_POP3S" "$OX_SMTP" "$OX_SMTPS"
+	cat <<EOF
+  # The client's address to Dovecot in its own protocol, behind PROXY.
+  - protocol: imap
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    imap_id: {name: mailproxy-interop, version: "1"}
+    proxy_forward: imap_id
+    auth_http_pass_client_details: on
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - {address: "127.0.0.1:$FWD_IMAP", proxy_protocol: true}
+  - protocol: pop3
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    proxy_forward: xclient
+    set_real_ip_from: [127.0.0.0/8]
+    listen:
+      - {address: "127.0.0.1:$FWD_POP3", proxy_protocol: true}
+  # Relaying with PIPELINING and CHUNKING.
+  - protocol: smtp
+    server_name: proxy.$MAIL_DOMAIN
+    auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
+    smtp_auth: [none]
+    smtp_capabilities: [PIPELINING, CHUNKING, 8BITMIME, "SIZE 20971520"]
+    xclient: on
+    listen: [127.0.0.1:$CHUNK_SMTP]
+EOF
+} >>"$STATE/mailproxy.yaml"
 # ManageSieve: a sieve server (STARTTLS, implicit TLS) asking the auth
 # service through the recording relay. It goes into the configuration only
 # if this mailproxy accepts it (`mailproxy -t` on the mail section plus this
@@ -750,7 +877,9 @@ done
 for p in "$PP_IMAP" "$PP_POP3" "$PP_SMTP" "$PPOUT1_IMAP" "$PPOUT1_POP3" "$PPOUT2_IMAP" \
 	"$PPOUT2_POP3" "$VERIFY_SSL_PORT" "$VERIFY_PORT" "$SNI_SSL_PORT" \
 	"$MX_IMAP" "$MX_IMAPS" "$MX_PP_IMAP" "$MX_PP_IMAPS" "$MX_POP3" "$MX_POP3S" "$MX_PP_POP3" \
-	"$MX_PP_POP3S" "$MX_SMTP" "$MX_SMTPS" "$MX_PP_SMTP" "$MX_PP_SMTPS"; do
+	"$MX_PP_POP3S" "$MX_SMTP" "$MX_SMTPS" "$MX_PP_SMTP" "$MX_PP_SMTPS" \
+	"$OA_IMAP" "$OA_IMAPS" "$OA_POP3" "$OA_POP3S" "$OA_SMTP" "$OA_SMTPS" "$OX_IMAP" "$OX_IMAPS" \
+	"$OX_POP3" "$OX_POP3S" "$OX_SMTP" "$OX_SMTPS" "$FWD_IMAP" "$FWD_POP3" "$CHUNK_SMTP"; do
 	wait_listen mailproxy "$p"
 done
 if [ -z "$SIEVE_UNSUPPORTED" ]; then
@@ -1260,6 +1389,31 @@ if want imap; then
 		--resolve "$SNI_NAME:$SNI_SSL_PORT:127.0.0.1" --cacert "$PKI/sni.pem"
 fi
 
+# ================================================================ modern clients
+# XOAUTH2, OAUTHBEARER, IMAP ID, proxy_forward, CHUNKING: see
+# scripts/interop/modern_clients.py.
+if want modern; then
+	python3 - "$STATE/modern.json" <<EOF || die "writing modern.json failed"
+import base64, json, sys
+json.dump({
+    "user": "$MAIL_USER", "password": "$MAIL_PASS", "wait": $WAIT, "subject": "$SUBJECT",
+    "small_uid": "$SMALL_UID", "tag": "$TAG", "out": "$OUT", "domain": "$MAIL_DOMAIN",
+    "mail_from": "$MAIL_FROM", "mail_rcpt": "$MAIL_RCPT", "rcpt_maildir": "$RCPT_MAILDIR",
+    "auth_json": "$AUTHREC_JSON", "dovecot_log": "$STATE/log/dovecot.log",
+    "introspect_log": "$STATE/log/introspect.log", "mailproxy_log": "$STATE/log/mailproxy.log",
+    "postfix_log": "$STATE/log/postfix.log",
+    "tokens": {"pass": "$TOKEN_PASS", "forward": "$TOKEN_FORWARD", "revoked": "$TOKEN_REVOKED"},
+    "error_sasl": base64.b64encode(b'{"status":"invalid_token","schemes":"bearer","scope":"mail"}').decode(),
+    "ports": {"oa_imap": $OA_IMAP, "oa_imaps": $OA_IMAPS, "oa_pop3": $OA_POP3, "oa_pop3s": $OA_POP3S,
+              "oa_smtp": $OA_SMTP, "oa_smtps": $OA_SMTPS, "ox_imap": $OX_IMAP, "ox_imaps": $OX_IMAPS,
+              "ox_pop3": $OX_POP3, "ox_pop3s": $OX_POP3S, "ox_smtp": $OX_SMTP, "ox_smtps": $OX_SMTPS,
+              "fwd_imap": $FWD_IMAP, "fwd_pop3": $FWD_POP3, "chunk_smtp": $CHUNK_SMTP},
+}, open(sys.argv[1], "w"), indent=1)
+EOF
+	MODERN_CASES=$(python3 "$HERE/modern_clients.py" "$STATE/modern.json" --list | wc -l)
+	run_py modern "$MODERN_CASES" "$HERE/modern_clients.py" "$STATE/modern.json"
+fi
+
 # ================================================================ the matrix
 # matrix.py runs the cases concurrently (MATRIX_JOBS) and prints them in
 # order; see its docstring for what each case checks.
@@ -1298,6 +1452,11 @@ if alive "$PROXY_PID"; then
 	pass mailproxy-still-running
 else
 	fail mailproxy-still-running "mailproxy exited during the tests"
+fi
+if grep -qF -e "$TOKEN_PASS" -e "$TOKEN_FORWARD" -e "$TOKEN_REVOKED" "$STATE/log/mailproxy.log"; then
+	fail mailproxy-log-no-tokens "a bearer token is in mailproxy.log"
+else
+	pass mailproxy-log-no-tokens
 fi
 if grep -Eq '^(panic:|fatal error:)|DATA RACE' "$STATE/log/mailproxy.log"; then
 	fail mailproxy-log-clean "panic in mailproxy.log: $(grep -Em1 '^(panic:|fatal error:)|DATA RACE' "$STATE/log/mailproxy.log")"

@@ -11,8 +11,9 @@ import (
 )
 
 // backendLogin is the ManageSieve hand-over: it needs nothing from the
-// pre-login dialogue.
-type backendLogin struct{}
+// pre-login dialogue but the auth service's Auth-Backend-Method (""
+// for AUTHENTICATE "PLAIN").
+type backendLogin struct{ method string }
 
 // Handover returns the ManageSieve backend login.
 func Handover() session.Handover { return backendLogin{} }
@@ -21,12 +22,18 @@ func Handover() session.Handover { return backendLogin{} }
 // capability greeting up to its OK, sends AUTHENTICATE "PLAIN" with the
 // user and password as the initial response, and returns the backend's
 // OK reply to relay to the client (it answers the client's AUTHENTICATE).
+// With Auth-Backend-Method the mechanism is XOAUTH2 or OAUTHBEARER, the
+// user and password (the token) in its message; the backend's error
+// challenge is acknowledged before its NO.
 // A greeting or reply other than OK fails with the backend's reply as
 // *session.BackendError.Reply; transport errors, the deadline and replies
 // that do not fit bufSize fail with Reply nil. The caller owns conn.
-func (backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
+func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int, deadline time.Time) ([]byte, error) {
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
+	if b.method != "" {
+		return b.oauth(conn, l, bufSize)
+	}
 	if !backend.SafeArgument(l.User) || !backend.SafeArgument(l.Pass) {
 		return nil, &session.BackendError{Text: "upstream login refused", Err: backend.ErrUnsafeArgument}
 	}
@@ -46,11 +53,69 @@ func (backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int, d
 	return append([]byte(nil), reply...), nil
 }
 
+// oauth is LoginBackend for an Auth-Backend-Method.
+func (b backendLogin) oauth(conn net.Conn, l *session.Login, bufSize int) ([]byte, error) {
+	mech, msg, ack := sasl.ClientMessage(b.method, l.User, l.Pass)
+	r := backend.NewReader(conn, bufSize)
+	defer r.Release() // every reply kept is a copy
+	if _, err := final(r, true); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Write([]byte(`AUTHENTICATE "` + mech + `" "` + msg + "\"\r\n")); err != nil {
+		return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+	}
+	buf, err := r.Next()
+	if err == nil && (buf[0] == '"' || buf[0] == '{') {
+		// The error challenge, a string (RFC 5804 §2.1): a literal's
+		// data may need more reads.
+		for err == nil && !challengeComplete(buf) {
+			buf, err = r.More()
+		}
+		if err == nil {
+			_, err = conn.Write([]byte(`"` + ack + "\"\r\n"))
+		}
+		if err == nil {
+			buf, err = r.Next()
+		}
+	}
+	if err != nil {
+		return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+	}
+	reply, err := finalFrom(r, buf, false)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), reply...), nil
+}
+
+// challengeComplete reports whether buf holds a whole challenge string:
+// a quoted line, or a literal's "{N}" line and its N bytes and CRLF.
+func challengeComplete(buf []byte) bool {
+	if buf[0] != '{' {
+		return true
+	}
+	n, i := 0, 1
+	for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9' && n < 1<<20; i++ {
+		n = n*10 + int(buf[i]-'0')
+	}
+	head := bytes.IndexByte(buf, '\n') + 1
+	return len(buf) >= head+n+2
+}
+
 // final reads backend lines until one is a response (OK, NO or BYE) and
 // returns everything read; only OK is a success. Before that response
 // only the greeting may have other lines (the capability listing).
 func final(r *backend.Reader, greeting bool) ([]byte, error) {
 	buf, err := r.Next()
+	if err != nil {
+		return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+	}
+	return finalFrom(r, buf, greeting)
+}
+
+// finalFrom is final for lines already read into buf.
+func finalFrom(r *backend.Reader, buf []byte, greeting bool) ([]byte, error) {
+	var err error
 	for {
 		if err != nil {
 			return nil, &session.BackendError{Text: "upstream login failed", Err: err}

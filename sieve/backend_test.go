@@ -29,11 +29,15 @@ func authLine(user, pass string) string {
 	return "AUTHENTICATE \"PLAIN\" \"" + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+pass)) + "\"\r\n"
 }
 
-// runBackend plays script against the ManageSieve backend login (see
-// sessiontest.PlayBackend).
+// runBackend plays script against l's hand-over (the plain ManageSieve
+// login when it has none; see sessiontest.PlayBackend).
 func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) ([]byte, error) {
 	t.Helper()
-	return sessiontest.PlayBackend(t, Handover(), l, bufSize, script...)
+	h := l.Handover
+	if h == nil {
+		h = Handover()
+	}
+	return sessiontest.PlayBackend(t, h, l, bufSize, script...)
 }
 
 // TestLoginBackend: the greeting is read up to its OK, then AUTHENTICATE

@@ -14,6 +14,8 @@ type core struct {
 	c    *session.Conn
 	skip bool           // the rest of a bad line is being skipped
 	ex   *sasl.Exchange // the running AUTHENTICATE exchange
+	// method is the Auth-Method of the last login.
+	method string
 }
 
 // Greeting is the capability listing and OK (RFC 5804 §1.7).
@@ -133,7 +135,7 @@ func (x *core) response(cmd command) session.Action {
 		x.ex = nil
 		return send(noAborted)
 	}
-	return x.step(x.ex.Respond(cmd.args[0]))
+	return x.step(x.ex.RespondLine(cmd.args[0], false))
 }
 
 // step acts on where the exchange stands: a challenge is sent as a
@@ -147,8 +149,11 @@ func (x *core) step(st sasl.Step) session.Action {
 		x.ex = nil
 		x.c.Log.Info("client sent " + st.Err.Error())
 		return send(noSASL)
-	case st.Done:
+	case st.Ack:
 		x.ex = nil
+		return session.Action{Do: session.Refuse}
+	case st.Done:
+		x.ex, x.method = nil, st.Creds.Method
 		return session.Action{Do: session.Authenticate, Auth: &authhttp.Request{
 			Method:   st.Creds.Method,
 			User:     st.Creds.User,
@@ -164,4 +169,15 @@ func (x *core) Refused(resp *authhttp.Response) []byte {
 	return []byte("NO " + quote(resp.Text) + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = Handover() }
+// SASLError sends the auth service's Auth-Error-SASL text as a challenge
+// string (RFC 5804 §2.1); the next line is the answer to it.
+func (x *core) SASLError(text string) []byte {
+	if x.ex = sasl.AfterError(x.method); x.ex == nil {
+		return nil
+	}
+	return []byte(quote(text) + "\r\n")
+}
+
+func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
+	l.Handover = backendLogin{method: resp.BackendMethod}
+}

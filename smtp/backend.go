@@ -27,6 +27,11 @@ type Envelope struct {
 	RcptTo     string
 	ClientHost string
 	Client     netip.AddrPort
+	// BackendMethod is the auth service's Auth-Backend-Method (beyond
+	// nginx): the login ends with AUTH in that mechanism, the user and
+	// password (the token) in its message, as with proxy_smtp_auth;
+	// "" for nginx's login.
+	BackendMethod string
 }
 
 // handover is the SMTP hand-over: the server's directives and the
@@ -75,8 +80,9 @@ func (h *handover) LoginBackend(conn net.Conn, l *session.Login, bufSize int, de
 	if err := d.step(hello+s.opts.ServerName, code250); err != nil {
 		return nil, err
 	}
+	backendAuth := s.opts.ProxySMTPAuth || e.BackendMethod != ""
 	if s.opts.XClient {
-		if err := d.step(xclientLine(l.User, e, s.opts.ProxySMTPAuth), code2x0); err != nil {
+		if err := d.step(xclientLine(l.User, e, backendAuth), code2x0); err != nil {
 			return nil, err
 		}
 		if e.Helo != "" {
@@ -98,6 +104,10 @@ func (h *handover) LoginBackend(conn net.Conn, l *session.Login, bufSize int, de
 			return nil, err
 		}
 		return append([]byte(nil), d.reply...), nil
+	case e.BackendMethod != "":
+		if err := d.oauth(e.BackendMethod, l); err != nil {
+			return nil, err
+		}
 	case s.opts.ProxySMTPAuth:
 		if l.Pass == "" && (e.Method == authhttp.MethodCRAMMD5 || e.Method == authhttp.MethodExternal) {
 			return nil, &session.BackendError{Text: "no password available"}
@@ -108,6 +118,18 @@ func (h *handover) LoginBackend(conn net.Conn, l *session.Login, bufSize int, de
 		}
 	}
 	return []byte(replyAuthOK), nil
+}
+
+// oauth is the AUTH of Auth-Backend-Method: the mechanism's message as
+// the initial response, reply 235; a 334 error challenge is acknowledged
+// first and the reply to the acknowledgement judged.
+func (d *dialogue) oauth(method string, l *session.Login) error {
+	mech, msg, ack := sasl.ClientMessage(method, l.User, l.Pass)
+	err := d.step("AUTH "+mech+" "+msg, func(r []byte) bool { return code235(r) || code334(r) })
+	if err == nil && code334(d.reply) {
+		err = d.step(ack, code235)
+	}
+	return err
 }
 
 // xclientLine is nginx's XCLIENT command: ADDR, LOGIN, NAME in that order,

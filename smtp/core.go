@@ -21,6 +21,7 @@ type core struct {
 	to    string         // RCPT command as typed
 	ex    *sasl.Exchange // SASL exchange in progress
 	last  *authhttp.Request
+	skip  int64 // bytes of a refused BDAT chunk still to discard
 }
 
 func (x *core) Greeting() []byte { return x.s.greeting }
@@ -32,6 +33,14 @@ func (x *core) TLSStarted() []byte { return nil }
 // are never counted for max_errors; parser errors are, and nginx answers
 // a bad line once its LF is in.
 func (x *core) Next(in []byte) (int, session.Action) {
+	if x.skip > 0 {
+		return x.skipChunk(in)
+	}
+	if x.s.chunking && x.ex == nil {
+		if n, a, ok := x.bdat(in); ok {
+			return n, a
+		}
+	}
 	cmd, st := parseCommand(in, x.ex != nil)
 	switch {
 	case st == parseAgain, st == parseInvalid && cmd.lineEnd < 0:
@@ -41,7 +50,7 @@ func (x *core) Next(in []byte) (int, session.Action) {
 		return cmd.lineEnd, session.Action{Reply: []byte(replyInvalidCommand), Counted: true}
 	}
 	if x.ex != nil {
-		return cmd.n, x.saslStep(x.ex.Respond(cmd.args[0]))
+		return cmd.n, x.saslStep(x.ex.RespondLine(cmd.args[0], len(cmd.args) > 1))
 	}
 	return cmd.n, x.handle(cmd)
 }
@@ -181,6 +190,9 @@ func (x *core) saslStep(st sasl.Step) session.Action {
 	case st.Done:
 		x.ex = nil
 		return x.login(st.Creds)
+	case st.Ack:
+		x.ex = nil
+		return session.Action{Do: session.Refuse}
 	}
 	return send("334 " + st.Challenge + "\r\n")
 }
@@ -213,6 +225,15 @@ func (x *core) Refused(resp *authhttp.Response) []byte {
 	return []byte(code + " " + resp.Text + "\r\n")
 }
 
+// SASLError sends the auth service's Auth-Error-SASL text as a "334 "
+// challenge; the next line is the answer to it.
+func (x *core) SASLError(text string) []byte {
+	if x.ex = sasl.AfterError(x.last.Method); x.ex == nil {
+		return nil
+	}
+	return []byte("334 " + text + "\r\n")
+}
+
 // Accepted hands over what the backend login replays (SPEC §11.4). nginx
 // forgets a CRAM-MD5 digest once the request is built.
 func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
@@ -220,7 +241,7 @@ func (x *core) Accepted(l *session.Login, resp *authhttp.Response) {
 	if method == authhttp.MethodCRAMMD5 && !resp.HasPass {
 		l.Pass = ""
 	}
-	e := Envelope{Helo: x.helo, ESMTP: x.esmtp, Method: method, ClientHost: x.host, Client: x.c.Client}
+	e := Envelope{Helo: x.helo, ESMTP: x.esmtp, Method: method, ClientHost: x.host, Client: x.c.Client, BackendMethod: resp.BackendMethod}
 	if method == authhttp.MethodNone {
 		e.MailFrom, e.RcptTo = x.from, x.to
 	}

@@ -20,6 +20,7 @@ func code220(r []byte) bool { return r[0] == '2' && r[1] == '2' && r[2] == '0' }
 func code250(r []byte) bool { return r[0] == '2' && r[1] == '5' && r[2] == '0' }
 func code235(r []byte) bool { return r[0] == '2' && r[1] == '3' && r[2] == '5' }
 func code2x0(r []byte) bool { return r[0] == '2' && (r[1] == '2' || r[1] == '5') && r[2] == '0' }
+func code334(r []byte) bool { return r[0] == '3' && r[1] == '3' && r[2] == '4' }
 func anyCode([]byte) bool   { return true }
 
 // dialogue is one backend login dialogue: commands written with a single

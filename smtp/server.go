@@ -64,6 +64,7 @@ type Server struct {
 	opts         Options
 	mechs        sasl.Mechanisms
 	none         bool
+	chunking     bool // CHUNKING advertised: BDAT chunks are discarded before login
 	greeting     []byte
 	helo         []byte
 	ehloTLS      []byte // starttls off, or the connection is TLS
@@ -80,6 +81,7 @@ func NewServer(o Options) *Server {
 	}
 	s.bufs = session.NewBufPool(s.opts.ClientBuffer)
 	s.mechs, s.none = sasl.Enabled(o.Auth), slices.Contains(o.Auth, "none")
+	s.chunking = hasChunking(o.Capabilities)
 	s.greeting = []byte("220 " + o.ServerName + " ESMTP ready\r\n")
 	s.helo = []byte("250 " + o.ServerName + "\r\n")
 

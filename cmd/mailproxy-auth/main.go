@@ -76,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	c := &config{}
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9000", "`ADDR`ess to listen on (host:port)")
-	fs.StringVar(&c.opts.UsersFile, "users", "", "users `FILE` (required): NAME PASSWORD IP:PORT [PROTOCOLS] per line")
+	fs.StringVar(&c.opts.UsersFile, "users", "", "users `FILE` (required): NAME PASSWORD IP:PORT [PROTOCOLS] per line; token:TOKEN NAME [forward] for bearer tokens")
 	fs.StringVar(&c.opts.Secret, "secret", "", "expected shared-secret header `VALUE`; empty: no check")
 	secretFile := fs.String("secret-file", "", "read the shared secret from the first line of `FILE` (other users can read a command line)")
 	fs.StringVar(&c.opts.SecretHeader, "secret-header", authservice.DefaultSecretHeader, "`NAME` of the shared-secret header")

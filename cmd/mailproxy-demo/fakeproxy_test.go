@@ -33,14 +33,15 @@ type fakeConfig struct {
 }
 
 type fakeServer struct {
-	Protocol  string   `yaml:"protocol"`
-	StartTLS  string   `yaml:"starttls"`
-	IMAPAuth  []string `yaml:"imap_auth"`
-	POP3Auth  []string `yaml:"pop3_auth"`
-	SMTPAuth  []string `yaml:"smtp_auth"`
-	SieveAuth []string `yaml:"sieve_auth"`
-	XClient   *bool    `yaml:"xclient"`
-	Listen    []any    `yaml:"listen"`
+	Protocol  string            `yaml:"protocol"`
+	StartTLS  string            `yaml:"starttls"`
+	IMAPAuth  []string          `yaml:"imap_auth"`
+	IMAPID    map[string]string `yaml:"imap_id"`
+	POP3Auth  []string          `yaml:"pop3_auth"`
+	SMTPAuth  []string          `yaml:"smtp_auth"`
+	SieveAuth []string          `yaml:"sieve_auth"`
+	XClient   *bool             `yaml:"xclient"`
+	Listen    []any             `yaml:"listen"`
 }
 
 // fakeListen is one listen item: a bare address or {address, ssl}.

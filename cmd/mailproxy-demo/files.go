@@ -10,11 +10,12 @@ import (
 	"mailproxy/authservice"
 )
 
-// demoUser is an account of the demo backend.
-type demoUser struct{ name, password string }
+// demoUser is an account of the demo backend, with the OAuth 2.0 bearer
+// token the auth service accepts for it (XOAUTH2, OAUTHBEARER).
+type demoUser struct{ name, password, token string }
 
 // demoUsers are the demo accounts, in the order they are printed.
-var demoUsers = []demoUser{{"demo", "demo"}, {"alice", "secret"}}
+var demoUsers = []demoUser{{"demo", "demo", "demo-token"}, {"alice", "secret", "alice-token"}}
 
 // writeUsers writes the auth service's users file to dir, one line per
 // demo user and protocol, pointing each protocol at its backend in
@@ -29,6 +30,10 @@ func writeUsers(dir string, backends map[string]string) (string, error) {
 				fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", u.name, u.password, addr, p)
 			}
 		}
+	}
+	b.WriteString("# Bearer tokens (XOAUTH2, OAUTHBEARER): token:TOKEN NAME\n")
+	for _, u := range demoUsers {
+		fmt.Fprintf(&b, "token:%s\t%s\n", u.token, u.name)
 	}
 	path := filepath.Join(dir, "users")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
@@ -78,15 +83,16 @@ func (c *proxyConfig) render() string {
 		"servers:\n" +
 		"  - protocol: imap\n" +
 		"    starttls: on\n" +
-		"    imap_auth: [plain, login, cram-md5]\n" +
+		"    imap_auth: [plain, login, cram-md5, xoauth2, oauthbearer, sasl-ir]\n" +
+		"    imap_id: {name: mailproxy-demo}\n" +
 		listen(l.imap, l.imaps) +
 		"  - protocol: pop3\n" +
 		"    starttls: on\n" +
-		"    pop3_auth: [plain, apop, cram-md5]\n" +
+		"    pop3_auth: [plain, apop, cram-md5, xoauth2, oauthbearer]\n" +
 		listen(l.pop3, l.pop3s) +
 		"  - protocol: smtp\n" +
 		"    starttls: on\n" +
-		"    smtp_auth: [plain, login]\n" +
+		"    smtp_auth: [plain, login, xoauth2, oauthbearer]\n" +
 		"    xclient: false # the go-smtp backend does not understand XCLIENT\n" +
 		listen(l.smtp, l.smtps) +
 		"  - protocol: sieve\n" +

@@ -53,9 +53,10 @@ func printInstructions(w io.Writer, d demoInfo) {
 	sieveHost, sievePort, _ := net.SplitHostPort(a.sieve)
 	u, al := demoUsers[0], demoUsers[1]
 	demo, alice := u.name+":"+u.password, al.name+":"+al.password
-	var users []string
+	var users, tokens []string
 	for _, x := range demoUsers {
 		users = append(users, x.name+" / "+x.password)
+		tokens = append(tokens, x.name+" / "+x.token)
 	}
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + u.name + "\x00" + u.password))
 	from, to := u.name+"@example.com", al.name+"@example.com"
@@ -73,13 +74,14 @@ mailproxy demo is running (mailproxy PID %d). Stop it with Ctrl-C.
   metrics                 http://%s/metrics  (also /healthz, /readyz)
   TLS certificate         self-signed for localhost: use -k
   users                   %s
+  OAuth 2.0 bearer tokens %s  (XOAUTH2, OAUTHBEARER)
   IMAP backend            %s  (in memory; 3 messages in each INBOX)
   POP3 backend            %s  (in memory; the same 3 messages in each maildrop)
   SMTP backend            %s  (go-smtp, no XCLIENT; logs every message it receives)
   ManageSieve backend     %s  (in memory; no scripts yet)
   auth_http service       %s  (shared secret in header %s)
   generated files         %s  (mailproxy.yaml, users, cert.pem, key.pem)
-`, d.proxyPID, a.imap, a.imaps, a.pop3, a.pop3s, a.smtp, a.smtps, a.sieve, a.metrics, strings.Join(users, ", "),
+`, d.proxyPID, a.imap, a.imaps, a.pop3, a.pop3s, a.smtp, a.smtps, a.sieve, a.metrics, strings.Join(users, ", "), strings.Join(tokens, ", "),
 		d.backends["imap"], d.backends["pop3"], d.backends["smtp"], d.backends["sieve"], d.authURL, d.secretHeader, d.dir)
 
 	fmt.Fprintf(w, `
@@ -131,6 +133,19 @@ EOF
   openssl s_client -quiet -crlf -starttls smtp -connect %[4]s
   openssl s_client -quiet -crlf -connect %[5]s
 `, curl, demo, alice, a.smtp, a.smtps, from, to, plain)
+
+	fmt.Fprintf(w, `
+Try OAuth 2.0 bearer tokens (curl picks OAUTHBEARER; --login-options AUTH=XOAUTH2 the other):
+  %[1]s --oauth2-bearer %[3]s 'imap://%[2]s@%[4]s/INBOX;UID=1'
+  %[1]s --oauth2-bearer %[3]s --login-options AUTH=XOAUTH2 pop3://%[2]s@%[5]s/1
+  %[1]s --ssl-reqd -k --oauth2-bearer %[3]s --mail-from %[7]s --mail-rcpt %[8]s --upload-file - --crlf smtp://%[2]s@%[6]s <<'EOF'
+Subject: Sent with a bearer token
+
+Hello!
+EOF
+  # a wrong token: the auth service's Auth-Error-SASL challenge, then the refusal
+  %[1]s -v --oauth2-bearer wrong-token 'imap://%[2]s@%[4]s/INBOX;UID=1'
+`, curl, u.name, u.token, a.imap, a.pop3, a.smtp, from, to)
 
 	fmt.Fprintf(w, `
 Try ManageSieve (sieve-connect; Debian package sieve-connect):

@@ -275,9 +275,9 @@ func TestConfigYAML(t *testing.T) {
 		xclient        *bool
 		plain, tls     string
 	}{
-		{"imap", "plain,login,cram-md5", nil, "127.0.0.1:1143", "[::1]:1993"},
-		{"pop3", "plain,apop,cram-md5", nil, "127.0.0.1:1110", "[::1]:1995"},
-		{"smtp", "plain,login", new(bool), "127.0.0.1:1587", "[::1]:1465"},
+		{"imap", "plain,login,cram-md5,xoauth2,oauthbearer,sasl-ir", nil, "127.0.0.1:1143", "[::1]:1993"},
+		{"pop3", "plain,apop,cram-md5,xoauth2,oauthbearer", nil, "127.0.0.1:1110", "[::1]:1995"},
+		{"smtp", "plain,login,xoauth2,oauthbearer", new(bool), "127.0.0.1:1587", "[::1]:1465"},
 	}
 	for i, w := range want {
 		s := got.Servers[i]
@@ -319,10 +319,10 @@ func TestConfigYAML(t *testing.T) {
 	if strings.Join(protos, ",") != "imap,pop3,smtp,sieve" {
 		t.Errorf("protocols %v", protos)
 	}
-	if s := cfg.Servers[1]; strings.Join(s.POP3Auth, ",") != "plain,apop,cram-md5" {
+	if s := cfg.Servers[1]; strings.Join(s.POP3Auth, ",") != "plain,apop,cram-md5,xoauth2,oauthbearer" {
 		t.Errorf("pop3_auth %v", s.POP3Auth)
 	}
-	if s := cfg.Servers[2]; s.XClient || strings.Join(s.SMTPAuth, ",") != "plain,login" {
+	if s := cfg.Servers[2]; s.XClient || strings.Join(s.SMTPAuth, ",") != "plain,login,xoauth2,oauthbearer" {
 		t.Errorf("smtp: xclient %v, smtp_auth %v", s.XClient, s.SMTPAuth)
 	}
 }
@@ -350,6 +350,9 @@ func TestUsersFile(t *testing.T) {
 			if line := u.name + "\t" + u.password + "\t" + addr + "\t" + p + "\n"; !strings.Contains(string(data), line) {
 				t.Errorf("users file lacks %q:\n%s", line, data)
 			}
+		}
+		if line := "token:" + u.token + "\t" + u.name + "\n"; !strings.Contains(string(data), line) {
+			t.Errorf("users file lacks %q:\n%s", line, data)
 		}
 	}
 }

@@ -83,16 +83,16 @@ func init() {
 		"ssl_conf_command":            {ctx: ms, min: 2, max: 2, tr: unsupported("mailproxy does not use OpenSSL, so there is nothing to pass the command to")},
 
 		// ngx_mail_imap_module
-		"imap_auth":          {ctx: ms, min: 1, max: many, tr: list("imap_auth", []string{"plain", "login", "cram-md5", "external"})},
+		"imap_auth":          {ctx: ms, min: 1, max: many, tr: list("imap_auth", []string{"plain", "login", "cram-md5", "external", "xoauth2", "oauthbearer"})},
 		"imap_capabilities":  {ctx: ms, min: 1, max: many, tr: list("imap_capabilities", nil)},
 		"imap_client_buffer": {ctx: ms, min: 1, max: 1, tr: scalar("imap_client_buffer")},
 
 		// ngx_mail_pop3_module
-		"pop3_auth":         {ctx: ms, min: 1, max: many, tr: list("pop3_auth", []string{"plain", "apop", "cram-md5", "external"})},
+		"pop3_auth":         {ctx: ms, min: 1, max: many, tr: list("pop3_auth", []string{"plain", "apop", "cram-md5", "external", "xoauth2", "oauthbearer"})},
 		"pop3_capabilities": {ctx: ms, min: 1, max: many, tr: list("pop3_capabilities", nil)},
 
 		// ngx_mail_smtp_module
-		"smtp_auth":           {ctx: ms, min: 1, max: many, tr: list("smtp_auth", []string{"plain", "login", "cram-md5", "external", "none"})},
+		"smtp_auth":           {ctx: ms, min: 1, max: many, tr: list("smtp_auth", []string{"plain", "login", "cram-md5", "external", "xoauth2", "oauthbearer", "none"})},
 		"smtp_capabilities":   {ctx: ms, min: 1, max: many, tr: list("smtp_capabilities", nil)},
 		"smtp_client_buffer":  {ctx: ms, min: 1, max: 1, tr: scalar("smtp_client_buffer")},
 		"smtp_greeting_delay": {ctx: ms, min: 1, max: 1, tr: scalar("smtp_greeting_delay")},

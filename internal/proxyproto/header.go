@@ -35,11 +35,24 @@ func (h *Header) Src() (netip.AddrPort, bool) {
 	if h == nil || !h.HasAddrs {
 		return netip.AddrPort{}, false
 	}
-	a, err := netip.ParseAddr(h.SrcAddr)
+	return addrPort(h.SrcAddr, h.SrcPort)
+}
+
+// Dst returns the destination as an address and port, or false when
+// there is none or the text is not an IP literal.
+func (h *Header) Dst() (netip.AddrPort, bool) {
+	if h == nil || !h.HasAddrs {
+		return netip.AddrPort{}, false
+	}
+	return addrPort(h.DstAddr, h.DstPort)
+}
+
+func addrPort(text string, port uint16) (netip.AddrPort, bool) {
+	a, err := netip.ParseAddr(text)
 	if err != nil {
 		return netip.AddrPort{}, false
 	}
-	return netip.AddrPortFrom(a.Unmap(), h.SrcPort), true
+	return netip.AddrPortFrom(a.Unmap(), port), true
 }
 
 // Errors of Parse; their texts follow nginx's log messages.

@@ -15,6 +15,10 @@ const (
 	Login    = "LOGIN"
 	CRAMMD5  = "CRAM-MD5"
 	External = "EXTERNAL"
+	// XOAUTH2 and OAuthBearer (RFC 7628) carry an OAuth 2.0 bearer
+	// token.
+	XOAUTH2     = "XOAUTH2"
+	OAuthBearer = "OAUTHBEARER"
 )
 
 // Challenges of the LOGIN and EXTERNAL mechanisms, base64 encoded.

@@ -11,12 +11,21 @@ const (
 	MethodPlain    = "plain"
 	MethodCRAMMD5  = "cram-md5"
 	MethodExternal = "external"
+	// The OAuth mechanisms' Auth-Method values are their *_auth
+	// keywords, as in freenginx.
+	MethodXOAUTH2     = "xoauth2"
+	MethodOAuthBearer = "oauthbearer"
 )
 
 // ErrMechanism reports a mechanism that is unknown, not enabled, or used
 // in a form it does not allow (CRAM-MD5 with an initial response). nginx
 // logs nothing for it.
 var ErrMechanism = errors.New("unsupported SASL mechanism")
+
+// ErrErrorAck reports a response to an Auth-Error-SASL challenge that is
+// not the acknowledgement the mechanism expects (freenginx answers it
+// with the protocol's error).
+var ErrErrorAck = errors.New("invalid response to the SASL error challenge")
 
 // DecodeError is a response that is not valid base64 (a client's "*"
 // cancel included). Its text is nginx's log message tail.
@@ -43,12 +52,15 @@ type Credentials struct {
 
 // Step is where an exchange stands after its last input: exactly one of
 // Err (the exchange is over and refused; log "client sent "+Err unless it
-// is ErrMechanism), Done (Creds hold the credentials) or a challenge to
-// send (Challenge, base64 text, possibly empty) and wait for a response.
+// is ErrMechanism), Done (Creds hold the credentials), Ack (the client
+// acknowledged an Auth-Error-SASL challenge, see AfterError: the login's
+// failure reply is due) or a challenge to send (Challenge, base64 text,
+// possibly empty) and wait for a response.
 type Step struct {
 	Challenge string
 	Done      bool
 	Creds     Credentials
+	Ack       bool
 	Err       error
 }
 
@@ -59,6 +71,9 @@ type Exchange struct {
 	mech *mechanism
 	user []byte // LOGIN's user name once given
 	salt string // CRAM-MD5
+	// failed: the auth service refused the credentials with an
+	// Auth-Error-SASL challenge, the client's acknowledgement is due.
+	failed bool
 }
 
 // mechanism is one SASL mechanism, server side. Each lives in its own
@@ -77,6 +92,10 @@ type mechanism struct {
 	start func(e *Exchange, ir []byte, hasIR bool, salt func() string) Step
 	// respond takes a response; challenged tells it answered a challenge.
 	respond func(e *Exchange, token []byte, challenged bool) Step
+	// ack, for mechanisms with an error dialogue (XOAUTH2, OAUTHBEARER),
+	// tells whether a response to an Auth-Error-SASL challenge is the
+	// acknowledgement the mechanism expects.
+	ack func(token []byte) bool
 }
 
 // registry holds the registered mechanisms in listing order.
@@ -144,7 +163,36 @@ func Start(m Mechanisms, mech []byte, ir []byte, hasIR bool, salt func() string)
 func (e *Exchange) Mechanism() string { return e.mech.name }
 
 // Respond takes the client's response to the last challenge.
-func (e *Exchange) Respond(token []byte) Step { return e.mech.respond(e, token, true) }
+func (e *Exchange) Respond(token []byte) Step { return e.RespondLine(token, false) }
+
+// RespondLine takes the client's response to the last challenge: token,
+// and more when the response line held other arguments after it
+// (freenginx accepts the acknowledgement of an error challenge only
+// alone on its line; other responses ignore what follows the token).
+func (e *Exchange) RespondLine(token []byte, more bool) Step {
+	if e.failed {
+		if more || !e.mech.ack(token) {
+			return Step{Err: ErrErrorAck}
+		}
+		return Step{Ack: true}
+	}
+	return e.mech.respond(e, token, true)
+}
+
+// AfterError returns the exchange that waits for the client's answer to
+// an Auth-Error-SASL challenge, sent after the auth service refused
+// credentials whose Auth-Method was method: its response is Ack when it
+// is the mechanism's acknowledgement (XOAUTH2: empty; OAUTHBEARER:
+// "AQ==") and ErrErrorAck otherwise. It returns nil for a method without
+// an error dialogue.
+func AfterError(method string) *Exchange {
+	for _, r := range registry {
+		if r.ack != nil && r.keyword == method {
+			return &Exchange{mech: r, failed: true}
+		}
+	}
+	return nil
+}
 
 // decode decodes a response the way nginx does, or returns the refusal.
 func (e *Exchange) decode(token []byte, challenged bool) ([]byte, *Step) {

@@ -31,6 +31,16 @@ type Core interface {
 	// (Auth-Status other than OK); the driver sends it, after the
 	// Auth-Wait delay when one was given.
 	Refused(resp *authhttp.Response) []byte
+	// SASLError is called, after Refused, when the refusal carries an
+	// Auth-Error-SASL challenge (freenginx's XOAUTH2 and OAUTHBEARER
+	// failure dialogue). It returns the challenge text framed as the
+	// protocol frames SASL challenges, and the Core then takes the
+	// client's next line as the answer to it: the mechanism's
+	// acknowledgement is answered with an Action whose Do is Refuse,
+	// anything else with the protocol's error. It returns nil when the
+	// refused login used no mechanism with that dialogue; the refusal is
+	// then answered as any other.
+	SASLError(text string) []byte
 	// Accepted completes l, the login the auth service accepted (resp)
 	// for the last Authenticate action (backend, user and password after
 	// the answer's overrides, pipelined bytes), with the protocol's
@@ -61,6 +71,10 @@ const (
 	Authenticate
 	// End ends the dialogue with Err (ErrClosed for a deliberate end).
 	End
+	// Refuse sends the failure reply of the refused login whose
+	// Auth-Error-SASL challenge the client has just acknowledged (see
+	// Core.SASLError) in place of Reply.
+	Refuse
 )
 
 // Action is a Core's answer: bytes to send, then what to do.

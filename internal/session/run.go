@@ -36,6 +36,19 @@ type driver struct {
 	deadline time.Time // the pre-auth deadline
 	errors   int       // parser errors, for max_errors
 	attempt  int       // Auth-Login-Attempt
+	// pending is the refusal whose Auth-Error-SASL challenge was sent:
+	// the Core's answer to the client's next line settles it.
+	pending *refusal
+}
+
+// refusal is a failure reply held back behind an Auth-Error-SASL
+// challenge.
+type refusal struct {
+	reply []byte
+	// quit: the answer had no Auth-Wait, the session ends once the
+	// client's answer to the challenge is answered (freenginx's
+	// auth_quit).
+	quit bool
 }
 
 // Run drives d.Core on c from the greeting until the auth service accepts
@@ -75,6 +88,12 @@ func Run(ctx context.Context, c *Conn, d Dialogue) (*Login, error) {
 		case Continue:
 			a = x.next()
 		}
+		if x.pending != nil && a.Do != NeedMore && a.Do != NeedMoreCompact {
+			a = x.settle(a)
+		}
+		if a.Do == Refuse {
+			a = Action{Do: End, Err: errors.New("refusal without an Auth-Error-SASL challenge")}
+		}
 		if err := x.write(a.Reply); err != nil {
 			return nil, err
 		}
@@ -104,6 +123,22 @@ func Run(ctx context.Context, c *Conn, d Dialogue) (*Login, error) {
 			a = Action{Do: Continue}
 		}
 	}
+}
+
+// settle turns the Core's answer to the line after an Auth-Error-SASL
+// challenge into the held-back failure reply (Refuse) or leaves its own
+// reply (the protocol error), and ends the session after it when the
+// refusal had no Auth-Wait.
+func (x *driver) settle(a Action) Action {
+	p := x.pending
+	x.pending = nil
+	if a.Do == Refuse {
+		a.Reply, a.Do = p.reply, Continue
+	}
+	if p.quit && a.Do != End {
+		a.Do, a.Err = End, ErrClosed
+	}
+	return a
 }
 
 func (x *driver) next() Action {
@@ -177,7 +212,18 @@ func (x *driver) authenticate(req *authhttp.Request) (*Login, error) {
 		x.d.Core.Accepted(l, resp)
 		return l, nil
 	case authhttp.StatusFail:
-		if err := x.c.Refused(x.ctx, resp, req.User, x.d.Core.Refused(resp), x.write); err != nil {
+		reply := x.d.Core.Refused(resp)
+		if resp.HasErrorSASL {
+			if challenge := x.d.Core.SASLError(resp.ErrorSASL); challenge != nil {
+				if err := x.c.Challenged(x.ctx, resp, req.User, challenge, x.write); err != nil {
+					return nil, err
+				}
+				x.pending = &refusal{reply: reply, quit: resp.Wait <= 0}
+				x.arm()
+				return nil, nil
+			}
+		}
+		if err := x.c.Refused(x.ctx, resp, req.User, reply, x.write); err != nil {
 			return nil, err
 		}
 		x.arm()

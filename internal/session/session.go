@@ -28,6 +28,14 @@ type Conn struct {
 	// Client is the client's address after realip (SPEC §12.2): what
 	// Client-IP, the SMTP client host lookup and XCLIENT ADDR= use.
 	Client netip.AddrPort
+	// Local is the address the client connected to: the destination of
+	// a trusted PROXY header, else mailproxy's own side of the
+	// connection. The backend login forwards it (proxy_forward).
+	Local netip.AddrPort
+	// SessionID names the session to the backend (IMAP ID
+	// x-session-id, POP3 XCLIENT SESSION=) and in the summary line;
+	// empty unless proxy_forward is on.
+	SessionID string
 	// Timeout is the `timeout` directive: the pre-auth deadline is armed
 	// at the greeting (not re-armed by commands) and every reply write is
 	// bounded by it.

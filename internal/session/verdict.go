@@ -28,16 +28,34 @@ func NewLogin(resp *authhttp.Response, user, pass string) *Login {
 // at once (ErrClientGone, see Hold). user is the name for the log line,
 // after Auth-User.
 func (c *Conn) Refused(ctx context.Context, resp *authhttp.Response, user string, reply []byte, write func([]byte) error) error {
+	if resp.Wait <= 0 {
+		c.logRefusal(resp, user)
+		write(reply)
+		return ErrClosed
+	}
+	return c.Challenged(ctx, resp, user, reply, write)
+}
+
+// logRefusal logs a refused login under its user after Auth-User.
+func (c *Conn) logRefusal(resp *authhttp.Response, user string) {
 	if resp.HasUser {
 		user = resp.User
 	}
 	c.Log.Info("client login failed", "reason", resp.Text, "login", user)
-	if resp.Wait <= 0 {
-		write(reply)
-		return ErrClosed
+}
+
+// Challenged handles a refused XOAUTH2 or OAUTHBEARER login whose answer
+// carries Auth-Error-SASL, as freenginx does: after the Auth-Wait delay
+// (if any; the client is not read meanwhile) the challenge is written and
+// the session goes on (nil) whatever the delay, since the failure reply
+// waits for the client's answer to the challenge. A client that hangs up
+// during the delay ends the session at once (ErrClientGone).
+func (c *Conn) Challenged(ctx context.Context, resp *authhttp.Response, user string, challenge []byte, write func([]byte) error) error {
+	c.logRefusal(resp, user)
+	if resp.Wait > 0 {
+		if err := Hold(ctx, c.Conn, resp.Wait); err != nil {
+			return err
+		}
 	}
-	if err := Hold(ctx, c.Conn, resp.Wait); err != nil {
-		return err
-	}
-	return write(reply)
+	return write(challenge)
 }

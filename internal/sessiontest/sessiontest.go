@@ -83,6 +83,12 @@ func Fail(text string, wait time.Duration) *authhttp.Response {
 	return &authhttp.Response{Status: authhttp.StatusFail, Text: text, Wait: wait}
 }
 
+// FailSASL is a refusal of an XOAUTH2 or OAUTHBEARER login carrying the
+// Auth-Error-SASL challenge, delayed by wait when positive.
+func FailSASL(text, challenge string, wait time.Duration) *authhttp.Response {
+	return &authhttp.Response{Status: authhttp.StatusFail, Text: text, Wait: wait, ErrorSASL: challenge, HasErrorSASL: true}
+}
+
 // ServeFunc is a front end's Serve.
 type ServeFunc func(ctx context.Context, c *session.Conn) (*session.Login, error)
 
