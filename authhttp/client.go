@@ -2,6 +2,7 @@ package authhttp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -27,9 +28,10 @@ type Client struct {
 
 	t       target
 	timeout time.Duration
-	prefix  []byte // request line and Host line
-	suffix  []byte // custom headers, keep-alive header, the empty line
-	pool    *pool  // nil: a new connection per request, as nginx
+	prefix  []byte      // request line and Host line
+	suffix  []byte      // custom headers, keep-alive header, the empty line
+	pool    *pool       // nil: a new connection per request, as nginx
+	tls     *tls.Config // https:// only: the TLS client settings, ServerName set
 }
 
 // NewClient returns a client for the auth server at u (see ParseURL). A
@@ -57,8 +59,36 @@ func NewClient(u URL, timeout time.Duration, headers []Header) (*Client, error) 
 	c := &Client{t: t, timeout: timeout}
 	c.prefix = appendRequestLine(nil, t.host, t.uri)
 	c.suffix = append(appendCustom(nil, headers), "\r\n"...)
+	if t.serverName != "" {
+		c.SetTLS(nil)
+	}
 	return c, nil
 }
+
+// SetTLS sets the TLS client settings of an https:// client: the roots
+// and verification, a client certificate, versions. nil means Go's
+// defaults (the system's roots, the certificate verified). The
+// certificate is always checked against the URL's host (an IP literal
+// against the certificate's IP addresses), which is also sent as SNI
+// when it is a name; sessions are resumed. cfg is not modified. Call it
+// before the first Do; it does nothing for an http:// client.
+func (c *Client) SetTLS(cfg *tls.Config) {
+	if c.t.serverName == "" {
+		return
+	}
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	cfg = cfg.Clone()
+	cfg.ServerName = c.t.serverName
+	if cfg.ClientSessionCache == nil {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+	}
+	c.tls = cfg
+}
+
+// HTTPS reports whether the client speaks TLS to the auth server.
+func (c *Client) HTTPS() bool { return c.tls != nil }
 
 // SetKeepAlive turns connection reuse on (k.MaxIdle > 0) as KeepAlive
 // describes. Call it before the first Do.
@@ -149,6 +179,10 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 	conn, err := c.dial(dctx)
 	if err != nil {
+		var te *TransportError
+		if errors.As(err, &te) {
+			return nil, te
+		}
 		return nil, classify(ctx, ConnectFailed, err)
 	}
 	resp, _, err := c.exchange(ctx, conn, deadline, x, r)
@@ -236,13 +270,29 @@ func readHead(ctx context.Context, conn net.Conn, buf []byte, r *Request) (*Resp
 	return nil, n, 0, &TransportError{Kind: HeadTooLarge}
 }
 
-// dial opens the connection to the auth server.
+// dial opens the connection to the auth server, with its TLS handshake
+// for https://. A failed handshake is a *TransportError HandshakeFailed.
 func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	var conn net.Conn
+	var err error
 	if c.Dial != nil {
-		return c.Dial(ctx, c.t.network, c.t.address)
+		conn, err = c.Dial(ctx, c.t.network, c.t.address)
+	} else {
+		d := net.Dialer{KeepAlive: -1} // no keep-alive probes, as nginx
+		conn, err = d.DialContext(ctx, c.t.network, c.t.address)
 	}
-	d := net.Dialer{KeepAlive: -1} // no keep-alive probes, as nginx
-	return d.DialContext(ctx, c.t.network, c.t.address)
+	if err != nil || c.tls == nil {
+		return conn, err
+	}
+	tc := tls.Client(conn, c.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, err
+		}
+		return nil, &TransportError{Kind: HandshakeFailed, Err: err}
+	}
+	return tc, nil
 }
 
 // classify turns an I/O error into a *TransportError: Canceled when the

@@ -29,6 +29,12 @@ const (
 	InvalidServerAddress
 	// InvalidServerPort: Auth-Port is not a decimal number in 1..65535.
 	InvalidServerPort
+	// InvalidSSLBackend: Auth-SSL-Backend is not on, starttls or off
+	// (beyond nginx).
+	InvalidSSLBackend
+	// InvalidSSLBackendName: Auth-SSL-Backend-Name is not a host name
+	// (beyond nginx).
+	InvalidSSLBackendName
 )
 
 // ResponseError is an answer nginx refuses to act on.
@@ -55,6 +61,10 @@ func (e *ResponseError) Error() string {
 		return `sent invalid server address:"` + e.Value + `"`
 	case InvalidServerPort:
 		return `sent invalid server port:"` + e.Value + `"`
+	case InvalidSSLBackend:
+		return `sent invalid Auth-SSL-Backend:"` + e.Value + `"`
+	case InvalidSSLBackendName:
+		return `sent invalid Auth-SSL-Backend-Name:"` + e.Value + `"`
 	}
 	return "sent unusable response (kind " + strconv.Itoa(int(e.Kind)) + ")"
 }
@@ -82,6 +92,9 @@ const (
 	HeadTooLarge
 	// Canceled: the caller's context ended first. Err is its cause.
 	Canceled
+	// HandshakeFailed: the TLS handshake with an https:// auth server
+	// failed (its certificate did not verify, no common version…).
+	HandshakeFailed
 )
 
 // TransportError means no usable answer was read.
@@ -109,6 +122,8 @@ func (e *TransportError) Error() string {
 		return "sent a response header larger than " + strconv.Itoa(MaxHeadSize) + " bytes"
 	case Canceled:
 		return "request canceled" + errnoSuffix(e.Err)
+	case HandshakeFailed:
+		return "SSL handshake failed" + errnoSuffix(e.Err)
 	}
 	return "transport failure (kind " + strconv.Itoa(int(e.Kind)) + ")" + errnoSuffix(e.Err)
 }
