@@ -27,6 +27,7 @@ type Client struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 
 	t       target
+	raw     string // the URL as written
 	timeout time.Duration
 	prefix  []byte      // request line and Host line
 	suffix  []byte      // custom headers, keep-alive header, the empty line
@@ -56,7 +57,7 @@ func NewClient(u URL, timeout time.Duration, headers []Header) (*Client, error) 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	c := &Client{t: t, timeout: timeout}
+	c := &Client{t: t, raw: u.raw, timeout: timeout}
 	c.prefix = appendRequestLine(nil, t.host, t.uri)
 	c.suffix = append(appendCustom(nil, headers), "\r\n"...)
 	if t.serverName != "" {
@@ -136,6 +137,7 @@ func (c *Client) AppendRequest(dst []byte, r *Request) []byte {
 type exchange struct {
 	req  []byte
 	head [MaxHeadSize]byte
+	code int // the answer's status code
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{req: make([]byte, 0, 512)} }}
@@ -156,8 +158,15 @@ var exchangePool = sync.Pool{New: func() any { return &exchange{req: make([]byte
 // a syntax error is reported as soon as the offending bytes arrive, as
 // nginx does.
 func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
+	resp, _, err := c.do(ctx, r)
+	return resp, err
+}
+
+// do is Do that also returns the status code of the answer's status
+// line (0 when it has none or no answer was read).
+func (c *Client) do(ctx context.Context, r *Request) (*Response, int, error) {
 	if r == nil {
-		return nil, errors.New("authhttp: nil Request")
+		return nil, 0, errors.New("authhttp: nil Request")
 	}
 	deadline := time.Now().Add(c.timeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
@@ -172,7 +181,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 		if conn := c.pool.get(); conn != nil {
 			resp, stale, err := c.exchange(ctx, conn, deadline, x, r)
 			if !stale {
-				return resp, err
+				return resp, x.code, err
 			}
 			// The service closed the kept connection: send again, anew.
 		}
@@ -181,12 +190,12 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		var te *TransportError
 		if errors.As(err, &te) {
-			return nil, te
+			return nil, 0, te
 		}
-		return nil, classify(ctx, ConnectFailed, err)
+		return nil, 0, classify(ctx, ConnectFailed, err)
 	}
 	resp, _, err := c.exchange(ctx, conn, deadline, x, r)
-	return resp, err
+	return resp, x.code, err
 }
 
 // exchange sends x.req on conn and reads the answer; it closes conn or,
@@ -210,7 +219,9 @@ func (c *Client) exchange(ctx context.Context, conn net.Conn, deadline time.Time
 	if _, err := conn.Write(x.req); err != nil {
 		return nil, ctx.Err() == nil, classify(ctx, SendFailed, err)
 	}
+	x.code = 0
 	resp, n, headLen, err := readHead(ctx, conn, x.head[:], r)
+	x.code = statusCode(x.head[:n])
 	if err != nil {
 		return nil, n == 0 && ctx.Err() == nil, err
 	}

@@ -35,6 +35,10 @@ const (
 	// InvalidSSLBackendName: Auth-SSL-Backend-Name is not a host name
 	// (beyond nginx).
 	InvalidSSLBackendName
+	// ServerError: with several auth_http URLs, every one failed and the
+	// last answered with a 5xx status (Value); a single auth_http never
+	// looks at the status, as nginx.
+	ServerError
 )
 
 // ResponseError is an answer nginx refuses to act on.
@@ -63,6 +67,8 @@ func (e *ResponseError) Error() string {
 		return `sent invalid server port:"` + e.Value + `"`
 	case InvalidSSLBackend:
 		return `sent invalid Auth-SSL-Backend:"` + e.Value + `"`
+	case ServerError:
+		return "answered with status " + e.Value
 	case InvalidSSLBackendName:
 		return `sent invalid Auth-SSL-Backend-Name:"` + e.Value + `"`
 	}
