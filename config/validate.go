@@ -76,7 +76,9 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	if !auth.set && !auth.bad {
 		c.errorf(line, `no "auth_http" is defined for server`)
 	}
-	srv.AuthHTTP = auth.v
+	if len(auth.v) > 0 {
+		srv.AuthHTTP = auth.v[0]
+	}
 	srv.AuthHTTPHeader = slices.Clone(s.authHTTPHeader.or(m.authHTTPHeader).v)
 	srv.AuthHTTPTimeout = s.authHTTPTimeout.or(m.authHTTPTimeout).get(defaultAuthHTTPTimeout)
 
@@ -135,6 +137,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.ProxyProtocolTLVs = s.proxyProtocolTLVs.or(m.proxyProtocolTLVs).get(false)
 	srv.AuthHTTPKeepalive = s.authHTTPKeepalive.or(m.authHTTPKeepalive).get(0)
 	srv.AuthHTTPKeepaliveTimeout = s.authHTTPKeepaliveTime.or(m.authHTTPKeepaliveTime).get(0)
+	resolveUpstreams(c, e, srv, auth, s.up.or(m.up))
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}
