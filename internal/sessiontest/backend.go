@@ -1,0 +1,130 @@
+package sessiontest
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"mailproxy/internal/mailtest"
+	"mailproxy/internal/session"
+)
+
+// BackendRun is a backend login played against a scripted backend.
+type BackendRun struct {
+	Relay []byte // what LoginBackend returned to relay
+	Err   error  // LoginBackend's error
+	// Sent is every byte the proxy side sent, plaintext and (decrypted)
+	// over TLS, in order; AfterEnd what it sent after the script ended.
+	Sent, AfterEnd []byte
+	// TLS tells whether the backend side's handshake ran and succeeded.
+	TLS bool
+}
+
+// StartTLSHook is a session.Login.StartTLS for tests: a TLS client
+// handshake that trusts any certificate.
+func StartTLSHook(plain net.Conn) (net.Conn, error) {
+	tc := tls.Client(plain, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		return nil, err
+	}
+	return tc, nil
+}
+
+// PlayBackend runs l's LoginBackend against a backend playing script:
+// "B: x" sends x, "S: x" expects exactly x from the proxy, "TLS" runs a
+// server TLS handshake (the script then goes on over TLS), "CLOSE"
+// closes the connection after a moment. When the
+// script is done, the backend reads whatever else the proxy sends until
+// LoginBackend returned, so a test can check that nothing (no
+// credential) followed a refusal. A script step that fails fails t.
+func PlayBackend(t testing.TB, l *session.Login, script ...string) BackendRun {
+	t.Helper()
+	px, be := TCPPair(t)
+	certPEM, keyPEM, err := mailtest.SelfSignedCert("backend.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run BackendRun
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		var c net.Conn = be
+		for _, s := range script {
+			switch {
+			case s == "CLOSE":
+				time.Sleep(20 * time.Millisecond)
+				be.Close()
+				<-done
+				errc <- nil
+				return
+			case s == "TLS":
+				tc := tls.Server(be, &tls.Config{Certificates: []tls.Certificate{cert}})
+				tc.SetDeadline(time.Now().Add(5 * time.Second))
+				if err := tc.Handshake(); err != nil {
+					errc <- fmt.Errorf("backend TLS handshake: %w", err)
+					return
+				}
+				run.TLS = true
+				c = tc
+			case s[:3] == "B: ":
+				io.WriteString(c, s[3:])
+			case s[:3] == "S: ":
+				buf := make([]byte, len(s)-3)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				n, err := io.ReadFull(c, buf)
+				run.Sent = append(run.Sent, buf[:n]...)
+				if err != nil || string(buf) != s[3:] {
+					errc <- fmt.Errorf("backend expected %q, got %q (%v)", s[3:], buf[:n], err)
+					return
+				}
+			}
+		}
+		// Collect the rest until LoginBackend returned.
+		buf := make([]byte, 4096)
+		for {
+			select {
+			case <-done:
+				errc <- nil
+				return
+			default:
+			}
+			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			n, err := c.Read(buf)
+			run.AfterEnd = append(run.AfterEnd, buf[:n]...)
+			var ne net.Error
+			if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+				<-done
+				errc <- nil
+				return
+			}
+		}
+	}()
+	run.Relay, run.Err = l.Handover.LoginBackend(px, l, 4096, time.Now().Add(3*time.Second))
+	time.Sleep(30 * time.Millisecond) // let the backend read what followed
+	close(done)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// NoCredentials fails t when the proxy sent user or pass to the
+// backend, plainly or in base64 or xtext forms that contain them.
+func (r BackendRun) NoCredentials(t testing.TB, secrets ...string) {
+	t.Helper()
+	all := append(append([]byte(nil), r.Sent...), r.AfterEnd...)
+	for _, s := range secrets {
+		if bytes.Contains(all, []byte(s)) {
+			t.Errorf("the proxy sent %q to the backend: %q", s, all)
+		}
+	}
+}
