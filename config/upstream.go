@@ -38,8 +38,12 @@ type Upstreams struct {
 	// ProxyNextUpstreamTries is how many backends one login may try
 	// (proxy_next_upstream_tries; default 1: no failover, as nginx).
 	ProxyNextUpstreamTries int
-	// ProxyResolve lets Auth-Server be a host name (proxy_resolve).
-	ProxyResolve bool
+	// ProxyResolve lets Auth-Server be a host name (proxy_resolve),
+	// looked up with the resolver directive's servers (honouring the
+	// TTL, or ResolverValid, resolver's valid=, when set) or else the
+	// system's resolver.
+	ProxyResolve  bool
+	ResolverValid time.Duration
 
 	// AuthHTTPURLs are every auth_http URL, in order (Server.AuthHTTP is
 	// the first); several make a list with passive health.

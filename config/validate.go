@@ -119,6 +119,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	res := s.resolver.or(m.resolver).v
 	srv.Resolver = slices.Clone(res.servers)
 	srv.ResolverIPv4, srv.ResolverIPv6 = !res.noIPv4, !res.noIPv6
+	srv.Upstreams.ResolverValid = res.valid
 	srv.ResolverTimeout = s.resolverTimeout.or(m.resolverTimeout).get(defaultResolverTimeout)
 
 	srv.SSLPreferServerCiphers = s.sslPreferServerCiphers.or(m.sslPreferServerCiphers).get(false)

@@ -21,13 +21,21 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 	req.ClientIP = cc.client.Addr().String()
 	req.Proxy = cc.pp
 	req.SSL = cc.sslInfo()
+	req.ServerNames = cc.site.cfg.Upstreams.ProxyResolve
+	cc.authReq = req // for a failover request, should the backend fail
+	if resp := cc.cached(req); resp != nil {
+		return resp, nil
+	}
 	for {
 		start := time.Now()
-		resp, err := cc.site.auth.Do(ctx, req)
+		resp, addr, err := cc.site.auth.Do(ctx, req)
 		cc.srv.observer().AuthRequest(cc.site.proto.Name(), authResult(resp, err), time.Since(start))
 		if err != nil {
-			cc.log.Error("auth http server "+cc.site.auth.Addr()+" failed", "err", err, "login", req.User)
+			cc.log.Error("auth http server "+addr+" failed", "err", err, "login", req.User)
 			return nil, err
+		}
+		if cc.site.cache != nil {
+			cc.site.cache.Put(req, resp)
 		}
 		if resp.Status != authhttp.StatusWait {
 			return resp, nil
@@ -54,4 +62,20 @@ func authResult(resp *authhttp.Response, err error) string {
 		return "wait"
 	}
 	return "fail"
+}
+
+// cached returns the answer auth_http_cache keeps for req, or nil.
+func (cc *clientConn) cached(req *authhttp.Request) *authhttp.Response {
+	c := cc.site.cache
+	if c == nil || req.FailedServer != "" {
+		return nil
+	}
+	resp := c.Get(req)
+	if o := cc.srv.upstreamObserver(); o != nil {
+		o.AuthCache(cc.site.proto.Name(), resp != nil)
+	}
+	if resp != nil {
+		cc.log.Debug("auth answer from the cache", "login", req.User)
+	}
+	return resp
 }

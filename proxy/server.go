@@ -68,6 +68,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{log: log, sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{}}
 	s.base, s.cancel = context.WithCancel(context.Background())
+	s.watch(sites)
 	return s, nil
 }
 

@@ -35,6 +35,7 @@ type Metrics struct {
 	bytes        *prometheus.CounterVec   // protocol, direction
 	tlsHands     *prometheus.CounterVec   // protocol, version
 	reloads      *prometheus.CounterVec   // result
+	upstream     upstreamMetrics          // upstream.go
 
 	ready atomic.Bool
 }

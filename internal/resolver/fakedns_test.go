@@ -18,6 +18,7 @@ type answer struct {
 	silent bool     // never answer
 	tc     bool     // answer over UDP with TC set and no records; full answer over TCP
 	bogus  bool     // first send an answer with a wrong id
+	ttl    uint32   // the records' TTL; 0 means 60
 }
 
 type qkey struct {
@@ -171,11 +172,15 @@ func reply(q []byte, a answer, qtype uint16, truncated bool) []byte {
 	question := q[12 : end+5]
 	var recs [][]byte
 	if a.rcode == 0 && !truncated {
+		ttl := a.ttl
+		if ttl == 0 {
+			ttl = 60
+		}
 		rr := func(typ uint16, rdata []byte) []byte {
 			b := []byte{0xc0, 0x0c}
 			b = binary.BigEndian.AppendUint16(b, typ)
 			b = binary.BigEndian.AppendUint16(b, 1)
-			b = binary.BigEndian.AppendUint32(b, 60)
+			b = binary.BigEndian.AppendUint32(b, ttl)
 			b = binary.BigEndian.AppendUint16(b, uint16(len(rdata)))
 			return append(b, rdata...)
 		}
