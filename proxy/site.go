@@ -30,7 +30,7 @@ type site struct {
 	// backendTLS are the proxy_ssl_* settings, for every server: an auth
 	// answer may ask for TLS (Auth-SSL-Backend) where proxy_ssl is off.
 	backendTLS *mailtls.ClientTLS
-	tls  *stdtls.Config // nil when the server needs no TLS
+	tls        *stdtls.Config // nil when the server needs no TLS
 	// clientAuth checks client certificates; nil for ssl_verify_client off.
 	clientAuth *mailtls.ClientAuth
 	proto      session.Protocol
