@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -94,6 +95,10 @@ type Options struct {
 	// certificate the proxy verified, because the client alone chooses
 	// the user name.
 	ExternalWithoutCert bool
+	// BackendNames allows NAME:PORT backends in the users file, answered
+	// as host names in Auth-Server (mailproxy's proxy_resolve; nginx
+	// accepts only addresses).
+	BackendNames bool
 
 	// Logger receives one line per request (never a password or digest).
 	// Default slog.Default().
@@ -134,7 +139,7 @@ func New(opts Options) (*Service, error) {
 		return nil, errors.New("authservice: both UsersFile and Users set")
 	case opts.UsersFile != "":
 		var err error
-		if users, err = LoadUsers(opts.UsersFile); err != nil {
+		if users, err = loadUsers(opts.UsersFile, opts.BackendNames); err != nil {
 			return nil, err
 		}
 	case users == nil:
@@ -151,7 +156,7 @@ func (s *Service) ReloadUsers() error {
 	if s.opts.UsersFile == "" {
 		return errors.New("authservice: no users file to reload")
 	}
-	u, err := LoadUsers(s.opts.UsersFile)
+	u, err := loadUsers(s.opts.UsersFile, s.opts.BackendNames)
 	if err != nil {
 		return err
 	}
@@ -203,8 +208,8 @@ func (s *Service) write(w http.ResponseWriter, req *request, d *decision) {
 	switch d.kind {
 	case kindOK:
 		set(headerAuthStatus, "OK")
-		set(headerAuthServer, d.backend.Addr().String())
-		set(headerAuthPort, strconv.Itoa(int(d.backend.Port())))
+		set(headerAuthServer, d.backend.host)
+		set(headerAuthPort, strconv.Itoa(int(d.backend.port)))
 		if d.sendPass {
 			set(headerAuthPass, d.password)
 		}
@@ -257,7 +262,7 @@ func (s *Service) logRequest(r *http.Request, req *request, d *decision) {
 		slog.String("remote", r.RemoteAddr),
 	}
 	if d.kind == kindOK {
-		attrs = append(attrs, slog.String("backend", d.backend.String()))
+		attrs = append(attrs, slog.String("backend", net.JoinHostPort(d.backend.host, strconv.Itoa(int(d.backend.port)))))
 	}
 	if d.reason != "" {
 		attrs = append(attrs, slog.String("reason", d.reason))
