@@ -264,6 +264,9 @@ func (s *Service) logRequest(r *http.Request, req *request, d *decision) {
 	if d.kind == kindOK {
 		attrs = append(attrs, slog.String("backend", net.JoinHostPort(d.backend.host, strconv.Itoa(int(d.backend.port)))))
 	}
+	if req.failedServer != "" {
+		attrs = append(attrs, slog.String("failed_server", req.failedServer))
+	}
 	if d.reason != "" {
 		attrs = append(attrs, slog.String("reason", d.reason))
 	}

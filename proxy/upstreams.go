@@ -85,6 +85,9 @@ func newUpstreams(cfg *config.Server) (*upstream.Dialer, *authhttp.Cache) {
 func (s *Server) watch(sites []*site) {
 	for _, st := range sites {
 		st.auth.OnResult = func(endpoint, result string, healthy bool) {
+			if !healthy {
+				s.log.Warn("auth endpoint failed; skipped for auth_http_fail_timeout", "endpoint", endpoint, "result", result)
+			}
 			if o := s.upstreamObserver(); o != nil {
 				o.AuthEndpoint(endpoint, result, healthy)
 			}
