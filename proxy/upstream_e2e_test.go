@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailproxy/config"
 	"mailproxy/internal/mailtest"
 	"mailproxy/internal/pkitest"
 )
@@ -648,4 +650,33 @@ func (r *upstreamRecorder) text() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.b.String()
+}
+
+// TestAuthCacheClearedOnReload: a reload starts with an empty cache (and
+// a new key): the next login asks the auth service again.
+func TestAuthCacheClearedOnReload(t *testing.T) {
+	be := startIMAPBackend(t)
+	auth := startAuth(t, okTo(be.Addr()))
+	yaml := upstreamYAML + "    auth_http_cache: on\n"
+	srv, _ := startProxy(t, yaml, auth.addr())
+	login := func() {
+		t.Helper()
+		c, err := imapclient.DialInsecure(srv.Addrs()[0].String(), nil)
+		must(t, err)
+		defer c.Close()
+		must(t, c.Login("alice", "secret").Wait())
+		c.Logout().Wait()
+	}
+	login()
+	login()
+	if n := len(auth.requests()); n != 1 {
+		t.Fatalf("%d auth requests for two logins, want 1 (cached)", n)
+	}
+	cfg, err := config.Parse(filepath.Join(t.TempDir(), "reload.yaml"), []byte(strings.ReplaceAll(yaml, "AUTH", auth.addr())))
+	must(t, err)
+	must(t, srv.Reload(cfg))
+	login()
+	if n := len(auth.requests()); n != 2 {
+		t.Errorf("%d auth requests after the reload, want 2 (the cache was cleared)", n)
+	}
 }
