@@ -229,4 +229,6 @@ func (x *core) Refused(resp *authhttp.Response) []byte {
 	return []byte(x.tag + " NO " + resp.Text + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = backendLogin{tag: x.tag} }
+func (x *core) Accepted(l *session.Login, _ *authhttp.Response) {
+	l.Handover = backendLogin{tag: x.tag}
+}
