@@ -106,9 +106,11 @@ func (e *Endpoints) Do(ctx context.Context, r *Request) (resp *Response, addr st
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, addr, err
-		case err != nil && endpointFailed(err):
-		case err == nil && code >= 500 && code <= 599:
+		case code >= 500 && code <= 599:
+			// Whatever the answer holds: an overloaded service's 503
+			// page has no Auth-* headers.
 			err = &ResponseError{Kind: ServerError, Value: itoa(code)}
+		case err != nil && endpointFailed(err):
 		default:
 			ep.until.Store(0)
 			e.report(ep, "ok", true)

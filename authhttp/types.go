@@ -16,6 +16,12 @@
 //   - ParseResponse applies nginx's parsing and decision rules to an answer.
 //   - Errors are *ResponseError or *TransportError; every one of them means
 //     nginx's internal-error reply, and LogMessage gives nginx's log text.
+//
+// Beyond nginx, each off unless asked for: https:// URLs (Client.SetTLS),
+// keep-alive (Client.SetKeepAlive), several URLs with passive health
+// (Endpoints), an answer cache keyed by an HMAC of the request (Cache),
+// failover requests (Request.FailedServer) and the answer headers
+// Auth-SSL-Backend, Auth-SSL-Backend-Name and Auth-Cache-TTL.
 package authhttp
 
 import (

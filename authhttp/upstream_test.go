@@ -247,6 +247,12 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("results %v, want %v", seen, want)
 	}
 
+	// A 503 page without Auth-* headers moves to the next one too.
+	_, u503page := endpointServer(t, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\n<h1>busy</h1>")
+	if resp, _, err := NewEndpoints(clients(u503page, uGood), time.Minute).Do(context.Background(), imapPlain); err != nil || *resp != *okResp() {
+		t.Errorf("503 page: %+v %v", resp, err)
+	}
+
 	// A refused answer is not a failure of the endpoint: no next one.
 	e2 := NewEndpoints(clients(uBad, uGood), time.Minute)
 	n := len(good.requests())
