@@ -15,7 +15,8 @@
 #   - a backend named by host name, resolved through dnsmasq on loopback
 #     (proxy_resolve, resolver), its certificate checked against that name;
 #   - failover: the first backend down, the auth service names Dovecot2
-#     (Auth-Failed-Server), the client sees one login.
+#     (Auth-Failed-Server), the client sees one login;
+#   - ManageSieve to the first Dovecot over STARTTLS.
 #
 # Each case is checked at the client (curl's fetched message, the SMTP
 # delivery), at the auth service (its log line per request: result, user,
@@ -63,14 +64,14 @@ upstream_postfix_master() {
 upstream_start() {
 	read -r D2_IMAP D2_IMAPS D2_POP3 D2_POP3S DNS_PORT AUTH2_PORT AUTH_DOWN_PORT BACKEND_DOWN_PORT \
 		UP_IMAP_TLS UP_IMAP_STARTTLS UP_POP3_TLS UP_POP3_STLS UP_IMAP_WRONGCA UP_IMAP_WRONGNAME \
-		UP_SMTP UP_IMAP_NAME UP_IMAP_FAILOVER UP_IMAP_LIST < <(python3 -c '
+		UP_SMTP UP_IMAP_NAME UP_IMAP_FAILOVER UP_IMAP_LIST UP_SIEVE < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(18)]
+socks = [socket.socket() for _ in range(19)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
 ') || die "could not pick free ports"
-	[ -n "${UP_IMAP_LIST:-}" ] || die "could not pick free ports"
+	[ -n "${UP_SIEVE:-}" ] || die "could not pick free ports"
 
 	# Dovecot2: TLS required, the same maildir as alice.
 	mkdir -p "$STATE/dovecot2"
@@ -143,6 +144,7 @@ stan $MAIL_PASS 127.0.0.1:$D2_POP3 pop3
 nate $MAIL_PASS backend.interop.test:$D2_IMAPS imap
 fay $MAIL_PASS 127.0.0.1:$BACKEND_DOWN_PORT,127.0.0.1:$D2_IMAPS imap
 sam $MAIL_PASS 127.0.0.1:$POSTFIX_PORT smtp
+$MAIL_USER $MAIL_PASS 127.0.0.1:$DOVE_SIEVE sieve
 EOF
 	openssl req -newkey rsa:2048 -nodes -subj "/CN=auth.interop.test" -addext "subjectAltName=IP:127.0.0.1" \
 		-keyout "$PKI/auth.key" -out "$PKI/auth.csr" >>"$STATE/out/openssl-backend.txt" 2>&1 &&
@@ -208,6 +210,13 @@ $verified
     proxy_ssl: on
 $verified
     listen: [127.0.0.1:$UP_IMAP_FAILOVER]
+  # ManageSieve to the first Dovecot, STARTTLS then the capabilities
+  # again; its certificate is the self-signed one for localhost and
+  # 127.0.0.1 (the backend's address is the name checked).
+  - protocol: sieve
+    proxy_ssl: starttls
+    proxy_ssl_trusted_certificate: $STATE/cert.pem
+    listen: [127.0.0.1:$UP_SIEVE]
   - protocol: imap
     auth_http: [https://127.0.0.1:$AUTH_DOWN_PORT/auth, https://127.0.0.1:$AUTH2_PORT/auth]
     proxy_ssl: on
@@ -218,7 +227,7 @@ EOF
 		die "mailproxy -t refuses the upstream configuration: $(head -n 3 "$STATE/out/mailproxy-up-t.txt" | tr '\n' ' ')"
 	start mailproxy-up "$STATE/bin/mailproxy" -log-level debug -c "$STATE/mailproxy-up.yaml"
 	for p in "$UP_IMAP_TLS" "$UP_IMAP_STARTTLS" "$UP_POP3_TLS" "$UP_POP3_STLS" "$UP_IMAP_WRONGCA" \
-		"$UP_IMAP_WRONGNAME" "$UP_SMTP" "$UP_IMAP_NAME" "$UP_IMAP_FAILOVER" "$UP_IMAP_LIST"; do
+		"$UP_IMAP_WRONGNAME" "$UP_SMTP" "$UP_IMAP_NAME" "$UP_IMAP_FAILOVER" "$UP_IMAP_LIST" "$UP_SIEVE"; do
 		wait_listen mailproxy-up "$p"
 	done
 }
@@ -339,6 +348,49 @@ upstream_cases() {
 		pass upstream-auth-https-list-skips-down
 	else
 		fail upstream-auth-https-list-skips-down "mailproxy logged no failure of the down endpoint"
+	fi
+
+	# ManageSieve: AUTHENTICATE through mailproxy, STARTTLS to Dovecot.
+	local d1 out
+	d1=$(size_of "$STATE/log/dovecot.log")
+	a0=$(size_of "$STATE/log/mailproxy-auth2.log")
+	out=$(python3 - 127.0.0.1 "$UP_SIEVE" "$MAIL_USER" "$MAIL_PASS" <<'PY' 2>&1
+import base64, socket, sys
+host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.create_connection((host, port), timeout=20)
+f = s.makefile("rb")
+def until_response():
+    lines = []
+    while True:
+        line = f.readline()
+        if not line:
+            raise SystemExit("closed after %r" % lines)
+        lines.append(line)
+        if line[:2] in (b"OK", b"NO") or line[:3] == b"BYE":
+            return lines
+until_response()  # the greeting
+ir = base64.b64encode(b"\0" + user.encode() + b"\0" + pw.encode()).decode()
+s.sendall(('AUTHENTICATE "PLAIN" "%s"\r\n' % ir).encode())
+r = until_response()
+if not r[-1].startswith(b"OK"):
+    raise SystemExit("AUTHENTICATE: %r" % r)
+s.sendall(b"LISTSCRIPTS\r\n")
+r = until_response()
+if not r[-1].startswith(b"OK"):
+    raise SystemExit("LISTSCRIPTS: %r" % r)
+s.sendall(b"LOGOUT\r\n")
+print("ok")
+PY
+)
+	sleep 0.3
+	if [ "$out" != ok ]; then
+		fail upstream-sieve-starttls "client: $out"
+	elif ! log_from "$STATE/log/mailproxy-auth2.log" "$a0" | grep -Eq "result=ok .*user=$MAIL_USER protocol=sieve"; then
+		fail upstream-sieve-starttls "the auth service logged no sieve login"
+	elif ! log_from "$STATE/log/dovecot.log" "$d1" | grep -Eq "managesieve-login: Info: Login: user=<$MAIL_USER>.*, TLS"; then
+		fail upstream-sieve-starttls "dovecot.log has no managesieve Login with TLS (got: $(log_from "$STATE/log/dovecot.log" "$d1" | grep Login | tail -n 1))"
+	else
+		pass upstream-sieve-starttls
 	fi
 
 	# Postfix offering STARTTLS: the message is delivered with TLS on the
