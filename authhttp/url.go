@@ -252,9 +252,12 @@ func schemeOf(s string) (string, bool) {
 	return s[:i], true
 }
 
-// validHostname reports whether h looks like a host name: dot-separated
+// ValidHostname reports whether h looks like a host name: dot-separated
 // labels of letters, digits, '-' and '_' (a final dot allowed), at most
-// 253 bytes.
+// 253 bytes. It is the check of auth_http hosts and, with
+// Request.ServerNames, of Auth-Server names.
+func ValidHostname(h string) bool { return validHostname(h) }
+
 func validHostname(h string) bool {
 	if len(h) > 253 {
 		return false

@@ -140,31 +140,11 @@ func serverNameValue(c *collector, key string, n *yaml.Node) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if _, err := netip.ParseAddr(s); err != nil && !hostName(s) {
+	if _, err := netip.ParseAddr(s); err != nil && !authhttp.ValidHostname(s) {
 		c.errorf(n.Line, "%s: %q is not a host name or an IP address", key, s)
 		return "", false
 	}
 	return strings.ToLower(s), true
-}
-
-// hostName reports whether s is dot-separated labels of letters, digits,
-// '-' and '_' (a final dot allowed), at most 253 bytes.
-func hostName(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
-		if label == "" || len(label) > 63 {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			b := label[i]
-			if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // authHTTPList parses auth_http: one URL, or a list of URLs (beyond
