@@ -49,3 +49,18 @@ func TestLoginBackendStartTLSRefused(t *testing.T) {
 		})
 	}
 }
+
+// FuzzBackendStartTLS: whatever an IMAP backend answers, with TLS asked
+// for and never coming up, no credential is sent.
+func FuzzBackendStartTLS(f *testing.F) {
+	for _, s := range []string{
+		"* OK ready\r\na OK Begin TLS\r\n", "* OK ready\r\na BAD no\r\n", "* OK\r\na OK\r\n* x\r\n",
+		"* OK ready\r\n+ go\r\n+ go\r\na OK\r\n", "* PREAUTH\r\n", "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		l := &session.Login{Handover: Handover("a"), User: "alice-u", Pass: "s3cret-pw"}
+		sessiontest.FuzzStartTLS(t, l, in, "alice-u", "s3cret-pw")
+	})
+}

@@ -49,3 +49,15 @@ func TestLoginBackendGreetingRefusal(t *testing.T) {
 		t.Fatalf("%v: a refusal of USER marked as the greeting's", run.Err)
 	}
 }
+
+// FuzzBackendStartTLS: whatever a POP3 backend answers, with TLS asked
+// for and never coming up, no credential is sent.
+func FuzzBackendStartTLS(f *testing.F) {
+	for _, s := range []string{"+OK ready\r\n+OK go\r\n", "+OK\r\n-ERR no\r\n", "+OK\r\n+OK\r\n+OK\r\n+OK\r\n", "-ERR\r\n", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		l := &session.Login{Handover: Handover(), User: "alice-u", Pass: "s3cret-pw"}
+		sessiontest.FuzzStartTLS(t, l, in, "alice-u", "s3cret-pw")
+	})
+}

@@ -30,3 +30,18 @@ func TestLoginBackendStartTLSNotOffered(t *testing.T) {
 	}
 	run.NoCredentials(t, "AUTHENTICATE", "AGFsaWNlAHMzY3JldA==")
 }
+
+// FuzzBackendStartTLS: whatever a ManageSieve backend answers, with TLS
+// asked for and never coming up, no credential is sent.
+func FuzzBackendStartTLS(f *testing.F) {
+	for _, s := range []string{
+		dovecotCaps + "\"STARTTLS\"\r\nOK\r\nOK \"go\"\r\n", dovecotCaps + "OK\r\n", "\"STARTTLS\"\r\nOK\r\nNO\r\n", "BYE\r\n", "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		l := &session.Login{Handover: Handover(), User: "alice-u", Pass: "s3cret-pw"}
+		// AUTHENTICATE "PLAIN" carries base64("\0alice-u\0s3cret-pw").
+		sessiontest.FuzzStartTLS(t, l, in, "alice-u", "s3cret-pw", "AGFsaWNlLXUAczNjcmV0LXB3", "AUTHENTICATE")
+	})
+}

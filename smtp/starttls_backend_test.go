@@ -70,3 +70,21 @@ func TestHasExtension(t *testing.T) {
 		t.Error("hasExtension")
 	}
 }
+
+// FuzzBackendStartTLS: whatever an SMTP backend answers, with TLS asked
+// for and never coming up, neither XCLIENT (with the login) nor AUTH is
+// sent.
+func FuzzBackendStartTLS(f *testing.F) {
+	for _, s := range []string{
+		"220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go\r\n", "220 mx\r\n250 mx\r\n", "220 mx\r\n250-mx\r\n250 STARTTLS\r\n454 no\r\n",
+		"220 mx\r\n250-mx\r\n250 starttls\r\n220 go\r\n250 x\r\n", "554 no\r\n", "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s := NewServer(Options{ServerName: "proxy.test", XClient: true, ProxySMTPAuth: true})
+		e := Envelope{Helo: "client.test", ESMTP: true, Method: authhttp.MethodPlain, Client: netip.MustParseAddrPort("192.0.2.7:5000")}
+		l := &session.Login{Handover: s.Handover(e), User: "alice-u", Pass: "s3cret-pw"}
+		sessiontest.FuzzStartTLS(t, l, in, "alice-u", "s3cret-pw", "XCLIENT", "AUTH", "AGFsaWNlLXUAczNjcmV0LXB3")
+	})
+}

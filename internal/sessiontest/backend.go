@@ -128,3 +128,54 @@ func (r BackendRun) NoCredentials(t testing.TB, secrets ...string) {
 		}
 	}
 }
+
+// FakeBackendConn is a net.Conn whose reads return a backend's bytes, a
+// few at a time, then EOF, and whose writes are recorded: the fuzz
+// targets of the backend logins drive LoginBackend with it.
+type FakeBackendConn struct {
+	In   []byte
+	Sent bytes.Buffer
+}
+
+func (c *FakeBackendConn) Read(p []byte) (int, error) {
+	if len(c.In) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.In[:min(len(c.In), 7)])
+	c.In = c.In[n:]
+	return n, nil
+}
+
+func (c *FakeBackendConn) Write(p []byte) (int, error)      { return c.Sent.Write(p) }
+func (c *FakeBackendConn) Close() error                     { return nil }
+func (c *FakeBackendConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *FakeBackendConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *FakeBackendConn) SetDeadline(time.Time) error      { return nil }
+func (c *FakeBackendConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *FakeBackendConn) SetWriteDeadline(time.Time) error { return nil }
+
+// ErrNoTLSHere is the error of FuzzStartTLS's hook.
+var ErrNoTLSHere = errors.New("sessiontest: TLS refused")
+
+// FuzzStartTLS drives l's LoginBackend, with a StartTLS hook that always
+// fails, on a backend that sends in: whatever the backend says, no
+// secret (the password, the user, their encodings) may be sent, and a
+// login must fail. It is the body of each protocol's
+// FuzzBackendStartTLS.
+func FuzzStartTLS(t *testing.T, l *session.Login, in []byte, secrets ...string) {
+	called := false
+	l.StartTLS = func(net.Conn) (net.Conn, error) { called = true; return nil, ErrNoTLSHere }
+	c := &FakeBackendConn{In: in}
+	relay, err := l.Handover.LoginBackend(c, l, 256, time.Now().Add(time.Second))
+	if err == nil {
+		t.Fatalf("login succeeded without TLS: relay %q", relay)
+	}
+	if called && !errors.Is(err, ErrNoTLSHere) {
+		t.Fatalf("the hook failed but the login ended with %v", err)
+	}
+	for _, s := range secrets {
+		if bytes.Contains(c.Sent.Bytes(), []byte(s)) {
+			t.Fatalf("%q sent before TLS: %q", s, c.Sent.Bytes())
+		}
+	}
+}
