@@ -87,8 +87,10 @@ func (c *Cache) Len() int {
 	return c.lru.Len()
 }
 
-// cacheable reports whether r's answer may come from, or go to, the
-// cache.
+// Cacheable reports whether r's answer may come from, or go to, a Cache
+// (see Cache for what is never kept).
+func Cacheable(r *Request) bool { return cacheable(r) }
+
 func cacheable(r *Request) bool {
 	if r.Waiting || r.FailedServer != "" {
 		return false

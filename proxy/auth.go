@@ -64,10 +64,11 @@ func authResult(resp *authhttp.Response, err error) string {
 	return "fail"
 }
 
-// cached returns the answer auth_http_cache keeps for req, or nil.
+// cached returns the answer auth_http_cache keeps for req, or nil; a
+// lookup of a request the cache may serve is counted as a hit or a miss.
 func (cc *clientConn) cached(req *authhttp.Request) *authhttp.Response {
 	c := cc.site.cache
-	if c == nil || req.FailedServer != "" {
+	if c == nil || !authhttp.Cacheable(req) {
 		return nil
 	}
 	resp := c.Get(req)
