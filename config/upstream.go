@@ -296,11 +296,12 @@ func resolveUpstreams(c *collector, e *env, srv *Server, urls opt[[]authhttp.URL
 	for _, ca := range []struct {
 		key, path string
 		line      int
+		used      bool
 	}{
-		{"proxy_ssl_trusted_certificate", u.ProxySSLTrustedCertificate, s.proxySSLTrusted.line},
-		{"auth_http_ssl_trusted_certificate", u.AuthHTTPSSLTrustedCertificate, s.authHTTPSSLTrusted.line},
+		{"proxy_ssl_trusted_certificate", u.ProxySSLTrustedCertificate, s.proxySSLTrusted.line, true},
+		{"auth_http_ssl_trusted_certificate", u.AuthHTTPSSLTrustedCertificate, s.authHTTPSSLTrusted.line, https},
 	} {
-		if ca.path != "" && (https || ca.key[0] == 'p') {
+		if ca.path != "" && ca.used {
 			_, err := e.tls.Certificates(ca.path)
 			check(err, ca.line, "%s", ca.key)
 		}
