@@ -2,6 +2,7 @@ package authhttp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -26,10 +27,12 @@ type Client struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 
 	t       target
+	raw     string // the URL as written
 	timeout time.Duration
-	prefix  []byte // request line and Host line
-	suffix  []byte // custom headers, keep-alive header, the empty line
-	pool    *pool  // nil: a new connection per request, as nginx
+	prefix  []byte      // request line and Host line
+	suffix  []byte      // custom headers, keep-alive header, the empty line
+	pool    *pool       // nil: a new connection per request, as nginx
+	tls     *tls.Config // https:// only: the TLS client settings, ServerName set
 }
 
 // NewClient returns a client for the auth server at u (see ParseURL). A
@@ -54,11 +57,39 @@ func NewClient(u URL, timeout time.Duration, headers []Header) (*Client, error) 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	c := &Client{t: t, timeout: timeout}
+	c := &Client{t: t, raw: u.raw, timeout: timeout}
 	c.prefix = appendRequestLine(nil, t.host, t.uri)
 	c.suffix = append(appendCustom(nil, headers), "\r\n"...)
+	if t.serverName != "" {
+		c.SetTLS(nil)
+	}
 	return c, nil
 }
+
+// SetTLS sets the TLS client settings of an https:// client: the roots
+// and verification, a client certificate, versions. nil means Go's
+// defaults (the system's roots, the certificate verified). The
+// certificate is always checked against the URL's host (an IP literal
+// against the certificate's IP addresses), which is also sent as SNI
+// when it is a name; sessions are resumed. cfg is not modified. Call it
+// before the first Do; it does nothing for an http:// client.
+func (c *Client) SetTLS(cfg *tls.Config) {
+	if c.t.serverName == "" {
+		return
+	}
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	cfg = cfg.Clone()
+	cfg.ServerName = c.t.serverName
+	if cfg.ClientSessionCache == nil {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+	}
+	c.tls = cfg
+}
+
+// HTTPS reports whether the client speaks TLS to the auth server.
+func (c *Client) HTTPS() bool { return c.tls != nil }
 
 // SetKeepAlive turns connection reuse on (k.MaxIdle > 0) as KeepAlive
 // describes. Call it before the first Do.
@@ -106,6 +137,7 @@ func (c *Client) AppendRequest(dst []byte, r *Request) []byte {
 type exchange struct {
 	req  []byte
 	head [MaxHeadSize]byte
+	code int // the answer's status code
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{req: make([]byte, 0, 512)} }}
@@ -126,8 +158,15 @@ var exchangePool = sync.Pool{New: func() any { return &exchange{req: make([]byte
 // a syntax error is reported as soon as the offending bytes arrive, as
 // nginx does.
 func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
+	resp, _, err := c.do(ctx, r)
+	return resp, err
+}
+
+// do is Do that also returns the status code of the answer's status
+// line (0 when it has none or no answer was read).
+func (c *Client) do(ctx context.Context, r *Request) (*Response, int, error) {
 	if r == nil {
-		return nil, errors.New("authhttp: nil Request")
+		return nil, 0, errors.New("authhttp: nil Request")
 	}
 	deadline := time.Now().Add(c.timeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
@@ -142,17 +181,21 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 		if conn := c.pool.get(); conn != nil {
 			resp, stale, err := c.exchange(ctx, conn, deadline, x, r)
 			if !stale {
-				return resp, err
+				return resp, x.code, err
 			}
 			// The service closed the kept connection: send again, anew.
 		}
 	}
 	conn, err := c.dial(dctx)
 	if err != nil {
-		return nil, classify(ctx, ConnectFailed, err)
+		var te *TransportError
+		if errors.As(err, &te) {
+			return nil, 0, te
+		}
+		return nil, 0, classify(ctx, ConnectFailed, err)
 	}
 	resp, _, err := c.exchange(ctx, conn, deadline, x, r)
-	return resp, err
+	return resp, x.code, err
 }
 
 // exchange sends x.req on conn and reads the answer; it closes conn or,
@@ -176,7 +219,9 @@ func (c *Client) exchange(ctx context.Context, conn net.Conn, deadline time.Time
 	if _, err := conn.Write(x.req); err != nil {
 		return nil, ctx.Err() == nil, classify(ctx, SendFailed, err)
 	}
+	x.code = 0
 	resp, n, headLen, err := readHead(ctx, conn, x.head[:], r)
+	x.code = statusCode(x.head[:n])
 	if err != nil {
 		return nil, n == 0 && ctx.Err() == nil, err
 	}
@@ -236,13 +281,29 @@ func readHead(ctx context.Context, conn net.Conn, buf []byte, r *Request) (*Resp
 	return nil, n, 0, &TransportError{Kind: HeadTooLarge}
 }
 
-// dial opens the connection to the auth server.
+// dial opens the connection to the auth server, with its TLS handshake
+// for https://. A failed handshake is a *TransportError HandshakeFailed.
 func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	var conn net.Conn
+	var err error
 	if c.Dial != nil {
-		return c.Dial(ctx, c.t.network, c.t.address)
+		conn, err = c.Dial(ctx, c.t.network, c.t.address)
+	} else {
+		d := net.Dialer{KeepAlive: -1} // no keep-alive probes, as nginx
+		conn, err = d.DialContext(ctx, c.t.network, c.t.address)
 	}
-	d := net.Dialer{KeepAlive: -1} // no keep-alive probes, as nginx
-	return d.DialContext(ctx, c.t.network, c.t.address)
+	if err != nil || c.tls == nil {
+		return conn, err
+	}
+	tc := tls.Client(conn, c.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, err
+		}
+		return nil, &TransportError{Kind: HandshakeFailed, Err: err}
+	}
+	return tc, nil
 }
 
 // classify turns an I/O error into a *TransportError: Canceled when the

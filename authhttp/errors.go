@@ -32,6 +32,16 @@ const (
 	// InvalidBackendMethod: Auth-Backend-Method (beyond nginx) is neither
 	// xoauth2 nor oauthbearer.
 	InvalidBackendMethod
+	// InvalidSSLBackend: Auth-SSL-Backend is not on, starttls or off
+	// (beyond nginx).
+	InvalidSSLBackend
+	// InvalidSSLBackendName: Auth-SSL-Backend-Name is not a host name
+	// (beyond nginx).
+	InvalidSSLBackendName
+	// ServerError: with several auth_http URLs, every one failed and the
+	// last answered with a 5xx status (Value); a single auth_http never
+	// looks at the status, as nginx.
+	ServerError
 )
 
 // ResponseError is an answer nginx refuses to act on.
@@ -61,6 +71,12 @@ func (e *ResponseError) Error() string {
 		return `sent invalid server port:"` + e.Value + `"`
 	case InvalidBackendMethod:
 		return `sent invalid Auth-Backend-Method:"` + e.Value + `"`
+	case InvalidSSLBackend:
+		return `sent invalid Auth-SSL-Backend:"` + e.Value + `"`
+	case ServerError:
+		return "answered with status " + e.Value
+	case InvalidSSLBackendName:
+		return `sent invalid Auth-SSL-Backend-Name:"` + e.Value + `"`
 	}
 	return "sent unusable response (kind " + strconv.Itoa(int(e.Kind)) + ")"
 }
@@ -88,6 +104,9 @@ const (
 	HeadTooLarge
 	// Canceled: the caller's context ended first. Err is its cause.
 	Canceled
+	// HandshakeFailed: the TLS handshake with an https:// auth server
+	// failed (its certificate did not verify, no common version…).
+	HandshakeFailed
 )
 
 // TransportError means no usable answer was read.
@@ -115,6 +134,8 @@ func (e *TransportError) Error() string {
 		return "sent a response header larger than " + strconv.Itoa(MaxHeadSize) + " bytes"
 	case Canceled:
 		return "request canceled" + errnoSuffix(e.Err)
+	case HandshakeFailed:
+		return "SSL handshake failed" + errnoSuffix(e.Err)
 	}
 	return "transport failure (kind " + strconv.Itoa(int(e.Kind)) + ")" + errnoSuffix(e.Err)
 }

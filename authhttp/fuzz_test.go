@@ -16,8 +16,13 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte(okAnswer), "pop3", MethodAPOP, true)
 	f.Add([]byte(statusLine+"Auth-Status: No\r\nAuth-Error-SASL: e30=\r\nAuth-Wait: 1\r\n\r\n"), "imap", MethodXOAUTH2, false)
 	f.Add([]byte(statusLine+okHeaders+"Auth-Backend-Method: oauthbearer\r\n\r\n"), "smtp", MethodOAuthBearer, false)
+	// Headers beyond nginx; an odd-length head also allows host names.
+	f.Add([]byte(statusLine+okHeaders+"Auth-SSL-Backend: starttls\r\nAuth-SSL-Backend-Name: imap.example\r\nAuth-Cache-TTL: 30\r\n\r\n"), "imap", MethodPlain, false)
+	f.Add([]byte(statusLine+"Auth-Status: OK\r\nAuth-Server: imap1.example\r\nAuth-Port: 143\r\nAuth-SSL-Backend: on\r\n\r\n "), "imap", MethodPlain, false)
 	f.Fuzz(func(t *testing.T, head []byte, proto, method string, waiting bool) {
-		r := &Request{Protocol: proto, Method: method, Waiting: waiting}
+		// Host names in Auth-Server are allowed for odd lengths, so both
+		// parsers are fuzzed without changing the corpus's signature.
+		r := &Request{Protocol: proto, Method: method, Waiting: waiting, ServerNames: len(head)%2 == 1}
 		resp, err := ParseResponse(head, r)
 		if (resp == nil) == (err == nil) {
 			t.Fatalf("response %v with error %v", resp, err)
@@ -61,13 +66,31 @@ func checkInvariants(t *testing.T, resp *Response, waiting bool) {
 	t.Helper()
 	switch resp.Status {
 	case StatusOK:
-		if waiting || !resp.Server.IsValid() || resp.Server.Port() == 0 {
+		port := resp.Server.Port()
+		if resp.Host != "" {
+			// A host name: no address, a valid name, its own port.
+			if resp.Server.IsValid() || !validHostname(resp.Host) || strings.ContainsAny(resp.Host, "\r\n :") {
+				t.Fatalf("bad host %+v", *resp)
+			}
+			port = resp.Port
+		} else if !resp.Server.IsValid() || resp.Port != 0 {
+			t.Fatalf("bad OK %+v", *resp)
+		}
+		if waiting || port == 0 {
 			t.Fatalf("bad OK %+v", *resp)
 		}
 		i := strings.LastIndexByte(resp.Upstream, ':')
-		port, err := strconv.ParseUint(strings.TrimLeft(resp.Upstream[i+1:], "0"), 10, 16)
-		if i < 1 || err != nil || uint16(port) != resp.Server.Port() {
+		up, err := strconv.ParseUint(strings.TrimLeft(resp.Upstream[i+1:], "0"), 10, 16)
+		if i < 1 || err != nil || uint16(up) != port {
 			t.Fatalf("upstream %q for %v", resp.Upstream, resp.Server)
+		}
+		switch resp.SSLBackend {
+		case "", "on", "off", "starttls":
+		default:
+			t.Fatalf("Auth-SSL-Backend %q", resp.SSLBackend)
+		}
+		if resp.SSLBackendName != "" && !validHostname(resp.SSLBackendName) {
+			t.Fatalf("Auth-SSL-Backend-Name %q", resp.SSLBackendName)
 		}
 	case StatusFail, StatusWait:
 		if resp.Server.IsValid() || resp.Upstream != "" {

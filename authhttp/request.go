@@ -29,6 +29,8 @@ import (
 //   - Auth-SMTP-Helo/-From/-To only for method none (empty values sent).
 //   - Auth-SSL* only when SSL is not nil; within it, each field is sent
 //     only when non-empty ("Auth-SSL: on" always).
+//   - Auth-Failed-Server and Auth-Failed-Reason (beyond nginx) only when
+//     FailedServer is not empty (a failover request).
 //
 // AppendRequest allocates only to grow dst.
 func AppendRequest(dst []byte, host, uri string, r *Request, extra []Header) []byte {
@@ -121,6 +123,12 @@ func appendFields(b []byte, r *Request) []byte {
 		if s.Cert != "" {
 			b = appendEscaped(b, "Auth-SSL-Cert", s.Cert)
 		}
+	}
+	if r.FailedServer != "" {
+		// A failover request (beyond nginx): the backend of the previous
+		// answer failed.
+		b = appendLine(b, "Auth-Failed-Server", r.FailedServer)
+		b = appendNonEmpty(b, "Auth-Failed-Reason", r.FailedReason)
 	}
 	return b
 }

@@ -118,6 +118,11 @@ func goldenCases() []goldenCase {
 			ClientHost: "[UNAVAILABLE]", SMTPHelo: "client.example.org",
 			SMTPFrom: "MAIL FROM:<> SIZE=1024", SMTPTo: "RCPT TO:<postmaster@example.com>",
 		}},
+		{name: "failover", host: "127.0.0.1", uri: "/auth", r: Request{
+			Method: MethodPlain, User: "alice", Pass: "pw", Protocol: "imap",
+			LoginAttempt: 2, ClientIP: "127.0.0.1", SSL: &SSLInfo{Protocol: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256"},
+			FailedServer: "10.0.0.5:143", FailedReason: "connect",
+		}, extra: []Header{{"X-Auth-Key", "k"}}},
 		{name: "spec-9.5-smtp-cram-md5", host: "127.0.0.1", uri: "/auth", r: Request{
 			Method: MethodCRAMMD5, User: "carol", Pass: "0123456789abcdef0123456789abcdef",
 			Salt: "<846930886.1700000000@mx.example.com>", Protocol: "smtp",

@@ -39,8 +39,14 @@ var errNeedMore = errors.New("authhttp: incomplete response header")
 //     InvalidServerAddress, InvalidServerPort, InvalidBackendMethod;
 //  4. StatusOK with Server and Upstream.
 //
+// With r.ServerNames, a valid host name in Auth-Server is accepted
+// (Response.Host). Auth-SSL-Backend must be on, starttls or off and
+// Auth-SSL-Backend-Name a host name (InvalidSSLBackend,
+// InvalidSSLBackendName); both are checked for StatusOK answers only.
+//
 // Syntax errors give *ResponseError InvalidResponse or InvalidHeader. The
-// status code of the status line is never looked at.
+// status code of the status line is never looked at (a list of auth_http
+// URLs looks at it, see Endpoints).
 func ParseResponse(head []byte, r *Request) (*Response, error) {
 	b := head
 	if len(b) > MaxHeadSize {
@@ -78,6 +84,12 @@ type answer struct {
 	errSASL []byte
 	hasSASL bool
 	backend []byte
+
+	sslBackend     []byte
+	hasSSLBackend  bool
+	sslBackendName []byte
+	cacheTTL       int64
+	hasCacheTTL    bool
 }
 
 // header records one header line as nginx's process_headers does.
@@ -112,6 +124,14 @@ func (a *answer) header(name, value []byte) {
 		a.errSASL, a.hasSASL = value, true
 	case equalFold(name, "Auth-Backend-Method"):
 		a.backend = value
+	case equalFold(name, "Auth-SSL-Backend"):
+		a.sslBackend, a.hasSSLBackend = value, true
+	case equalFold(name, "Auth-SSL-Backend-Name"):
+		a.sslBackendName = value
+	case equalFold(name, "Auth-Cache-TTL"):
+		// A value that is not a number forbids caching.
+		n, _ := atoi(value)
+		a.cacheTTL, a.hasCacheTTL = n, true
 	}
 }
 
@@ -127,6 +147,9 @@ func (a *answer) decide(r *Request) (*Response, error) {
 		// freenginx honours Auth-Error-SASL for the OAuth methods only.
 		ErrorSASL:    string(a.errSASL),
 		HasErrorSASL: a.hasSASL && r != nil && (r.Method == MethodXOAUTH2 || r.Method == MethodOAuthBearer),
+
+		CacheTTL:    seconds(a.cacheTTL),
+		HasCacheTTL: a.hasCacheTTL,
 	}
 	if a.failed {
 		resp.Status = StatusFail
@@ -145,7 +168,10 @@ func (a *answer) decide(r *Request) (*Response, error) {
 	}
 	ip, ok := parseAddr(a.addr)
 	if !ok {
-		return nil, &ResponseError{Kind: InvalidServerAddress, Value: string(a.addr)}
+		if r == nil || !r.ServerNames || !validHostname(string(a.addr)) {
+			return nil, &ResponseError{Kind: InvalidServerAddress, Value: string(a.addr)}
+		}
+		resp.Host = string(a.addr)
 	}
 	port, ok := atoi(a.port)
 	if !ok || port < 1 || port > 65535 {
@@ -159,10 +185,48 @@ func (a *answer) decide(r *Request) (*Response, error) {
 			return nil, &ResponseError{Kind: InvalidBackendMethod, Value: string(a.backend)}
 		}
 	}
+	if a.hasSSLBackend {
+		switch v := string(a.sslBackend); v {
+		case "on", "starttls", "off":
+			resp.SSLBackend = v
+		default:
+			return nil, &ResponseError{Kind: InvalidSSLBackend, Value: v}
+		}
+	}
+	if len(a.sslBackendName) > 0 {
+		if !validHostname(string(a.sslBackendName)) {
+			return nil, &ResponseError{Kind: InvalidSSLBackendName, Value: string(a.sslBackendName)}
+		}
+		resp.SSLBackendName = string(a.sslBackendName)
+	}
 	resp.Status = StatusOK
-	resp.Server = netip.AddrPortFrom(ip, uint16(port))
+	if resp.Host != "" {
+		resp.Port = uint16(port)
+	} else {
+		resp.Server = netip.AddrPortFrom(ip, uint16(port))
+	}
 	resp.Upstream = string(a.addr) + ":" + string(a.port)
 	return resp, nil
+}
+
+// statusCode returns the status code of b's status line ("HTTP/1.1 503
+// …"), or 0 when b has none.
+func statusCode(b []byte) int {
+	if len(b) < 12 || string(b[:5]) != "HTTP/" {
+		return 0
+	}
+	i := 5
+	for i < len(b) && b[i] != ' ' && b[i] != '\r' && b[i] != '\n' {
+		i++
+	}
+	if i+4 > len(b) || b[i] != ' ' {
+		return 0
+	}
+	n, ok := atoi(b[i+1 : i+4])
+	if !ok || (i+4 < len(b) && b[i+4] >= '0' && b[i+4] <= '9') {
+		return 0
+	}
+	return int(n)
 }
 
 // needsPass reports whether nginx has no password of its own after a

@@ -16,6 +16,12 @@
 //   - ParseResponse applies nginx's parsing and decision rules to an answer.
 //   - Errors are *ResponseError or *TransportError; every one of them means
 //     nginx's internal-error reply, and LogMessage gives nginx's log text.
+//
+// Beyond nginx, each off unless asked for: https:// URLs (Client.SetTLS),
+// keep-alive (Client.SetKeepAlive), several URLs with passive health
+// (Endpoints), an answer cache keyed by an HMAC of the request (Cache),
+// failover requests (Request.FailedServer) and the answer headers
+// Auth-SSL-Backend, Auth-SSL-Backend-Name and Auth-Cache-TTL.
 package authhttp
 
 import (
@@ -93,6 +99,14 @@ type Request struct {
 	ServerAddr string
 	ServerPort string
 	IMAPID     string
+	// FailedServer and FailedReason (beyond nginx) make a failover
+	// request: the backend the previous answer named ("ADDR:PORT", or
+	// "NAME:PORT" as the answer gave it) could not be used, for the
+	// reason given ("connect", "tls", "login", "timeout"). Sent as
+	// Auth-Failed-Server and Auth-Failed-Reason when FailedServer is not
+	// empty.
+	FailedServer string
+	FailedReason string
 
 	// Waiting is never sent. It carries nginx's per-session WAIT flag
 	// (SPEC §10.5) into ParseResponse: set it while an earlier answer of
@@ -101,6 +115,11 @@ type Request struct {
 	// ends). While it is set every answer without an error Auth-Status is
 	// judged StatusWait, even "OK" with server and port.
 	Waiting bool
+
+	// ServerNames is never sent. It lets ParseResponse accept a host
+	// name in Auth-Server (Response.Host) where nginx accepts only an
+	// IP literal and refuses the answer.
+	ServerNames bool
 }
 
 // Status is the verdict of an auth response (SPEC §10.3).
@@ -125,6 +144,11 @@ type Response struct {
 	ErrorCode string         // Auth-Error-Code, verbatim (SMTP only); "": DefaultSMTPErrorCode
 	Wait      time.Duration  // Auth-Wait
 	Server    netip.AddrPort // backend address (StatusOK only)
+	// Host is the backend's host name when Auth-Server was one (only
+	// with Request.ServerNames; Server is then invalid) and Port its
+	// port (0 when Host is empty: Server has it).
+	Host string
+	Port uint16
 	// Upstream is Auth-Server and Auth-Port joined with ":" as nginx logs it.
 	Upstream string
 	// User and Pass are the Auth-User / Auth-Pass values of the answer,
@@ -148,4 +172,19 @@ type Response struct {
 	// in its message, instead of the protocol's password login; "" when
 	// absent. Another value makes an OK answer a ResponseError.
 	BackendMethod string
+
+	// Headers beyond nginx (README, "The auth service"); their zero
+	// values change nothing.
+
+	// SSLBackend is Auth-SSL-Backend: "on" (implicit TLS), "starttls"
+	// or "off", overriding proxy_ssl for this login; "" when absent.
+	SSLBackend string
+	// SSLBackendName is Auth-SSL-Backend-Name: the name the backend's
+	// certificate must carry (and SNI, with proxy_ssl_server_name),
+	// overriding proxy_ssl_name; "" when absent.
+	SSLBackendName string
+	// CacheTTL is Auth-Cache-TTL: how long auth_http_cache may keep this
+	// answer (0: not at all); HasCacheTTL tells whether it was sent.
+	CacheTTL    time.Duration
+	HasCacheTTL bool
 }

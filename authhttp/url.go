@@ -16,6 +16,7 @@ type URL struct {
 	network string // "tcp" or "unix"
 	host    string // Host header value
 	uri     string // request URI, verbatim
+	https   bool   // https:// (beyond nginx): TLS to the auth server
 
 	// unix
 	path string // socket path
@@ -54,12 +55,16 @@ func (u URL) Host() string { return u.host }
 // URI returns the request URI: as written, "/" when there is none.
 func (u URL) URI() string { return u.uri }
 
+// HTTPS reports an https:// URL: the auth server is reached over TLS.
+func (u URL) HTTPS() bool { return u.https }
+
 // maxUnixPath is sizeof(sun_path) on Linux minus the terminating NUL.
 const maxUnixPath = 107
 
 // ParseURL parses an auth_http value as ngx_mail_auth_http and
 // ngx_parse_url do (SPEC §9.1, §9.2 row 1): an optional "http://" (lower
-// case, as nginx strips only that spelling), then "host[:port][/uri]"
+// case, as nginx strips only that spelling) or, beyond nginx, "https://"
+// (lower case too; port 443 by default; not with unix:), then "host[:port][/uri]"
 // (port 80 and URI "/" by default; a "?query" also starts the URI and is
 // kept verbatim; an IPv6 host is written in brackets and then only "/"
 // starts the URI) or "unix:/path[:uri]" ("unix:" in any case).
@@ -83,8 +88,15 @@ func ParseURL(raw string) (URL, error) {
 		}
 	}
 	u := strings.TrimPrefix(raw, "http://")
-	if hasPrefixFold(u, "https://") {
-		return bad("https is not supported, the auth server is reached over plain HTTP (http://)")
+	https := false
+	if hasPrefixFold(raw, "https://") {
+		if !strings.HasPrefix(raw, "https://") {
+			return bad(`the scheme must be written in lower case, "https://"`)
+		}
+		u, https = u[len("https://"):], true
+		if hasPrefixFold(u, "unix:") {
+			return bad("https:// cannot name a unix domain socket")
+		}
 	}
 
 	if hasPrefixFold(u, "unix:") {
@@ -105,10 +117,13 @@ func ParseURL(raw string) (URL, error) {
 		if strings.EqualFold(scheme, "http") {
 			return bad(`the scheme must be written in lower case, "http://"`)
 		}
-		return bad("only http:// is supported")
+		return bad("only http:// and https:// are supported")
 	}
 
-	t := URL{raw: raw, network: "tcp", port: 80}
+	t := URL{raw: raw, network: "tcp", port: 80, https: https}
+	if https {
+		t.port = 443
+	}
 	if strings.HasPrefix(u, "[") {
 		end := strings.IndexByte(u[1:], ']')
 		if end < 0 {
@@ -193,7 +208,14 @@ func (u URL) resolve(lookup func(ctx context.Context, network, host string) ([]n
 		ip = addrs[0].Unmap()
 	}
 	ap := netip.AddrPortFrom(ip, u.port).String()
-	return target{network: "tcp", address: ap, name: ap, host: u.host, uri: u.uri}, nil
+	t := target{network: "tcp", address: ap, name: ap, host: u.host, uri: u.uri}
+	if u.https {
+		t.serverName = u.hostname
+		if t.serverName == "" {
+			t.serverName = u.ip.String()
+		}
+	}
+	return t, nil
 }
 
 // target is a resolved auth_http URL.
@@ -203,6 +225,9 @@ type target struct {
 	name    string // nginx's peer name: "ADDR:PORT", "[ADDR]:PORT", "unix:PATH"
 	host    string // Host header value
 	uri     string // request URI, verbatim
+	// serverName is the name the auth server's certificate must carry
+	// (and SNI) for https://; "" for plain HTTP.
+	serverName string
 }
 
 // hasPrefixFold is strings.HasPrefix ignoring ASCII case.
@@ -227,9 +252,12 @@ func schemeOf(s string) (string, bool) {
 	return s[:i], true
 }
 
-// validHostname reports whether h looks like a host name: dot-separated
+// ValidHostname reports whether h looks like a host name: dot-separated
 // labels of letters, digits, '-' and '_' (a final dot allowed), at most
-// 253 bytes.
+// 253 bytes. It is the check of auth_http hosts and, with
+// Request.ServerNames, of Auth-Server names.
+func ValidHostname(h string) bool { return validHostname(h) }
+
 func validHostname(h string) bool {
 	if len(h) > 253 {
 		return false

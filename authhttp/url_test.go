@@ -123,6 +123,7 @@ func TestParseURL(t *testing.T) {
 		raw                   string
 		network, address      string
 		name, host, uri, fail string
+		serverName            string
 	}{
 		{raw: "127.0.0.1:9000/auth", network: "tcp", address: "127.0.0.1:9000", name: "127.0.0.1:9000", host: "127.0.0.1", uri: "/auth"},
 		{raw: "http://127.0.0.1:9000/auth", network: "tcp", address: "127.0.0.1:9000", name: "127.0.0.1:9000", host: "127.0.0.1", uri: "/auth"},
@@ -143,14 +144,18 @@ func TestParseURL(t *testing.T) {
 		{raw: "UNIX:/s:", network: "unix", address: "/s", name: "UNIX:/s", host: "localhost", uri: "/"},
 		{raw: "unix:/x:uri", network: "unix", address: "/x", name: "unix:/x", host: "localhost", uri: "uri"}, // as nginx
 		{raw: "unix://run/s", network: "unix", address: "//run/s", name: "unix://run/s", host: "localhost", uri: "/"},
-		{raw: "https://127.0.0.1/auth", fail: "https is not supported, the auth server is reached over plain HTTP (http://)"},
-		{raw: "HTTPS://127.0.0.1/auth", fail: "https is not supported, the auth server is reached over plain HTTP (http://)"},
+		{raw: "https://127.0.0.1/auth", network: "tcp", address: "127.0.0.1:443", name: "127.0.0.1:443", host: "127.0.0.1", uri: "/auth", serverName: "127.0.0.1"},
+		{raw: "https://auth.internal:8443", network: "tcp", address: "10.0.0.7:8443", name: "10.0.0.7:8443", host: "auth.internal", uri: "/", serverName: "auth.internal"},
+		{raw: "https://[::1]/x", network: "tcp", address: "[::1]:443", name: "[::1]:443", host: "[::1]", uri: "/x", serverName: "::1"},
+		{raw: "HTTPS://127.0.0.1/auth", fail: `the scheme must be written in lower case, "https://"`},
+		{raw: "https://unix:/run/auth.sock", fail: "https:// cannot name a unix domain socket"},
+		{raw: "http://https://x", fail: "only http:// and https:// are supported"},
 		// nginx strips only a lower-case "http://" and then reads "HTTP"
 		// as a host with an empty port.
 		{raw: "HTTP://127.0.0.1/auth", fail: `the scheme must be written in lower case, "http://"`},
 		{raw: "HTTP://[::1]/x", fail: `the scheme must be written in lower case, "http://"`},
-		{raw: "ftp://x", fail: "only http:// is supported"},
-		{raw: "http://ftp://x", fail: "only http:// is supported"},
+		{raw: "ftp://x", fail: "only http:// and https:// are supported"},
+		{raw: "http://ftp://x", fail: "only http:// and https:// are supported"},
 		{raw: "127.0.0.1:0/auth", fail: "invalid port"},
 		{raw: "127.0.0.1:65536", fail: "invalid port"},
 		{raw: "127.0.0.1:/auth", fail: "invalid port"},
@@ -187,13 +192,13 @@ func TestParseURL(t *testing.T) {
 			}
 			continue
 		}
-		want := target{network: tt.network, address: tt.address, name: tt.name, host: tt.host, uri: tt.uri}
+		want := target{network: tt.network, address: tt.address, name: tt.name, host: tt.host, uri: tt.uri, serverName: tt.serverName}
 		if err != nil || got != want {
 			t.Errorf("parseURL(%q) = %+v, %v; want %+v", tt.raw, got, err, want)
 			continue
 		}
 		u := mustURL(t, tt.raw)
-		if u.String() != tt.raw || u.Network() != tt.network || u.Host() != tt.host || u.URI() != tt.uri {
+		if u.String() != tt.raw || u.Network() != tt.network || u.Host() != tt.host || u.URI() != tt.uri || u.HTTPS() != (tt.serverName != "") {
 			t.Errorf("ParseURL(%q) = %q %q %q %q", tt.raw, u.String(), u.Network(), u.Host(), u.URI())
 		}
 	}

@@ -2,7 +2,6 @@ package authservice
 
 import (
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -32,7 +31,7 @@ func (k kind) String() string {
 // decision is what the service answers, plus a reason for the log.
 type decision struct {
 	kind       kind
-	backend    netip.AddrPort
+	backend    route
 	sendPass   bool
 	password   string
 	reason     string
@@ -92,11 +91,32 @@ func (s *Service) checkPassword(req *request, users *Users, ok func(password sto
 	if !ok(a.password) {
 		return decision{kind: kindInvalid, reason: "wrong password"}
 	}
-	backend, found := a.backends[req.protocol]
-	if !found {
+	routes := a.routes[req.protocol]
+	if len(routes) == 0 {
 		return decision{kind: kindInvalid, reason: "no backend for " + req.protocol}
 	}
+	backend, found := next(routes, req.failedServer)
+	if !found {
+		return decision{kind: kindInvalid, reason: "no other backend than " + quoteShort(req.failedServer)}
+	}
 	return decision{kind: kindOK, backend: backend, sendPass: sendPass, password: a.password.plain}
+}
+
+// next picks the backend to answer: the first, or for a failover request
+// the one after the backend that failed (none after the last).
+func next(routes []route, failed string) (route, bool) {
+	if failed == "" {
+		return routes[0], true
+	}
+	for i, r := range routes {
+		if r.String() == failed {
+			if i+1 < len(routes) {
+				return routes[i+1], true
+			}
+			return route{}, false
+		}
+	}
+	return routes[0], true
 }
 
 // relay judges method none: SMTP without AUTH.
@@ -118,8 +138,8 @@ func (s *Service) relay(req *request, users *Users) decision {
 			continue
 		}
 		if a := users.get(n); a != nil {
-			if backend, ok := a.backends["smtp"]; ok {
-				return decision{kind: kindOK, backend: backend, reason: "relay via " + quoteShort(n)}
+			if rs := a.routes["smtp"]; len(rs) > 0 {
+				return decision{kind: kindOK, backend: rs[0], reason: "relay via " + quoteShort(n)}
 			}
 		}
 	}

@@ -28,6 +28,9 @@ type request struct {
 	clientIP  string
 	sslVerify string // Auth-SSL-Verify, verbatim
 	smtpTo    string // Auth-SMTP-To, verbatim
+	// failedServer is Auth-Failed-Server: mailproxy asks for another
+	// backend than this one (failover).
+	failedServer string
 }
 
 // parseRequest extracts the auth_http headers from r. Header names are
@@ -43,6 +46,8 @@ func parseRequest(r *http.Request) *request {
 		clientIP:  h.Get("Client-IP"),
 		sslVerify: h.Get("Auth-SSL-Verify"),
 		smtpTo:    h.Get("Auth-SMTP-To"),
+
+		failedServer: h.Get("Auth-Failed-Server"),
 	}
 	_, req.hasSalt = h["Auth-Salt"]
 	if n, err := strconv.Atoi(h.Get("Auth-Login-Attempt")); err == nil && n > 0 {

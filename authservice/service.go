@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -105,6 +106,10 @@ type Options struct {
 	// certificate the proxy verified, because the client alone chooses
 	// the user name.
 	ExternalWithoutCert bool
+	// BackendNames allows NAME:PORT backends in the users file, answered
+	// as host names in Auth-Server (mailproxy's proxy_resolve; nginx
+	// accepts only addresses).
+	BackendNames bool
 
 	// Logger receives one line per request (never a password or digest).
 	// Default slog.Default().
@@ -145,7 +150,7 @@ func New(opts Options) (*Service, error) {
 		return nil, errors.New("authservice: both UsersFile and Users set")
 	case opts.UsersFile != "":
 		var err error
-		if users, err = LoadUsers(opts.UsersFile); err != nil {
+		if users, err = loadUsers(opts.UsersFile, opts.BackendNames); err != nil {
 			return nil, err
 		}
 	case users == nil:
@@ -162,7 +167,7 @@ func (s *Service) ReloadUsers() error {
 	if s.opts.UsersFile == "" {
 		return errors.New("authservice: no users file to reload")
 	}
-	u, err := LoadUsers(s.opts.UsersFile)
+	u, err := loadUsers(s.opts.UsersFile, s.opts.BackendNames)
 	if err != nil {
 		return err
 	}
@@ -214,8 +219,8 @@ func (s *Service) write(w http.ResponseWriter, req *request, d *decision) {
 	switch d.kind {
 	case kindOK:
 		set(headerAuthStatus, "OK")
-		set(headerAuthServer, d.backend.Addr().String())
-		set(headerAuthPort, strconv.Itoa(int(d.backend.Port())))
+		set(headerAuthServer, d.backend.host)
+		set(headerAuthPort, strconv.Itoa(int(d.backend.port)))
 		if d.sendPass {
 			set(headerAuthPass, d.password)
 		}
@@ -277,7 +282,10 @@ func (s *Service) logRequest(r *http.Request, req *request, d *decision) {
 		slog.String("remote", r.RemoteAddr),
 	}
 	if d.kind == kindOK {
-		attrs = append(attrs, slog.String("backend", d.backend.String()))
+		attrs = append(attrs, slog.String("backend", net.JoinHostPort(d.backend.host, strconv.Itoa(int(d.backend.port)))))
+	}
+	if req.failedServer != "" {
+		attrs = append(attrs, slog.String("failed_server", req.failedServer))
 	}
 	if d.reason != "" {
 		attrs = append(attrs, slog.String("reason", d.reason))

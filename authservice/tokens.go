@@ -93,9 +93,13 @@ func (s *Service) checkToken(req *request, users *Users) decision {
 		return decision{kind: kindInvalid, reason: "token of another user", errorSASL: true}
 	}
 	a := users.get(b.user)
-	backend, found := a.backends[req.protocol]
-	if !found {
+	routes := a.routes[req.protocol]
+	if len(routes) == 0 {
 		return decision{kind: kindInvalid, reason: "no backend for " + req.protocol, errorSASL: true}
+	}
+	backend, found := next(routes, req.failedServer)
+	if !found {
+		return decision{kind: kindInvalid, reason: "no other backend than " + quoteShort(req.failedServer)}
 	}
 	d := decision{kind: kindOK, backend: backend, user: b.user}
 	switch {

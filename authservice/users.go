@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -49,7 +50,12 @@ const RelayName = "*"
 //     is written {PLAIN}….
 //   - BACKEND is the backend's IP:PORT; an IPv6 address is written in
 //     brackets, e.g. [2001:db8::5]:143. Host names are not allowed (nginx
-//     accepts only IP literals in Auth-Server). Port 0 and zones are refused.
+//     accepts only IP literals in Auth-Server) unless the service runs
+//     with Options.BackendNames (mailproxy's proxy_resolve): NAME:PORT.
+//     Port 0 and zones are refused. Several backends separated by commas
+//     are replicas: the first is answered, and a failover request
+//     (Auth-Failed-Server, mailproxy's proxy_next_upstream_tries) gets the
+//     one after the backend that failed.
 //   - PROTOCOLS, optional, is a comma-separated list of imap, pop3, smtp
 //     and sieve (case-insensitive). Without it the line applies to imap,
 //     pop3 and smtp; a ManageSieve backend must be named with "sieve".
@@ -98,6 +104,7 @@ const RelayName = "*"
 type Users struct {
 	byName map[string]*account
 	tokens map[string]*bearer
+	names  bool // NAME:PORT backends allowed (Options.BackendNames)
 }
 
 // account is one user with a backend per protocol.
@@ -105,6 +112,9 @@ type account struct {
 	password stored
 	pwLine   int
 	backends map[string]netip.AddrPort
+	// routes are every backend of a protocol in order: the first is
+	// answered, the next ones to failover requests (Auth-Failed-Server).
+	routes map[string][]route
 	// explicit records, per protocol, the line that named it explicitly;
 	// defLine is the line without a protocol field (0 if none).
 	explicit map[string]int
@@ -130,19 +140,33 @@ func (u *Users) get(name string) *account {
 // LoadUsers reads and parses the users file at path. Errors name the file
 // and line.
 func LoadUsers(path string) (*Users, error) {
+	return loadUsers(path, false)
+}
+
+func loadUsers(path string, names bool) (*Users, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("authservice: %w", err)
 	}
 	defer f.Close()
-	return ParseUsers(f, path)
+	return parseUsers(f, path, names)
 }
 
 // ParseUsers parses a users file (format: see Users) from r. name is used
 // in error messages ("name:LINE: ..."). All errors found are reported,
 // joined with errors.Join; no Users is returned if there is any.
 func ParseUsers(r io.Reader, name string) (*Users, error) {
-	u := &Users{byName: make(map[string]*account), tokens: make(map[string]*bearer)}
+	return parseUsers(r, name, false)
+}
+
+// ParseUsersWithNames is ParseUsers with NAME:PORT backends allowed
+// (Options.BackendNames).
+func ParseUsersWithNames(r io.Reader, name string) (*Users, error) {
+	return parseUsers(r, name, true)
+}
+
+func parseUsers(r io.Reader, name string, names bool) (*Users, error) {
+	u := &Users{byName: make(map[string]*account), names: names, tokens: make(map[string]*bearer)}
 	var errs []error
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -192,10 +216,15 @@ func (u *Users) parseLine(line string, n int) error {
 	if err != nil {
 		return fmt.Errorf("password of %q: %w", name, err)
 	}
-	backend, err := parseBackend(fields[2])
-	if err != nil {
-		return err
+	var rs []route
+	for _, item := range strings.Split(fields[2], ",") {
+		r, err := parseRoute(item, u.names)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
 	}
+	backend := rs[0].addr
 	var protos []string
 	if len(fields) == 4 {
 		if protos, err = parseProtocols(fields[3]); err != nil {
@@ -209,6 +238,7 @@ func (u *Users) parseLine(line string, n int) error {
 			password: password,
 			pwLine:   n,
 			backends: make(map[string]netip.AddrPort),
+			routes:   make(map[string][]route),
 			explicit: make(map[string]int),
 		}
 		u.byName[name] = a
@@ -223,7 +253,7 @@ func (u *Users) parseLine(line string, n int) error {
 		a.defLine = n
 		for _, p := range defaultProtocols {
 			if _, ok := a.explicit[p]; !ok {
-				a.backends[p] = backend
+				a.setRoutes(p, backend, rs)
 			}
 		}
 		return nil
@@ -233,9 +263,73 @@ func (u *Users) parseLine(line string, n int) error {
 			return fmt.Errorf("user %q: protocol %s already given on line %d", name, p, prev)
 		}
 		a.explicit[p] = n
-		a.backends[p] = backend
+		a.setRoutes(p, backend, rs)
 	}
 	return nil
+}
+
+// setRoutes records the backends of protocol p: rs, and first when it is
+// an address.
+func (a *account) setRoutes(p string, first netip.AddrPort, rs []route) {
+	a.routes[p] = rs
+	if first.IsValid() {
+		a.backends[p] = first
+	} else {
+		delete(a.backends, p)
+	}
+}
+
+// route is one backend of a users file line: an address, or with
+// Options.BackendNames a host name, and a port.
+type route struct {
+	addr netip.AddrPort // valid for an address
+	host string         // Auth-Server: the address (no brackets) or the name
+	port uint16
+}
+
+// String is the backend as mailproxy names it in Auth-Failed-Server:
+// Auth-Server ":" Auth-Port.
+func (r route) String() string { return r.host + ":" + strconv.Itoa(int(r.port)) }
+
+// parseRoute parses one backend: IP:PORT, [IPv6]:PORT, or NAME:PORT
+// when names are allowed.
+func parseRoute(s string, names bool) (route, error) {
+	ap, err := parseBackend(s)
+	if err == nil {
+		return route{addr: ap, host: ap.Addr().String(), port: ap.Port()}, nil
+	}
+	if !names {
+		return route{}, err
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || !hostName(s[:i]) {
+		return route{}, fmt.Errorf("backend %q: want IP:PORT, [IPv6]:PORT or NAME:PORT", s)
+	}
+	port, perr := strconv.ParseUint(s[i+1:], 10, 16)
+	if perr != nil || port == 0 {
+		return route{}, fmt.Errorf("backend %q: bad port", s)
+	}
+	return route{host: strings.ToLower(s[:i]), port: uint16(port)}, nil
+}
+
+// hostName reports whether s is dot-separated labels of letters, digits
+// and '-'.
+func hostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // parseBackend parses an IP:PORT field.

@@ -152,3 +152,36 @@ func TestLoadUsers(t *testing.T) {
 		t.Error("LoadUsers of a missing file: no error")
 	}
 }
+
+func TestParseUsersReplicasAndNames(t *testing.T) {
+	u, err := ParseUsers(strings.NewReader("a p 10.0.0.1:143,[2001:db8::1]:143 imap\n"), "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := u.get("a").routes["imap"]
+	if len(rs) != 2 || rs[0].String() != "10.0.0.1:143" || rs[1].String() != "2001:db8::1:143" || u.get("a").backends["imap"] != netip.MustParseAddrPort("10.0.0.1:143") {
+		t.Errorf("routes %v", rs)
+	}
+	if _, err := ParseUsers(strings.NewReader("a p imap.test:143\n"), "users"); err == nil {
+		t.Error("a name accepted without names")
+	}
+	n, err := ParseUsersWithNames(strings.NewReader("a p imap.test:143,10.0.0.1:143 imap\nb p bad_name:1\nc p x.test:0\n"), "users")
+	if err == nil || !strings.Contains(err.Error(), `users:2: backend "bad_name:1"`) || !strings.Contains(err.Error(), `users:3: backend "x.test:0": bad port`) {
+		t.Errorf("bad names: %v", err)
+	}
+	_ = n
+	n, err = ParseUsersWithNames(strings.NewReader("a p imap.test:143,10.0.0.1:143 imap\n"), "users")
+	if err != nil || n.get("a").routes["imap"][0].String() != "imap.test:143" {
+		t.Errorf("names: %v", err)
+	}
+	for failed, want := range map[string]string{"": "imap.test:143", "imap.test:143": "10.0.0.1:143", "192.0.2.9:1": "imap.test:143", "10.0.0.1:143": "-"} {
+		r, ok := next(n.get("a").routes["imap"], failed)
+		got := r.String()
+		if !ok {
+			got = "-"
+		}
+		if got != want {
+			t.Errorf("after %q: %s, want %s", failed, got, want)
+		}
+	}
+}

@@ -159,8 +159,8 @@ func TestErrors(t *testing.T) {
 		}},
 
 		// auth_http.
-		{"auth_http https", y("mail:", "  auth_http: https://auth.example/auth", "servers:", "  - listen: [143]"), []string{
-			at(2, `auth_http: invalid URL "https://auth.example/auth": https is not supported, the auth server is reached over plain HTTP (http://)`),
+		{"auth_http HTTPS", y("mail:", "  auth_http: HTTPS://auth.example/auth", "servers:", "  - listen: [143]"), []string{
+			at(2, `auth_http: invalid URL "HTTPS://auth.example/auth": the scheme must be written in lower case, "https://"`),
 		}},
 		{"auth_http bad urls", y("servers:",
 			"  - {listen: [143], auth_http: ftp://x}",
@@ -176,7 +176,7 @@ func TestErrors(t *testing.T) {
 			"  - {listen: [153], protocol: imap, auth_http: \"ho$t\"}",
 			"  - {listen: [154], protocol: imap, auth_http: \"[::1]x\"}",
 		), []string{
-			at(2, `auth_http: invalid URL "ftp://x": only http:// is supported`),
+			at(2, `auth_http: invalid URL "ftp://x": only http:// and https:// are supported`),
 			at(3, `auth_http: invalid URL "::1:80": IPv6 addresses must be written in brackets`),
 			at(4, `auth_http: invalid URL "[::1": missing "]" after the IPv6 address`),
 			at(5, `auth_http: invalid URL "host:0": invalid port`),

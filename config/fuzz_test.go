@@ -103,3 +103,7 @@ func (stubLoader) TicketKeys([]string) ([][32]byte, error)          { return nil
 func (stubLoader) ServerConfig(mailtls.Settings) (*stdtls.Config, *mailtls.ClientAuth, error) {
 	return &stdtls.Config{}, nil, nil
 }
+
+func (stubLoader) ClientTLS(mailtls.ClientSettings) (*mailtls.ClientTLS, error) {
+	return new(mailtls.ClientTLS), nil
+}

@@ -134,7 +134,7 @@ func sslProtocolList(c *collector, key string, n *yaml.Node) ([]string, bool) {
 	list, ok := keywordSet(c, key, n, sslProtocolCanon, sslProtocolNames)
 	if ok {
 		if _, _, err := mailtls.ProtocolRange(list); err != nil {
-			c.errorf(n.Line, "%v", err)
+			c.errorf(n.Line, "%s: %s", key, strings.TrimPrefix(err.Error(), "ssl_protocols: "))
 			return nil, false
 		}
 	}

@@ -48,6 +48,7 @@ func durationOrZero(c *collector, key string, n *yaml.Node) (time.Duration, bool
 type resolverSpec struct {
 	servers        []string
 	noIPv4, noIPv6 bool
+	valid          time.Duration // valid=: overrides the answers' TTL
 }
 
 // resolverValue parses resolver: `off`, or a list of addresses (IP or
@@ -77,10 +78,12 @@ func resolverValue(c *collector, key string, n *yaml.Node) (resolverSpec, bool) 
 					r.noIPv6 = val == "off"
 				}
 			case "valid":
-				if _, good := nginxTime(val); !good {
+				d, good := nginxTime(val)
+				if !good {
 					c.errorf(t.line, "%s: invalid valid=%q", key, val)
 					ok = false
 				}
+				r.valid = d
 			case "status_zone":
 			default:
 				c.errorf(t.line, "%s: unknown parameter %q", key, t.s)

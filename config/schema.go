@@ -44,7 +44,7 @@ type settings struct {
 	timeout    opt[time.Duration]
 	maxErrors  opt[int]
 
-	authHTTP        opt[authhttp.URL]
+	authHTTP        opt[[]authhttp.URL]
 	authHTTPHeader  opt[[]Header]
 	authHTTPTimeout opt[time.Duration]
 
@@ -105,6 +105,8 @@ type settings struct {
 	imapID                    opt[[]IDField]
 	proxyForward              opt[string]
 	authHTTPPassClientDetails opt[bool]
+
+	up upstreamSettings // upstream.go
 }
 
 // parser parses one directive value; see values.go.
@@ -134,7 +136,7 @@ var directives = map[string]directive{
 	"timeout":     bind(false, func(s *settings) *opt[time.Duration] { return &s.timeout }, duration),
 	"max_errors":  bind(false, func(s *settings) *opt[int] { return &s.maxErrors }, count),
 
-	"auth_http":         bind(false, func(s *settings) *opt[authhttp.URL] { return &s.authHTTP }, authHTTP),
+	"auth_http":         bind(false, func(s *settings) *opt[[]authhttp.URL] { return &s.authHTTP }, authHTTPList),
 	"auth_http_header":  bind(false, func(s *settings) *opt[[]Header] { return &s.authHTTPHeader }, headerMap),
 	"auth_http_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.authHTTPTimeout }, duration),
 

@@ -187,6 +187,10 @@ type Server struct {
 	// the files are read once per load, and again at each reload.
 	TLS        *stdtls.Config
 	ClientAuth *mailtls.ClientAuth
+
+	// Upstreams are the directives beyond nginx for the backend side and
+	// the auth service (upstream.go).
+	Upstreams Upstreams
 }
 
 // IDField is one field of imap_id: a name and a value, or NIL.

@@ -78,7 +78,9 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	if !auth.set && !auth.bad {
 		c.errorf(line, `no "auth_http" is defined for server`)
 	}
-	srv.AuthHTTP = auth.v
+	if len(auth.v) > 0 {
+		srv.AuthHTTP = auth.v[0]
+	}
 	srv.AuthHTTPHeader = slices.Clone(s.authHTTPHeader.or(m.authHTTPHeader).v)
 	srv.AuthHTTPTimeout = s.authHTTPTimeout.or(m.authHTTPTimeout).get(defaultAuthHTTPTimeout)
 
@@ -119,6 +121,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	res := s.resolver.or(m.resolver).v
 	srv.Resolver = slices.Clone(res.servers)
 	srv.ResolverIPv4, srv.ResolverIPv6 = !res.noIPv4, !res.noIPv6
+	srv.Upstreams.ResolverValid = res.valid
 	srv.ResolverTimeout = s.resolverTimeout.or(m.resolverTimeout).get(defaultResolverTimeout)
 
 	srv.SSLPreferServerCiphers = s.sslPreferServerCiphers.or(m.sslPreferServerCiphers).get(false)
@@ -143,6 +146,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.ProxyForward = forward.get("")
 	checkProxyForward(c, srv, forward.line)
 	srv.AuthHTTPPassClientDetails = s.authHTTPPassClientDetails.or(m.authHTTPPassClientDetails).get(false)
+	resolveUpstreams(c, e, srv, auth, s.up.or(m.up))
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}

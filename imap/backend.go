@@ -36,7 +36,8 @@ func Handover(tag string) session.Handover { return backendLogin{tag: tag} }
 const idTag = "mailproxy-id"
 
 // LoginBackend runs nginx's IMAP login on conn (SPEC §11.2): it consumes
-// the greeting, sends "<tag> LOGIN {n}", the user and the password as
+// the greeting, with l.StartTLS sends "<tag> STARTTLS" (the reply must be
+// "<tag> OK" and nothing more) and upgrades, then sends "<tag> LOGIN {n}", the user and the password as
 // synchronizing literals under the client's own tag, and returns the
 // backend's final reply (one optional untagged line and the tagged OK,
 // everything buffered) to relay to the client. With proxy_forward
@@ -55,7 +56,23 @@ func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int,
 		return failed(nil, err)
 	}
 	if !bytes.HasPrefix(reply, []byte("* OK")) {
-		return failed(reply, nil)
+		err := loginError(reply, nil)
+		err.(*session.BackendError).Greeting = true
+		return nil, err
+	}
+	if l.StartTLS != nil {
+		if _, err := conn.Write([]byte(b.tag + " STARTTLS\r\n")); err != nil {
+			return failed(nil, err)
+		}
+		if reply, err = r.Next(); err != nil {
+			return failed(nil, err)
+		}
+		if !bytes.HasPrefix(reply, []byte(b.tag+" OK")) {
+			return nil, backend.NoStartTLS(reply)
+		}
+		if conn, err = backend.UpgradeTLS(r, conn, reply, l.StartTLS); err != nil {
+			return nil, err
+		}
 	}
 	var more loginExtras
 	if b.more != nil {

@@ -17,7 +17,7 @@ func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // sessiontest.PlayBackend).
 func runBackend(t *testing.T, l *session.Login, script ...string) ([]byte, error) {
 	t.Helper()
-	return sessiontest.PlayBackend(t, l.Handover, l, 4096, script...)
+	return sessiontest.PlayBackend(t, l.Handover, l, 4096, script...).Strict(t)
 }
 
 func TestLoginBackend(t *testing.T) {

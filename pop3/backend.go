@@ -30,7 +30,8 @@ type loginExtras struct {
 func Handover() session.Handover { return backendLogin{} }
 
 // LoginBackend runs nginx's POP3 login on conn (SPEC §11.3): it consumes
-// the greeting, sends "USER <user>" and "PASS <password>" (raw bytes,
+// the greeting, with l.StartTLS sends "STLS" (the reply must be one +OK
+// line) and upgrades, then sends "USER <user>" and "PASS <password>" (raw bytes,
 // spaces kept, nothing escaped) and returns the backend's reply to PASS,
 // everything buffered, to relay to the client. Every reply must start with
 // "+OK"; replies are read with nginx's rules (internal/backend). With
@@ -75,7 +76,23 @@ func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int,
 		return nil, &session.BackendError{Text: "upstream login refused", Err: backend.ErrUnsafeArgument}
 	}
 	if _, err := expectOK(); err != nil { // greeting
+		err.(*session.BackendError).Greeting = true
 		return nil, err
+	}
+	if l.StartTLS != nil {
+		if err := send("STLS\r\n"); err != nil {
+			return nil, err
+		}
+		reply, err := r.Next()
+		if err != nil {
+			return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+		}
+		if !bytes.HasPrefix(reply, []byte("+OK")) {
+			return nil, backend.NoStartTLS(reply)
+		}
+		if conn, err = backend.UpgradeTLS(r, conn, reply, l.StartTLS); err != nil {
+			return nil, err
+		}
 	}
 	if more.xclient != "" {
 		if err := send(more.xclient + "\r\n"); err != nil {

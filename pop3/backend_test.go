@@ -21,7 +21,7 @@ func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) (
 	if h == nil {
 		h = Handover()
 	}
-	return sessiontest.PlayBackend(t, h, l, bufSize, script...)
+	return sessiontest.PlayBackend(t, h, l, bufSize, script...).Strict(t)
 }
 
 // TestLoginBackend is SPEC §11.3 and Appendix A.4: raw USER and PASS,

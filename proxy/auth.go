@@ -29,13 +29,21 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 		req.ServerAddr = cc.connected.Addr().String()
 		req.ServerPort = strconv.Itoa(int(cc.connected.Port()))
 	}
+	req.ServerNames = cc.site.cfg.Upstreams.ProxyResolve
+	cc.authReq = req // for a failover request, should the backend fail
+	if resp := cc.cached(req); resp != nil {
+		return resp, nil
+	}
 	for {
 		start := time.Now()
-		resp, err := cc.site.auth.Do(ctx, req)
+		resp, addr, err := cc.site.auth.Do(ctx, req)
 		cc.srv.observer().AuthRequest(cc.site.proto.Name(), authResult(resp, err), time.Since(start))
 		if err != nil {
-			cc.log.Error("auth http server "+cc.site.auth.Addr()+" failed", "err", err, "login", req.User)
+			cc.log.Error("auth http server "+addr+" failed", "err", err, "login", req.User)
 			return nil, err
+		}
+		if cc.site.cache != nil {
+			cc.site.cache.Put(req, resp)
 		}
 		if resp.Status != authhttp.StatusWait {
 			return resp, nil
@@ -70,4 +78,21 @@ func newSessionID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return base64.RawStdEncoding.EncodeToString(b[:])
+}
+
+// cached returns the answer auth_http_cache keeps for req, or nil; a
+// lookup of a request the cache may serve is counted as a hit or a miss.
+func (cc *clientConn) cached(req *authhttp.Request) *authhttp.Response {
+	c := cc.site.cache
+	if c == nil || !authhttp.Cacheable(req) {
+		return nil
+	}
+	resp := c.Get(req)
+	if o := cc.srv.upstreamObserver(); o != nil {
+		o.AuthCache(cc.site.proto.Name(), resp != nil)
+	}
+	if resp != nil {
+		cc.log.Debug("auth answer from the cache", "login", req.User)
+	}
+	return resp
 }

@@ -50,8 +50,14 @@ type clientConn struct {
 	cert      mailtls.Result // client certificate check of the last handshake
 
 	mu      sync.Mutex
-	backend net.Conn
-	relay   *relay // set once the session is parked in the server's poller
+	backend net.Conn // backendTCP, or the TLS connection over it
+	relay   *relay   // set once the session is parked in the server's poller
+
+	backendTCP *net.TCPConn
+	backendTLS *stdtls.ConnectionState // nil: plaintext to the backend
+	// authReq is the last auth request, kept until the backend login is
+	// done for failover requests (proxy_next_upstream_tries).
+	authReq *authhttp.Request
 
 	// summary facts
 	user, upstream string
@@ -108,6 +114,9 @@ func (cc *clientConn) abort() {
 	if cc.backend != nil {
 		cc.backend.Close()
 	}
+	if cc.backendTCP != nil {
+		cc.backendTCP.Close()
+	}
 	cc.mu.Unlock()
 }
 
@@ -147,11 +156,23 @@ func (cc *clientConn) closeAll() {
 	}
 	cc.conn.Close()
 	cc.tcp.Close()
+	cc.closeBackend()
+}
+
+// closeBackend closes the backend connection, TLS (with a bounded
+// close_notify) and TCP.
+func (cc *clientConn) closeBackend() {
 	cc.mu.Lock()
+	defer cc.mu.Unlock()
 	if cc.backend != nil {
+		if cc.backendTLS != nil {
+			cc.backend.SetWriteDeadline(time.Now().Add(time.Second))
+		}
 		cc.backend.Close()
 	}
-	cc.mu.Unlock()
+	if cc.backendTCP != nil {
+		cc.backendTCP.Close()
+	}
 }
 
 // run returns the session's outcome for the summary line and the
@@ -228,7 +249,8 @@ func (cc *clientConn) open() outcome.End {
 		return preauthOutcome(err)
 	}
 	cc.user, cc.upstream = login.User, login.Upstream
-	relay, err := cc.loginBackend(login)
+	login, relay, err := cc.loginBackend(login)
+	cc.authReq = nil
 	if err != nil {
 		return outcome.BackendFailed.With(err)
 	}
@@ -269,56 +291,6 @@ func preauthOutcome(err error) outcome.End {
 		return outcome.Timeout.With(err)
 	}
 	return outcome.EndedBeforeLogin.With(err)
-}
-
-// loginBackend dials the backend the auth service named, sends the PROXY
-// header if configured, and runs the protocol's login dialogue, all under
-// one `timeout` (SPEC §2.3). On failure the client gets the internal error
-// or, with proxy_pass_error_message, the backend's own reply.
-func (cc *clientConn) loginBackend(l *session.Login) ([]byte, error) {
-	cfg := cc.site.cfg
-	deadline := time.Now().Add(cfg.Timeout)
-	d := net.Dialer{Deadline: deadline, KeepAlive: -1} // as nginx: no keep-alive probes
-	c, err := d.DialContext(cc.ctx, "tcp", l.Backend.String())
-	if err != nil {
-		cc.log.Error("connecting to upstream failed", "upstream", l.Upstream, "err", err)
-		cc.srv.observer().BackendFailure(cc.site.proto.Name(), "connect")
-		cc.writeClient(cc.site.proto.Replies().InternalError)
-		return nil, err
-	}
-	cc.mu.Lock()
-	cc.backend = c
-	cc.mu.Unlock()
-	if hdr := cc.proxyHeader(); hdr != nil {
-		c.SetWriteDeadline(deadline)
-		if _, err := c.Write(hdr); err != nil {
-			cc.log.Error("could not send PROXY protocol header", "err", err)
-			cc.writeClient(cc.site.proto.Replies().InternalError)
-			return nil, err
-		}
-	}
-	relay, err := l.Handover.LoginBackend(c, l, cfg.ProxyBuffer, deadline)
-	if err != nil {
-		cc.srv.observer().BackendFailure(cc.site.proto.Name(), "login")
-		var be *session.BackendError
-		if errors.As(err, &be) && be.Reply != nil && cfg.ProxyPassErrorMessage {
-			cc.log.Info("upstream sent invalid response", "text", be.Text, "upstream", l.Upstream, "login", l.User)
-			cc.writeClient(be.Reply)
-		} else {
-			var ne net.Error
-			switch {
-			case errors.As(err, &ne) && ne.Timeout():
-				cc.log.Info("upstream timed out", "upstream", l.Upstream, "login", l.User)
-			case errors.As(err, &be) && be.Reply != nil:
-				cc.log.Error("upstream sent invalid response", "text", be.Text, "upstream", l.Upstream, "login", l.User)
-			default:
-				cc.log.Error("upstream login failed", "err", errText(err), "upstream", l.Upstream, "login", l.User)
-			}
-			cc.writeClient(cc.site.proto.Replies().InternalError)
-		}
-		return nil, err
-	}
-	return relay, nil
 }
 
 func errText(err error) string {
@@ -362,6 +334,9 @@ func (cc *clientConn) summary() {
 	}
 	if cc.sessionID != "" {
 		attrs = append(attrs, "session", cc.sessionID)
+	}
+	if cc.backendTLS != nil {
+		attrs = append(attrs, "upstream_tls", mailtls.VersionName(cc.backendTLS.Version))
 	}
 	cc.log.Info("session done", attrs...)
 	cc.srv.observer().SessionEnded(cc.site.proto.Name(), cc.outcome.Outcome, cc.toBackend, cc.toClient, time.Since(cc.start))

@@ -115,6 +115,7 @@ func (s *Server) reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	s.watch(sites)
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	s.mu.Lock()

@@ -74,6 +74,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s.gen.attach(sites, Logs{})
 	s.logp.Store(log)
 	s.base, s.cancel = context.WithCancel(context.Background())
+	s.watch(sites)
 	return s, nil
 }
 

@@ -8,13 +8,13 @@ package proxy
 import (
 	stdtls "crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 
 	"mailproxy/authhttp"
 	"mailproxy/config"
 	"mailproxy/internal/session"
+	"mailproxy/internal/upstream"
 	mailtls "mailproxy/tls"
 )
 
@@ -22,8 +22,16 @@ import (
 // configuration load and shared by every connection it accepts.
 type site struct {
 	cfg  *config.Server
-	auth *authhttp.Client
-	tls  *stdtls.Config // nil when the server needs no TLS
+	auth *authhttp.Endpoints // one client per auth_http URL
+	// cache keeps auth answers (auth_http_cache); nil when off. A new
+	// configuration (a reload) starts with an empty one.
+	cache *authhttp.Cache
+	// dialer connects to backends, resolving host names with proxy_resolve.
+	dialer *upstream.Dialer
+	// backendTLS are the proxy_ssl_* settings, for every server: an auth
+	// answer may ask for TLS (Auth-SSL-Backend) where proxy_ssl is off.
+	backendTLS *mailtls.ClientTLS
+	tls        *stdtls.Config // nil when the server needs no TLS
 	// clientAuth checks client certificates; nil for ssl_verify_client off.
 	clientAuth *mailtls.ClientAuth
 	proto      session.Protocol
@@ -40,10 +48,17 @@ func newSite(cfg *config.Server) (*site, error) {
 		headers[i] = authhttp.Header{Name: h.Name, Value: h.Value}
 	}
 	var err error
-	if s.auth, err = authhttp.NewClient(cfg.AuthHTTP, cfg.AuthHTTPTimeout, headers); err != nil {
-		return nil, fmt.Errorf("auth_http: %w", err)
+	if s.auth, err = newAuth(cfg, headers); err != nil {
+		return nil, err
 	}
-	s.auth.SetKeepAlive(authhttp.KeepAlive{MaxIdle: cfg.AuthHTTPKeepalive, IdleTimeout: cfg.AuthHTTPKeepaliveTimeout})
+	s.dialer, s.cache = newUpstreams(cfg)
+	if s.backendTLS = cfg.Upstreams.BackendTLS; s.backendTLS == nil {
+		// A configuration built without config.Parse: Go's defaults,
+		// nothing verified.
+		if s.backendTLS, err = new(mailtls.Loader).ClientTLS(mailtls.ClientSettings{SessionReuse: true}); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.NeedsTLS() {
 		// Built by config.Parse, which read every file once.
 		if cfg.TLS == nil {

@@ -26,10 +26,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // Plain TCP on both sides is copied by the kernel (splice(2)), and the
 // session is parked in the server's poller (relay.go): it returns parked,
 // and an idle session holds nothing but its two sockets. Otherwise (TLS on
-// a side, or no poller) two goroutines copy, and splice returns the
-// session's outcome when it ends.
+// a side — the client's or the backend's —, or no poller) two goroutines
+// copy through pooled buffers, and splice returns the session's outcome
+// when it ends.
 func (cc *clientConn) splice() (end outcome.End, parked bool) {
-	if _, plain := cc.conn.(*net.TCPConn); plain {
+	_, plainClient := cc.conn.(*net.TCPConn)
+	_, plainBackend := cc.backend.(*net.TCPConn)
+	if plainClient && plainBackend {
 		if p := cc.srv.poller(); p != nil {
 			if err := startRelay(cc, p); err == nil {
 				return outcome.End{}, true
@@ -52,14 +55,16 @@ func (cc *clientConn) spliceGoroutines() outcome.End {
 		err       error
 	}
 	done := make(chan result, 2)
-	clientTCP, plain := cc.conn.(*net.TCPConn)
-	backend := cc.backend.(*net.TCPConn)
+	clientTCP, plainClient := cc.conn.(*net.TCPConn)
+	backendTCP, plainBackend := cc.backend.(*net.TCPConn)
+	plain := plainClient && plainBackend
+	backend := cc.backend
 
 	go func() {
 		var n int64
 		var err error
 		if plain {
-			n, err = spliceDir(clientTCP, backend, nil, nil)
+			n, err = spliceDir(clientTCP, backendTCP, nil, nil)
 		} else {
 			n, err = copyDir(cc.conn, backend, nil, nil)
 		}
@@ -71,7 +76,7 @@ func (cc *clientConn) spliceGoroutines() outcome.End {
 		var err error
 		deadline := func() error { return idleDeadline(cc.conn, idle, &active) }
 		if plain {
-			n, err = spliceDir(backend, clientTCP, deadline, &active)
+			n, err = spliceDir(backendTCP, clientTCP, deadline, &active)
 		} else {
 			n, err = copyDir(backend, cc.conn, deadline, &active)
 		}

@@ -10,7 +10,10 @@
 #
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
-#        scripts/interop.sh imap|pop3|smtp|sieve|modern ...   run only those cases
+#        scripts/interop.sh imap|pop3|smtp|sieve|modern|upstream ...   run only those cases
+# The upstream cases (scripts/interop/upstream.sh) run a second Dovecot
+# that requires TLS, dnsmasq and an HTTPS auth service: TLS to backends,
+# backends by name, failover, the auth service over HTTPS and as a list.
 # The PROXY protocol cases put a private HAProxy (send-proxy, send-proxy-v2)
 # in front of mailproxy and a Dovecot listener with `haproxy = yes` behind
 # it; clients bind 127.0.0.2 so the real address differs from the proxies'.
@@ -59,9 +62,9 @@ TAG="interop-$$"   # prefix of each SMTP message's X-Interop-Case header
 ONLY=" $* "        # protocols whose cases run (all when empty)
 for a in "$@"; do
 	case $a in
-	imap | pop3 | smtp | sieve | modern) ;;
+	imap | pop3 | smtp | sieve | modern | upstream) ;;
 	*)
-		echo "usage: $0 [imap|pop3|smtp|sieve|modern ...]" >&2
+		echo "usage: $0 [imap|pop3|smtp|sieve|modern|upstream ...]" >&2
 		exit 2
 		;;
 	esac
@@ -235,6 +238,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 pkg_installed ca-certificates || missing+=(ca-certificates)
 pkg_installed haproxy || missing+=(haproxy)
+command -v dnsmasq >/dev/null 2>&1 || missing+=(dnsmasq-base)
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || die "not root, cannot install: ${missing[*]}"
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -386,6 +390,8 @@ mkdir -p "$PKI"
 		openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=$SNI_NAME" \
 			-addext "subjectAltName=DNS:$SNI_NAME" -keyout "$PKI/sni.key" -out "$PKI/sni.pem"
 } >"$STATE/out/openssl-pki.txt" 2>&1 || die "making the test PKI failed (see out/openssl-pki.txt)"
+. "$HERE/upstream.sh"
+upstream_pki
 
 # ---------------------------------------------------------------- Dovecot
 MAIL_UID=$(id -u nobody) MAIL_GID=$(getent group nogroup | cut -d: -f3)
@@ -604,6 +610,7 @@ virtual_minimum_uid = 1
 message_size_limit = 20971520
 virtual_mailbox_limit = 52428800
 EOF
+upstream_postfix_tls >>"$PF/etc/main.cf"
 cat >"$PF/etc/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command
 127.0.0.1:$POSTFIX_PORT inet n - n - - smtpd
@@ -627,6 +634,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+upstream_postfix_master >>"$PF/etc/master.cf"
 postfix -c "$PF/etc" post-install create-missing >>"$STATE/log/postfix-ctl.log" 2>&1 ||
 	die "postfix post-install create-missing failed (see postfix-ctl.log)"
 POSTFIX_STARTED=1 # from here on, cleanup runs `postfix stop`
@@ -928,6 +936,8 @@ for p in "$HAP1_IMAP" "$HAP1_POP3" "$HAP1_SMTP" "$HAP2_IMAP" "$HAP2_POP3" "$HAP2
 	for i in $(seq 50); do listening "$p" && break; sleep 0.1; done
 	listening "$p" || die "haproxy not listening on 127.0.0.1:$p"
 done
+
+if want upstream; then upstream_start; fi
 
 echo "# servers up after ${SECONDS}s"
 IMAP="imap://127.0.0.1:$PROXY_PORT"
@@ -1414,6 +1424,11 @@ EOF
 	run_py modern "$MODERN_CASES" "$HERE/modern_clients.py" "$STATE/modern.json"
 fi
 
+# ================================================================ upstreams
+# TLS to backends, backends by name, failover, the auth service over HTTPS
+# and as a list: scripts/interop/upstream.sh.
+if want upstream; then upstream_cases; fi
+
 # ================================================================ the matrix
 # matrix.py runs the cases concurrently (MATRIX_JOBS) and prints them in
 # order; see its docstring for what each case checks.
@@ -1462,6 +1477,15 @@ if grep -Eq '^(panic:|fatal error:)|DATA RACE' "$STATE/log/mailproxy.log"; then
 	fail mailproxy-log-clean "panic in mailproxy.log: $(grep -Em1 '^(panic:|fatal error:)|DATA RACE' "$STATE/log/mailproxy.log")"
 else
 	pass mailproxy-log-clean
+fi
+if [ -s "$STATE/log/mailproxy-up.log" ]; then
+	if grep -Eq '^(panic:|fatal error:)|DATA RACE' "$STATE/log/mailproxy-up.log"; then
+		fail mailproxy-up-log-clean "panic in mailproxy-up.log"
+	elif grep -qF "$MAIL_PASS" "$STATE/log/mailproxy-up.log"; then
+		fail mailproxy-up-log-clean "a password in mailproxy-up.log (debug level)"
+	else
+		pass mailproxy-up-log-clean
+	fi
 fi
 
 [ -n "${CURL_DEFAULT_MECH:-}" ] && echo "# curl-default (imap) used: $CURL_DEFAULT_MECH"

@@ -19,7 +19,9 @@ type backendLogin struct{ method string }
 func Handover() session.Handover { return backendLogin{} }
 
 // LoginBackend logs in to a ManageSieve backend on conn: it reads the
-// capability greeting up to its OK, sends AUTHENTICATE "PLAIN" with the
+// capability greeting up to its OK; with l.StartTLS the listing must hold
+// "STARTTLS", which is sent (the reply must be one OK line), the
+// connection upgraded and the capabilities read again; it then sends AUTHENTICATE "PLAIN" with the
 // user and password as the initial response, and returns the backend's
 // OK reply to relay to the client (it answers the client's AUTHENTICATE).
 // With Auth-Backend-Method the mechanism is XOAUTH2 or OAUTHBEARER, the
@@ -39,8 +41,32 @@ func (b backendLogin) LoginBackend(conn net.Conn, l *session.Login, bufSize int,
 	}
 	r := backend.NewReader(conn, bufSize)
 	defer r.Release() // every reply kept is a copy
-	if _, err := final(r, true); err != nil {
+	greeting, err := final(r, true)
+	if err != nil {
+		err.(*session.BackendError).Greeting = true
 		return nil, err
+	}
+	if l.StartTLS != nil {
+		if !offersStartTLS(greeting) {
+			return nil, backend.NoStartTLS(lastLine(greeting))
+		}
+		if _, err := conn.Write([]byte("STARTTLS\r\n")); err != nil {
+			return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+		}
+		reply, err := r.Next()
+		if err != nil {
+			return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+		}
+		if !hasWord(reply, "OK") {
+			return nil, backend.NoStartTLS(reply)
+		}
+		if conn, err = backend.UpgradeTLS(r, conn, reply, l.StartTLS); err != nil {
+			return nil, err
+		}
+		// RFC 5804 §2.2: the capabilities again, over TLS.
+		if _, err := final(r, true); err != nil {
+			return nil, err
+		}
 	}
 	ir := sasl.Encode([]byte("\x00" + l.User + "\x00" + l.Pass))
 	if _, err := conn.Write([]byte(`AUTHENTICATE "PLAIN" "` + ir + "\"\r\n")); err != nil {
@@ -129,6 +155,17 @@ func finalFrom(r *backend.Reader, buf []byte, greeting bool) ([]byte, error) {
 		}
 		buf, err = r.More()
 	}
+}
+
+// offersStartTLS reports whether a capability listing holds the
+// "STARTTLS" capability.
+func offersStartTLS(listing []byte) bool {
+	for _, line := range bytes.Split(listing, []byte("\r\n")) {
+		if bytes.EqualFold(bytes.TrimSpace(line), []byte(`"STARTTLS"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastLine returns the last CRLF-terminated line of buf.

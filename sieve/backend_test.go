@@ -37,7 +37,7 @@ func runBackend(t *testing.T, l *session.Login, bufSize int, script ...string) (
 	if h == nil {
 		h = Handover()
 	}
-	return sessiontest.PlayBackend(t, h, l, bufSize, script...)
+	return sessiontest.PlayBackend(t, h, l, bufSize, script...).Strict(t)
 }
 
 // TestLoginBackend: the greeting is read up to its OK, then AUTHENTICATE

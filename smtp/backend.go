@@ -46,7 +46,10 @@ func (s *Server) Handover(e Envelope) session.Handover { return &handover{s: s, 
 
 // LoginBackend runs nginx's SMTP login dialogue on conn (SPEC §11.4):
 //
-//  1. the greeting must start with 220;
+//  1. the greeting must start with 220; with l.StartTLS, "EHLO
+//     <server_name>" (reply 250 listing STARTTLS), "STARTTLS" (one 220
+//     line) and the upgrade come first, and everything below runs over
+//     TLS;
 //  2. nginx's own "EHLO <server_name>" (HELO when xclient is off and the
 //     client never used EHLO), reply 250;
 //  3. with xclient: "XCLIENT ADDR=[IPV6:]ip [LOGIN=xtext(user)] NAME=host",
@@ -71,11 +74,36 @@ func (h *handover) LoginBackend(conn net.Conn, l *session.Login, bufSize int, de
 	defer d.r.Release() // every reply kept is a copy
 
 	if err := d.expect(code220); err != nil {
+		err.(*session.BackendError).Greeting = true
 		return nil, err
 	}
 	hello := "HELO "
 	if e.ESMTP || s.opts.XClient {
 		hello = "EHLO "
+	}
+	if l.StartTLS != nil {
+		// STARTTLS is an ESMTP extension: EHLO first, whatever comes
+		// after TLS, where the session starts afresh (RFC 3207 §4.2).
+		if err := d.step("EHLO "+s.opts.ServerName, code250); err != nil {
+			return nil, err
+		}
+		if !hasExtension(d.reply, "STARTTLS") {
+			return nil, backend.NoStartTLS(d.reply)
+		}
+		if _, err := conn.Write([]byte("STARTTLS\r\n")); err != nil {
+			return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+		}
+		reply, err := readReply(d.r)
+		if err != nil {
+			return nil, &session.BackendError{Text: "upstream login failed", Err: err}
+		}
+		if !code220(reply) {
+			return nil, backend.NoStartTLS(reply)
+		}
+		if conn, err = backend.UpgradeTLS(d.r, conn, reply, l.StartTLS); err != nil {
+			return nil, err
+		}
+		d.conn = conn
 	}
 	if err := d.step(hello+s.opts.ServerName, code250); err != nil {
 		return nil, err
@@ -130,6 +158,21 @@ func (d *dialogue) oauth(method string, l *session.Login) error {
 		err = d.step(ack, code235)
 	}
 	return err
+}
+
+// hasExtension reports whether an EHLO reply lists the extension ext (the
+// first word of one of its lines after the code, any case).
+func hasExtension(reply []byte, ext string) bool {
+	for _, line := range strings.Split(string(reply), "\r\n") {
+		if len(line) < 4 {
+			continue
+		}
+		word, _, _ := strings.Cut(line[4:], " ")
+		if strings.EqualFold(word, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // xclientLine is nginx's XCLIENT command: ADDR, LOGIN, NAME in that order,

@@ -21,7 +21,7 @@ func runBackend(t *testing.T, o Options, l *testLogin, script ...string) ([]byte
 	if o.ServerName == "" {
 		o.ServerName = "mx.example.com"
 	}
-	return sessiontest.PlayBackend(t, NewServer(o).Handover(l.Envelope), l.Login, 4096, script...)
+	return sessiontest.PlayBackend(t, NewServer(o).Handover(l.Envelope), l.Login, 4096, script...).Strict(t)
 }
 
 func errString(err error) string {

@@ -6,7 +6,8 @@
 //
 //	mailproxy-auth -users FILE [-listen 127.0.0.1:9000] [-secret VALUE | -secret-file FILE]
 //	    [-secret-header X-Auth-Key] [-wait 3] [-max-attempts 5]
-//	    [-allow-relay] [-external-without-cert]
+//	    [-allow-relay] [-external-without-cert] [-backend-names]
+//	    [-tls-cert FILE -tls-key FILE]
 //	mailproxy-auth hash [-scheme BLF-CRYPT|SHA512-CRYPT|SHA256-CRYPT] < password
 //
 // hash prints a password's hash for the users file (hash.go).
@@ -18,6 +19,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,8 +64,9 @@ type usageError struct{ error }
 
 // config is the parsed command line.
 type config struct {
-	listen string
-	opts   authservice.Options
+	listen          string
+	tlsCert, tlsKey string // serve HTTPS with this certificate and key
+	opts            authservice.Options
 }
 
 // parseFlags parses args; messages and usage go to stderr.
@@ -84,6 +87,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.opts.MaxAttempts, "max-attempts", authservice.DefaultMaxAttempts, "send Auth-Wait only while Auth-Login-Attempt is below `N`")
 	fs.BoolVar(&c.opts.AllowRelay, "allow-relay", false, "accept method none (SMTP without AUTH), routed by recipient")
 	fs.BoolVar(&c.opts.ExternalWithoutCert, "external-without-cert", false, "accept method external without Auth-SSL-Verify: SUCCESS")
+	fs.BoolVar(&c.opts.BackendNames, "backend-names", false, "allow NAME:PORT backends, answered as host names (mailproxy's proxy_resolve)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM, with its chain)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the key `FILE` of -tls-cert")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -104,6 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return fail("-wait must not be negative")
 	case c.opts.MaxAttempts < 1:
 		return fail("-max-attempts must be at least 1")
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return fail("-tls-cert and -tls-key go together")
 	case *secretFile != "" && c.opts.Secret != "":
 		return fail("-secret and -secret-file cannot both be given")
 	}
@@ -148,8 +156,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.Sig
 		WriteTimeout:      10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "users_file", c.opts.UsersFile,
-		"users", svc.Users().Len(), "secret_check", c.opts.Secret != "")
+		"users", svc.Users().Len(), "secret_check", c.opts.Secret != "", "https", c.tlsCert != "")
 	if ready != nil {
 		ready <- ln.Addr()
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"time"
 
 	"mailproxy/internal/mailtest"
 )
@@ -15,16 +16,24 @@ import (
 // request asks for "Connection: keep-alive" (mailproxy's
 // auth_http_keepalive), answers in HTTP/1.1 with a Content-Length and
 // waits for the next request, as HTTP servers do.
+//
+// Two URIs besides /auth: /tls answers with the TLS backends (mailproxy's
+// proxy_ssl), and /slow costs slowAuthCost per answer, as an auth service
+// that checks a password hash or asks a database does.
 type authService struct {
 	*mailtest.Server
 	answers   map[string][]byte // Auth-Protocol value → whole response
 	keepAlive map[string][]byte // the same, for a keep-alive request
+	tls       map[string][]byte // /tls: Auth-Protocol value → keep-alive response
 }
 
+// slowAuthCost is what one answer of /slow costs.
+const slowAuthCost = 5 * time.Millisecond
+
 // startAuth serves backends (protocol → "127.0.0.1:port") on a free
-// loopback port.
-func startAuth(backends map[string]string) (*authService, error) {
-	a := &authService{answers: map[string][]byte{}, keepAlive: map[string][]byte{}}
+// loopback port; /tls serves tlsBackends.
+func startAuth(backends, tlsBackends map[string]string) (*authService, error) {
+	a := &authService{answers: map[string][]byte{}, keepAlive: map[string][]byte{}, tls: map[string][]byte{}}
 	for proto, addr := range backends {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
@@ -33,6 +42,13 @@ func startAuth(backends map[string]string) (*authService, error) {
 		fields := "Auth-Status: OK\r\nAuth-Server: " + host + "\r\nAuth-Port: " + port + "\r\n"
 		a.answers[proto] = []byte("HTTP/1.0 200 OK\r\n" + fields + "\r\n")
 		a.keepAlive[proto] = []byte("HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 0\r\n\r\n")
+	}
+	for proto, addr := range tlsBackends {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		a.tls[proto] = []byte("HTTP/1.1 200 OK\r\nAuth-Status: OK\r\nAuth-Server: " + host + "\r\nAuth-Port: " + port + "\r\nContent-Length: 0\r\n\r\n")
 	}
 	s, err := listen("127.0.0.1:0", nil, a.serve)
 	if err != nil {
@@ -51,8 +67,8 @@ var (
 // serve answers requests on c until one does not ask to keep it.
 func (a *authService) serve(c net.Conn, r *bufio.Reader, _ *bufio.Writer) {
 	for {
-		proto, keep := "", false
-		for {
+		proto, keep, uri := "", false, ""
+		for first := true; ; first = false {
 			line, err := readLine(r)
 			if err != nil {
 				return
@@ -60,6 +76,12 @@ func (a *authService) serve(c net.Conn, r *bufio.Reader, _ *bufio.Writer) {
 			line = trimCRLF(line)
 			if len(line) == 0 {
 				break
+			}
+			if first {
+				if f := bytes.Fields(line); len(f) > 1 {
+					uri = string(f[1])
+				}
+				continue
 			}
 			switch {
 			case len(line) > len(authProtocol) && bytes.EqualFold(line[:len(authProtocol)], authProtocol):
@@ -69,10 +91,16 @@ func (a *authService) serve(c net.Conn, r *bufio.Reader, _ *bufio.Writer) {
 			}
 		}
 		answer, known := a.answers[proto]
-		if !known {
+		switch {
+		case !known:
 			answer, keep = authRefused, false
-		} else if keep {
+		case uri == "/tls" && a.tls[proto] != nil:
+			answer, keep = a.tls[proto], true
+		case keep:
 			answer = a.keepAlive[proto]
+		}
+		if uri == "/slow" {
+			time.Sleep(slowAuthCost)
 		}
 		if _, err := c.Write(answer); err != nil || !keep {
 			return

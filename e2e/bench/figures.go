@@ -180,6 +180,7 @@ func figures(o Options) []figure {
 					})},
 				},
 			})
+			out = append(out, upstreamFigures(o, dur)...)
 		}
 	}
 	if o.Figures == "" {
@@ -195,4 +196,48 @@ func figures(o Options) []figure {
 		}
 	}
 	return picked
+}
+
+// upstreamFigures are the IMAP figures of mailproxy's upstream layer:
+// relay throughput over TLS on the client side only and on both sides
+// (proxy_ssl on: the copy path, no splice), and logins against an auth
+// service that costs slowAuthCost per answer, without and with
+// auth_http_cache.
+func upstreamFigures(o Options, dur string) []figure {
+	tlsTransfer := []metric{
+		{label: "throughput (MB/s)", value: field("body_mb_per_s", 1)},
+		{label: "proxy CPU per GiB relayed (s)", digits: 2, value: proxyOnly(func(s sample) (float64, bool) {
+			n := s.rep.num("body_bytes")
+			return s.cpu.Seconds() / (n / (1 << 30)), n > 0
+		})},
+	}
+	fetch := []string{"-proto=imap", "-tls", "-mode=fetch", "-concurrency=4", dur, "-expect-size=" + strconv.Itoa(o.FetchSize)}
+	logins := []string{"-proto=imap", "-mode=logins", "-noop", "-concurrency=" + strconv.Itoa(o.Concurrency), dur}
+	sessionsPerS := []metric{{label: "sessions/s", value: field("ok_per_s", 1)}}
+	return []figure{
+		{
+			id: "imap-transfer-tls-client", service: "imaps", targets: []string{direct, nginx, mailproxy},
+			title:   fmt.Sprintf("IMAP throughput, TLS on the client side only (backend plaintext; direct: the backend over TLS), 4 streams FETCHing %s", sizeText(o.FetchSize)),
+			args:    fetch,
+			metrics: tlsTransfer,
+		},
+		{
+			id: "imap-transfer-tls-both", service: "imapsb", targets: []string{direct, mailproxy},
+			title:   fmt.Sprintf("IMAP throughput, TLS on both sides (proxy_ssl on; nginx cannot), 4 streams FETCHing %s", sizeText(o.FetchSize)),
+			args:    fetch,
+			metrics: tlsTransfer,
+		},
+		{
+			id: "imap-logins-slowauth", service: "imapslow", targets: []string{mailproxy},
+			title:   fmt.Sprintf("IMAP sessions/s, an auth service costing %s per answer, no cache, %d concurrent clients", slowAuthCost, o.Concurrency),
+			args:    logins,
+			metrics: sessionsPerS,
+		},
+		{
+			id: "imap-logins-cache", service: "imapcache", targets: []string{mailproxy},
+			title:   fmt.Sprintf("IMAP sessions/s, the same auth service, auth_http_cache on (hot), %d concurrent clients", o.Concurrency),
+			args:    logins,
+			metrics: sessionsPerS,
+		},
+	}
 }

@@ -7,17 +7,21 @@ import (
 
 // services are the listeners every proxy has, one per line of a figure:
 // the protocol's plain port, the same with proxy_buffer 64k ("…64k"), and
-// IMAP over implicit TLS.
-var services = []string{"imap", "imap64k", "imaps", "pop3", "pop364k", "smtp", "smtp64k"}
+// IMAP over implicit TLS. mailproxy's upstream features have three more
+// (nginx gets plain copies it is never measured on): imapsb, implicit
+// TLS with TLS to the backend too (proxy_ssl on); imapslow, asking an
+// auth service that costs slowAuthCost per answer; imapcache, the same
+// with auth_http_cache.
+var services = []string{"imap", "imap64k", "imaps", "imapsb", "imapslow", "imapcache", "pop3", "pop364k", "smtp", "smtp64k"}
 
 // serviceProtocol maps a service to its mail protocol.
 var serviceProtocol = map[string]string{
-	"imap": "imap", "imap64k": "imap", "imaps": "imap",
+	"imap": "imap", "imap64k": "imap", "imaps": "imap", "imapsb": "imap", "imapslow": "imap", "imapcache": "imap",
 	"pop3": "pop3", "pop364k": "pop3", "smtp": "smtp", "smtp64k": "smtp",
 }
 
 // serviceTLS reports whether a service speaks implicit TLS.
-func serviceTLS(s string) bool { return s == "imaps" }
+func serviceTLS(s string) bool { return s == "imaps" || s == "imapsb" }
 
 // freePorts returns one free loopback address per service.
 func freePorts() (map[string]string, error) {

@@ -36,6 +36,14 @@ func (s mailproxySetup) config() string {
 		if strings.HasSuffix(svc, "64k") {
 			b.WriteString("    proxy_buffer: 64k\n")
 		}
+		switch svc {
+		case "imapsb": // the backend over TLS too, not verified
+			fmt.Fprintf(&b, "    auth_http: http://%s/tls\n    proxy_ssl: on\n", s.auth)
+		case "imapslow":
+			fmt.Fprintf(&b, "    auth_http: http://%s/slow\n", s.auth)
+		case "imapcache":
+			fmt.Fprintf(&b, "    auth_http: http://%s/slow\n    auth_http_cache: on\n", s.auth)
+		}
 	}
 	return b.String()
 }

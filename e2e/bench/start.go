@@ -57,14 +57,15 @@ func (b *bench) start(ctx context.Context) (func(), error) {
 		closers = append(closers, srv.Close)
 		be[s.name] = srv
 	}
-	auth, err := startAuth(map[string]string{"imap": be["imap"].Addr(), "pop3": be["pop3"].Addr(), "smtp": be["smtp"].Addr()})
+	auth, err := startAuth(map[string]string{"imap": be["imap"].Addr(), "pop3": be["pop3"].Addr(), "smtp": be["smtp"].Addr()},
+		map[string]string{"imap": be["imaps"].Addr()})
 	if err != nil {
 		return stop, err
 	}
 	closers = append(closers, auth.Close)
 	b.auth = auth.Addr()
 	b.targets[direct] = &target{name: direct, addrs: map[string]string{
-		"imap": be["imap"].Addr(), "imaps": be["imaps"].Addr(), "pop3": be["pop3"].Addr(), "smtp": be["smtp"].Addr(),
+		"imap": be["imap"].Addr(), "imaps": be["imaps"].Addr(), "imapsb": be["imaps"].Addr(), "pop3": be["pop3"].Addr(), "smtp": be["smtp"].Addr(),
 	}}
 	b.header = append(b.header, fmt.Sprintf("machine: %d CPUs, Linux %s", runtime.NumCPU(), kernel()))
 

@@ -106,3 +106,43 @@ var ErrUnsafeArgument = errors.New("credentials contain CR, LF or NUL")
 func SafeArgument(s string) bool {
 	return !strings.ContainsAny(s, "\r\n\x00")
 }
+
+// Switch makes r read from conn from now on (after a TLS upgrade). It
+// fails when bytes read from the old connection are still buffered
+// beyond the last reply: what a backend, or a man in the middle, sent
+// after its answer to STARTTLS must not be taken as sent over TLS.
+func (r *Reader) Switch(conn net.Conn, reply []byte) error {
+	if len(reply) != r.n {
+		return errors.New("upstream sent data after its STARTTLS reply")
+	}
+	if bytes.Count(reply, []byte("\n")) != 1 {
+		return errors.New("upstream sent more than one line as its STARTTLS reply")
+	}
+	r.conn, r.n = conn, 0
+	return nil
+}
+
+// UpgradeTLS runs the upgrade hook on conn once the backend agreed to
+// STARTTLS with reply (r's last reply), and switches r to the TLS
+// connection. Every failure is a *session.BackendError: ErrNoStartTLS
+// for bytes after the reply, the hook's error otherwise.
+func UpgradeTLS(r *Reader, conn net.Conn, reply []byte, upgrade func(net.Conn) (net.Conn, error)) (net.Conn, error) {
+	if err := r.Switch(conn, reply); err != nil {
+		return nil, &session.BackendError{Text: "upstream STARTTLS failed", Err: fmt.Errorf("%w: %v", session.ErrNoStartTLS, err)}
+	}
+	tc, err := upgrade(conn)
+	if err != nil {
+		return nil, &session.BackendError{Text: "upstream TLS handshake failed", Err: err}
+	}
+	r.conn = tc
+	return tc, nil
+}
+
+// NoStartTLS is the failure of a backend that does not offer or refuses
+// STARTTLS; reply is its answer, for the log only.
+func NoStartTLS(reply []byte) error {
+	return &session.BackendError{
+		Text: "upstream STARTTLS refused",
+		Err:  fmt.Errorf("%w: %q", session.ErrNoStartTLS, bytes.TrimSuffix(reply[:min(len(reply), 200)], []byte("\r\n"))),
+	}
+}

@@ -6,7 +6,7 @@ package metrics
 var (
 	protocols   = []string{"imap", "pop3", "smtp", "sieve"}
 	authResults = []string{"ok", "fail", "wait", "error"}
-	stages      = []string{"connect", "login"}
+	stages      = []string{"connect", "tls", "login"}
 	tlsVersions = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "failed"}
 )
 

@@ -37,6 +37,7 @@ type Metrics struct {
 	tlsHands     *prometheus.CounterVec   // protocol, version
 	reloads      *prometheus.CounterVec   // result
 	buildInfo    *prometheus.GaugeVec     // version, goversion
+	upstream     upstreamMetrics          // upstream.go
 
 	ready atomic.Bool
 }

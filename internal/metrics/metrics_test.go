@@ -223,3 +223,34 @@ func TestBuildInfo(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestUpstreamMetrics: the upstream events become their series, with
+// labels from fixed sets (the endpoint from the configuration).
+func TestUpstreamMetrics(t *testing.T) {
+	m := New()
+	m.AuthEndpoint("https://auth1.example/auth", "error", false)
+	m.AuthEndpoint("https://auth2.example/auth", "ok", true)
+	m.AuthEndpoint("https://auth2.example/auth", "bogus", true)
+	m.AuthCache("imap", true)
+	m.AuthCache("imap", false)
+	m.BackendTLS("pop3", "TLSv1.3")
+	m.BackendTLS("pop3", "failed")
+	m.BackendFailure("imap", "tls")
+	out := scrape(t, m)
+	for _, want := range []string{
+		`mailproxy_auth_endpoint_requests_total{endpoint="https://auth1.example/auth",result="error"} 1`,
+		`mailproxy_auth_endpoint_requests_total{endpoint="https://auth2.example/auth",result="ok"} 1`,
+		`mailproxy_auth_endpoint_requests_total{endpoint="https://auth2.example/auth",result="other"} 1`,
+		`mailproxy_auth_endpoint_healthy{endpoint="https://auth1.example/auth"} 0`,
+		`mailproxy_auth_endpoint_healthy{endpoint="https://auth2.example/auth"} 1`,
+		`mailproxy_auth_cache_lookups_total{protocol="imap",result="hit"} 1`,
+		`mailproxy_auth_cache_lookups_total{protocol="imap",result="miss"} 1`,
+		`mailproxy_backend_tls_handshakes_total{protocol="pop3",version="TLSv1.3"} 1`,
+		`mailproxy_backend_tls_handshakes_total{protocol="pop3",version="failed"} 1`,
+		`mailproxy_backend_failures_total{protocol="imap",stage="tls"} 1`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("no %s", want)
+		}
+	}
+}

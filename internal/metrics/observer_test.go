@@ -8,3 +8,5 @@ import (
 // *Metrics must stay a proxy.Observer; the check lives in a test so that
 // package metrics never imports proxy.
 var _ proxy.Observer = (*metrics.Metrics)(nil)
+
+var _ proxy.UpstreamObserver = (*metrics.Metrics)(nil)

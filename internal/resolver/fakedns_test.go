@@ -20,6 +20,7 @@ type answer struct {
 	tc     bool     // answer over UDP with TC set and no records; full answer over TCP
 	bogus  bool     // first send an answer with a wrong id
 	delay  time.Duration
+	ttl    uint32 // the records' TTL; 0 means 60
 }
 
 type qkey struct {
@@ -180,11 +181,15 @@ func reply(q []byte, a answer, qtype uint16, truncated bool) []byte {
 	question := q[12 : end+5]
 	var recs [][]byte
 	if a.rcode == 0 && !truncated {
+		ttl := a.ttl
+		if ttl == 0 {
+			ttl = 60
+		}
 		rr := func(typ uint16, rdata []byte) []byte {
 			b := []byte{0xc0, 0x0c}
 			b = binary.BigEndian.AppendUint16(b, typ)
 			b = binary.BigEndian.AppendUint16(b, 1)
-			b = binary.BigEndian.AppendUint32(b, 60)
+			b = binary.BigEndian.AppendUint32(b, ttl)
 			b = binary.BigEndian.AppendUint16(b, uint16(len(rdata)))
 			return append(b, rdata...)
 		}

@@ -3,10 +3,12 @@ package resolver
 import (
 	"context"
 	"errors"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // maxCNAME bounds the CNAME chain a forward lookup follows.
@@ -77,6 +79,13 @@ func (r *Resolver) lookupPTR(ctx context.Context, addr netip.Addr) (string, *Err
 // produced an address; the failure is NXDOMAIN only if every query said
 // so.
 func (r *Resolver) lookupAddrs(ctx context.Context, name string) ([]netip.Addr, *Error) {
+	addrs, _, err := r.lookupAddrsTTL(ctx, name)
+	return addrs, err
+}
+
+// lookupAddrsTTL is lookupAddrs that also returns the smallest TTL of
+// the records that gave the addresses (CNAME records included).
+func (r *Resolver) lookupAddrsTTL(ctx context.Context, name string) ([]netip.Addr, time.Duration, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	var types []uint16
@@ -87,48 +96,71 @@ func (r *Resolver) lookupAddrs(ctx context.Context, name string) ([]netip.Addr, 
 		types = append(types, typeAAAA)
 	}
 	addrs := make([][]netip.Addr, len(types))
+	ttls := make([]uint32, len(types))
 	errs := make([]*Error, len(types))
 	var wg sync.WaitGroup
 	for i, t := range types {
-		wg.Go(func() { addrs[i], errs[i] = r.lookupType(ctx, name, t) })
+		wg.Go(func() { addrs[i], ttls[i], errs[i] = r.lookupType(ctx, name, t) })
 	}
 	wg.Wait()
 	var all []netip.Addr
-	for _, a := range addrs {
+	ttl := uint32(math.MaxUint32)
+	for i, a := range addrs {
 		all = append(all, a...)
+		if len(a) > 0 {
+			ttl = min(ttl, ttls[i])
+		}
 	}
 	if len(all) > 0 {
-		return all, nil
+		return all, time.Duration(ttl) * time.Second, nil
 	}
 	for _, e := range errs {
 		if e != nil && !e.nxdomain() {
-			return nil, e
+			return nil, 0, e
 		}
 	}
 	for _, e := range errs {
 		if e != nil {
-			return nil, e
+			return nil, 0, e
 		}
 	}
-	return nil, &Error{Code: rcodeNXDomain}
+	return nil, 0, &Error{Code: rcodeNXDomain}
+}
+
+// LookupHost returns the addresses of name (A and/or AAAA records, as
+// the resolver is configured; IPv4 first), the smallest TTL of the
+// records that gave them, and nginx's kind of error: a *Error whose text
+// names the name and the failure. It is bounded by the resolver's
+// timeout and by ctx; nothing of the machine's resolver configuration
+// (/etc/hosts, search lists) takes part.
+func (r *Resolver) LookupHost(ctx context.Context, name string) ([]netip.Addr, time.Duration, error) {
+	addrs, ttl, err := r.lookupAddrsTTL(ctx, strings.TrimSuffix(name, "."))
+	if err != nil {
+		err.Subject = quote(name)
+		return nil, 0, err
+	}
+	return addrs, ttl, nil
 }
 
 // lookupType resolves name to addresses of one type, following CNAME
-// records that come without addresses.
-func (r *Resolver) lookupType(ctx context.Context, name string, qtype uint16) ([]netip.Addr, *Error) {
+// records that come without addresses; it also returns the smallest TTL
+// of the records used.
+func (r *Resolver) lookupType(ctx context.Context, name string, qtype uint16) ([]netip.Addr, uint32, *Error) {
+	ttl := uint32(math.MaxUint32)
 	for range maxCNAME {
 		m, err := r.exchange(ctx, name, qtype)
 		if err != nil {
-			return nil, lookupErr(err)
+			return nil, 0, lookupErr(err)
 		}
 		if rc := m.rcode(); rc != 0 {
-			return nil, &Error{Code: rc}
+			return nil, 0, &Error{Code: rc}
 		}
 		if len(m.answer) == 0 {
-			return nil, &Error{Code: rcodeNXDomain}
+			return nil, 0, &Error{Code: rcodeNXDomain}
 		}
 		var out []netip.Addr
 		cname := ""
+		var cnameTTL uint32
 		for _, rr := range m.answer {
 			if rr.class != classIN {
 				continue
@@ -136,19 +168,22 @@ func (r *Resolver) lookupType(ctx context.Context, name string, qtype uint16) ([
 			switch {
 			case rr.typ == typeA && qtype == typeA && len(rr.rdata) == 4:
 				out = append(out, netip.AddrFrom4([4]byte(rr.rdata)))
+				ttl = min(ttl, rr.ttl)
 			case rr.typ == typeAAAA && qtype == typeAAAA && len(rr.rdata) == 16:
 				out = append(out, netip.AddrFrom16([16]byte(rr.rdata)))
+				ttl = min(ttl, rr.ttl)
 			case rr.typ == typeCNAME:
-				cname = rr.target
+				cname, cnameTTL = rr.target, rr.ttl
 			}
 		}
 		if len(out) > 0 {
-			return out, nil
+			return out, ttl, nil
 		}
 		if cname == "" {
-			return nil, &Error{Detail: "no address or CNAME in DNS response"}
+			return nil, 0, &Error{Detail: "no address or CNAME in DNS response"}
 		}
+		ttl = min(ttl, cnameTTL)
 		name = cname
 	}
-	return nil, &Error{Detail: "CNAME chain too long"}
+	return nil, 0, &Error{Detail: "CNAME chain too long"}
 }

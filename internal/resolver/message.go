@@ -65,6 +65,7 @@ func buildQuery(id uint16, name string, qtype uint16) ([]byte, error) {
 // record is one resource record of the answer section.
 type record struct {
 	typ, class uint16
+	ttl        uint32 // seconds
 	rdata      []byte
 	// target is the decoded domain name of a PTR or CNAME record.
 	target string
@@ -129,6 +130,7 @@ func parseMessage(b []byte) (*message, error) {
 		r := record{
 			typ:   binary.BigEndian.Uint16(b[p:]),
 			class: binary.BigEndian.Uint16(b[p+2:]),
+			ttl:   ttlOf(binary.BigEndian.Uint32(b[p+4:])),
 		}
 		n := int(binary.BigEndian.Uint16(b[p+8:]))
 		p += 10
@@ -200,4 +202,13 @@ func readName(b []byte, p int) (string, int, error) {
 			return "", 0, errMalformed
 		}
 	}
+}
+
+// ttlOf is a record's TTL: a value with the top bit set is 0 (RFC 2181
+// §8).
+func ttlOf(v uint32) uint32 {
+	if v&(1<<31) != 0 {
+		return 0
+	}
+	return v
 }

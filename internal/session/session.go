@@ -57,7 +57,11 @@ type Conn struct {
 // credentials: where to log in, as whom, the client bytes that follow the
 // authenticating command, and the protocol's own backend login.
 type Login struct {
-	Backend  netip.AddrPort
+	Backend netip.AddrPort
+	// Host and Port name the backend when Auth-Server was a host name
+	// (proxy_resolve); Backend is then invalid.
+	Host     string
+	Port     uint16
 	Upstream string // Auth-Server:Auth-Port as nginx logs it
 	User     string // after the auth service's Auth-User override
 	Pass     string // after the auth service's Auth-Pass override
@@ -68,7 +72,28 @@ type Login struct {
 	// protocol needs from the pre-login dialogue (the IMAP tag, SMTP's
 	// HELO and envelope…).
 	Handover Handover
+
+	// SSLBackend and SSLBackendName are the auth answer's choice of TLS
+	// to the backend (Auth-SSL-Backend, Auth-SSL-Backend-Name; "" when
+	// absent), which the proxy applies.
+	SSLBackend, SSLBackendName string
+	// StartTLS, set by the proxy when the backend must be asked for TLS
+	// (proxy_ssl starttls), makes the backend login send the protocol's
+	// STARTTLS (IMAP STARTTLS, POP3 STLS, SMTP STARTTLS after EHLO,
+	// ManageSieve STARTTLS) right after the greeting, refuse any byte
+	// the backend sent after its reply, and call StartTLS with the
+	// plaintext connection; the dialogue then goes on over the
+	// connection it returns. No credential is sent before StartTLS
+	// returned; a backend that does not offer or refuses STARTTLS fails
+	// with ErrNoStartTLS (BackendError.Reply nil: never relayed), and a
+	// StartTLS error ends the login with it.
+	StartTLS func(plain net.Conn) (net.Conn, error)
 }
+
+// ErrNoStartTLS is a backend that does not offer STARTTLS, refuses it or
+// sends bytes after its answer to it (which a man in the middle could
+// have injected into the plaintext).
+var ErrNoStartTLS = errors.New("the backend does not offer STARTTLS")
 
 // ErrClosed reports a session the front end ended on purpose (LOGOUT,
 // QUIT, too many errors, a refused login): nothing more to send.
@@ -84,6 +109,9 @@ type BackendError struct {
 	// rejection by the backend (connection error, timeout, overlong line).
 	Reply []byte
 	Err   error
+	// Greeting marks a refusal in the backend's greeting: nothing of the
+	// login was sent, so another backend may be tried (failover).
+	Greeting bool
 }
 
 func (e *BackendError) Error() string {

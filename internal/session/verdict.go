@@ -17,7 +17,10 @@ func NewLogin(resp *authhttp.Response, user, pass string) *Login {
 	if resp.HasPass {
 		pass = resp.Pass
 	}
-	return &Login{Backend: resp.Server, Upstream: resp.Upstream, User: user, Pass: pass}
+	return &Login{
+		Backend: resp.Server, Host: resp.Host, Port: resp.Port, Upstream: resp.Upstream, User: user, Pass: pass,
+		SSLBackend: resp.SSLBackend, SSLBackendName: resp.SSLBackendName,
+	}
 }
 
 // Refused handles a refused login the way nginx does for every protocol

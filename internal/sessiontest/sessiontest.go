@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -249,54 +248,6 @@ func (h *Harness) ClientTLS() {
 	}
 	tc.SetDeadline(time.Time{})
 	h.C, h.R = tc, bufio.NewReader(tc)
-}
-
-// PlayBackend runs h's backend login for l on the proxy end of a fresh
-// loopback pair, with a proxy_buffer of bufSize and 2 s to finish, against
-// a scripted backend on the other end: "B: " bytes the backend sends (one
-// write, then a short pause so that the next write arrives as another
-// read), "S: " bytes the proxy must send, exactly, "W: " a 50 ms pause.
-// After the script the backend fails the test if the proxy sends anything
-// more. It returns what LoginBackend returned.
-func PlayBackend(t testing.TB, h session.Handover, l *session.Login, bufSize int, script ...string) ([]byte, error) {
-	t.Helper()
-	px, be := TCPPair(t)
-	errc := make(chan error, 1)
-	go func() {
-		for _, s := range script {
-			switch {
-			case strings.HasPrefix(s, "B: "):
-				if _, err := io.WriteString(be, s[3:]); err != nil {
-					errc <- err
-					return
-				}
-				time.Sleep(15 * time.Millisecond)
-			case strings.HasPrefix(s, "S: "):
-				buf := make([]byte, len(s)-3)
-				be.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if n, err := io.ReadFull(be, buf); err != nil || string(buf) != s[3:] {
-					errc <- fmt.Errorf("backend expected %q, got %q (%v)", s[3:], buf[:n], err)
-					return
-				}
-			case strings.HasPrefix(s, "W: "):
-				time.Sleep(50 * time.Millisecond)
-			default:
-				errc <- fmt.Errorf("bad script line %q", s)
-				return
-			}
-		}
-		be.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		if n, _ := be.Read(make([]byte, 256)); n != 0 {
-			errc <- fmt.Errorf("backend received %d unexpected bytes", n)
-			return
-		}
-		errc <- nil
-	}()
-	relay, err := h.LoginBackend(px, l, bufSize, time.Now().Add(2*time.Second))
-	if serr := <-errc; serr != nil {
-		t.Fatal(serr)
-	}
-	return relay, err
 }
 
 // WithTLS gives the session a real StartTLS with a fresh self-signed

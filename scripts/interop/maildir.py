@@ -7,10 +7,11 @@ Usage:
       "X-Interop-Case: TAG" to FILE; print the sha256 of its body
       (line ends as LF, the form Postfix stores).
   maildir.py check MAILDIR TAG [--body-sha SHA] [--helo NAME] [--login USER]
-                               [--addr IP] [--timeout SECONDS]
+                               [--addr IP] [--timeout SECONDS] [--received-has TEXT]
       wait for the message with "X-Interop-Case: TAG" in MAILDIR (new/ or
       cur/), then check its body checksum and the Received: line Postfix
-      added (HELO name, client address, "Authenticated sender: USER").
+      added (HELO name, client address, "Authenticated sender: USER",
+      TEXT such as "using TLS" for a TLS hop).
       Prints "OK <path>" and exits 0, or prints the reason and exits 1.
 """
 import base64
@@ -99,7 +100,7 @@ def find_delivered(maildir, tag, timeout):
 
 
 def check_delivered(maildir, tag, body_sha256=None, helo=None, login=None,
-                    addr="127.0.0.1", timeout=20):
+                    addr="127.0.0.1", timeout=20, received_has=None):
     """None if the message with tag was delivered as expected, else the reason."""
     p = find_delivered(maildir, tag, timeout)
     if p is None:
@@ -116,6 +117,8 @@ def check_delivered(maildir, tag, body_sha256=None, helo=None, login=None,
         return "Received: not from the client's HELO %r (XCLIENT + replayed EHLO): %r" % (helo, r[:300])
     if login and "Authenticated sender: %s)" % login not in r:
         return "Received: lacks (Authenticated sender: %s): %r" % (login, r[:300])
+    if received_has and received_has not in r:
+        return "Received: lacks %r: %r" % (received_has, r[:300])
     if body_sha256:
         got = body_sha(data)
         if got != body_sha256:
@@ -136,7 +139,8 @@ def main(argv):
         return 0
     if len(argv) >= 3 and argv[0] == "check":
         maildir, tag = argv[1], argv[2]
-        opts = {"--body-sha": None, "--helo": None, "--login": None, "--addr": "127.0.0.1", "--timeout": "20"}
+        opts = {"--body-sha": None, "--helo": None, "--login": None, "--addr": "127.0.0.1", "--timeout": "20",
+                "--received-has": None}
         rest = argv[3:]
         while rest:
             if rest[0] not in opts or len(rest) < 2:
@@ -145,7 +149,7 @@ def main(argv):
             opts[rest[0]] = rest[1]
             rest = rest[2:]
         why = check_delivered(maildir, tag, opts["--body-sha"], opts["--helo"], opts["--login"],
-                              opts["--addr"], float(opts["--timeout"]))
+                              opts["--addr"], float(opts["--timeout"]), opts["--received-has"])
         if why:
             print(why)
             return 1
