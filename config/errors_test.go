@@ -114,7 +114,7 @@ func TestErrors(t *testing.T) {
 			at(8, `set_real_ip_from: "unix:" is not supported (no unix socket listeners)`),
 			at(9, `set_real_ip_from: invalid address "fe80::1%eth0", expected an IP address or CIDR`),
 		}},
-		{"unknown protocol", srv("    protocol: http"), []string{at(5, `protocol: unknown protocol "http", expected imap, pop3 or smtp`)}},
+		{"unknown protocol", srv("    protocol: http"), []string{at(5, `protocol: unknown protocol "http", expected imap, pop3, smtp or sieve`)}},
 		{"unknown imap_auth", srv("    imap_auth: [plain,", "      digest-md5]"), []string{at(6, `imap_auth: unknown value "digest-md5", expected plain, login, cram-md5 or external`)}},
 		{"unknown ssl protocol", srv("    ssl_protocols: [TLSv1.2, TLSv1.4]"), []string{at(5, `ssl_protocols: unknown value "TLSv1.4", expected SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3`)}},
 		{"bad starttls", srv("    starttls: maybe"), []string{at(5, `starttls: invalid value "maybe", expected off, on or only`)}},
