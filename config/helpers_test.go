@@ -140,7 +140,6 @@ func defaultServer(line int) Server {
 		ProxyBuffer:       4096,
 		ProxyTimeout:      24 * time.Hour,
 		SSLProtocols:      []string{"TLSv1.2", "TLSv1.3"},
-		SSLCiphers:        "HIGH:!aNULL:!MD5",
 		IMAPAuth:          []string{"plain"},
 		IMAPCapabilities:  []string{"IMAP4", "IMAP4rev1", "UIDPLUS"},
 		IMAPClientBuffer:  4096,

@@ -97,7 +97,7 @@ type Server struct {
 	SSLCertificate    []string
 	SSLCertificateKey []string
 	SSLProtocols      []string // e.g. ["TLSv1.2","TLSv1.3"] (default)
-	SSLCiphers        string   // OpenSSL cipher string, default HIGH:!aNULL:!MD5
+	SSLCiphers        string   // OpenSSL cipher string; "" (the default): Go's default suites
 	StartTLS          StartTLS
 
 	IMAPAuth         []string // lower-case methods, default ["plain"]

@@ -14,7 +14,6 @@ const (
 	defaultProxyTimeout     = 24 * time.Hour
 	defaultProxyBuffer      = 4096
 	defaultIMAPClientBuffer = 4096
-	defaultSSLCiphers       = "HIGH:!aNULL:!MD5"
 	defaultSMTPClientBuffer = 4096
 	defaultResolverTimeout  = 30 * time.Second
 )
@@ -88,7 +87,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.SetRealIPFrom = slices.Clone(s.setRealIPFrom.or(m.setRealIPFrom).v)
 
 	srv.SSLProtocols = slices.Clone(s.sslProtocols.or(m.sslProtocols).get(defaultSSLProtocols))
-	srv.SSLCiphers = s.sslCiphers.or(m.sslCiphers).get(defaultSSLCiphers)
+	srv.SSLCiphers = s.sslCiphers.or(m.sslCiphers).get("")
 	startTLS := s.startTLS.or(m.startTLS)
 	srv.StartTLS = startTLS.get(StartTLSOff)
 	pw := s.sslPasswordFile.or(m.sslPasswordFile)
