@@ -57,7 +57,9 @@ func (x *core) Next(in []byte) (int, session.Action) {
 		return cmd.lineEnd, x.badLine(sk, in[:cmd.lineEnd])
 	}
 	x.contSent = 0
-	return cmd.n, x.handle(cmd)
+	a := x.handle(cmd)
+	a.Tag = cmd.tag
+	return cmd.n, a
 }
 
 // TooLong answers a command (or a SASL response) that does not fit the
@@ -187,7 +189,10 @@ func (x *core) saslResponse(in []byte) (int, session.Action) {
 	if j := bytes.IndexByte(line, ' '); j >= 0 {
 		line = line[:j]
 	}
-	return i + 1, x.saslStep(x.ex.Respond(line))
+	tag := x.tag
+	a := x.saslStep(x.ex.Respond(line))
+	a.Tag = []byte(tag)
+	return i + 1, a
 }
 
 // saslStep acts on where the exchange stands. A refused exchange is
@@ -229,4 +234,6 @@ func (x *core) Refused(resp *authhttp.Response) []byte {
 	return []byte(x.tag + " NO " + resp.Text + "\r\n")
 }
 
-func (x *core) Accepted(l *session.Login, _ *authhttp.Response) { l.Handover = backendLogin{tag: x.tag} }
+func (x *core) Accepted(l *session.Login, _ *authhttp.Response) {
+	l.Handover = backendLogin{tag: x.tag}
+}

@@ -29,7 +29,7 @@ func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, er
 		}
 	}
 	x := &core{s: s, c: c, host: host}
-	return session.Run(ctx, c, session.Dialogue{Core: x, Buf: buf, MaxErrors: s.opts.MaxErrors, Replies: Replies})
+	return session.Run(ctx, c, session.Dialogue{Core: x, Buf: buf, MaxErrors: s.opts.MaxErrors, MaxCommands: s.opts.MaxCommands, Replies: Replies})
 }
 
 // delayGreeting waits smtp_greeting_delay (SPEC §6.3). A client that sends

@@ -99,8 +99,8 @@ func ia5Email(t *testing.T, cn, email string) []byte {
 
 type ncCase struct {
 	name  string
-	root  nc        // the root's constraints
-	inter *nc       // an intermediate between root and leaf, with these constraints
+	root  nc  // the root's constraints
+	inter *nc // an intermediate between root and leaf, with these constraints
 	ispec pkitest.Spec
 	leaf  pkitest.Spec
 	want  int
