@@ -6,9 +6,13 @@ import (
 )
 
 // readGlobals reads the process-wide top-level keys: shutdown_timeout,
-// log_format, log_level, metrics_listen, pid and error_log.
+// log_format, log_level, metrics_listen, pid and error_log, and those of
+// limits.go.
 func readGlobals(c *collector, e *env, cfg *Config, pairs []pair) {
 	for _, p := range pairs {
+		if readLimitGlobal(c, e, cfg, p) {
+			continue
+		}
 		switch p.key {
 		case "shutdown_timeout":
 			if d, ok := durationOrZero(c, p.key, p.value); ok {

@@ -154,6 +154,8 @@ func defaultServer(line int) Server {
 		ResolverIPv4:      true,
 		ResolverIPv6:      true,
 		ResolverTimeout:   30 * time.Second,
+		LimitConnLogLevel: "error",
+		MaxCommands:       1000,
 	}
 }
 

@@ -41,6 +41,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		dir:      filepath.Dir(name),
 		pairs:    make(map[[3]string]bool),
 		listens:  make(listenSet),
+		zones:    make(map[string]LimitConnZone),
 		tls:      newTLSLoader(),
 	}
 	var cfg *Config
@@ -176,7 +177,8 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 			}
 		case "servers":
 			servers, serversLine = p.value, p.line
-		case "shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log":
+		case "shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log",
+			"max_connections", "user", "limit_conn_zone":
 			globals = append(globals, p)
 		default:
 			if _, known := directives[p.key]; known {

@@ -100,6 +100,11 @@ type settings struct {
 	proxyProtocolTLVs      opt[bool]
 	authHTTPKeepalive      opt[int]
 	authHTTPKeepaliveTime  opt[time.Duration]
+
+	limitConn         opt[[]LimitConn]
+	limitConnLogLevel opt[string]
+	limitConnDryRun   opt[bool]
+	maxCommands       opt[int]
 }
 
 // parser parses one directive value; see values.go.
@@ -185,6 +190,11 @@ var directives = map[string]directive{
 	"proxy_protocol_tlvs":         bind(false, func(s *settings) *opt[bool] { return &s.proxyProtocolTLVs }, flag),
 	"auth_http_keepalive":         bind(false, func(s *settings) *opt[int] { return &s.authHTTPKeepalive }, count),
 	"auth_http_keepalive_timeout": bind(false, func(s *settings) *opt[time.Duration] { return &s.authHTTPKeepaliveTime }, duration),
+
+	"limit_conn":           bind(false, func(s *settings) *opt[[]LimitConn] { return &s.limitConn }, limitConnList),
+	"limit_conn_log_level": bind(false, func(s *settings) *opt[string] { return &s.limitConnLogLevel }, logLevelValue),
+	"limit_conn_dry_run":   bind(false, func(s *settings) *opt[bool] { return &s.limitConnDryRun }, flag),
+	"max_commands":         bind(false, func(s *settings) *opt[int] { return &s.maxCommands }, maxCommandsValue),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

@@ -64,6 +64,22 @@ type Config struct {
 	MetricsListen   string // "" (off) or the host:port of the metrics listener
 	PID             string // pid file written once every listener is bound; "" for none
 	ErrorLog        string // log destination: "stderr" (default) or a file path
+
+	// MaxConnections caps the client connections of the process
+	// (max_connections; nginx's worker_connections × worker_processes);
+	// 0: only the descriptor limit caps them.
+	MaxConnections int
+	// User is the account the process drops to once its listeners are
+	// bound (nginx's user directive); nil: no change.
+	User *User
+	// LimitConnZones are the limit_conn_zone entries, in file order.
+	LimitConnZones []LimitConnZone
+}
+
+// User is the user directive, with the ids looked up at load.
+type User struct {
+	Name, Group string
+	UID, GID    int
 }
 
 // Server is one fully resolved server entry: mail-level defaults and nginx
@@ -153,6 +169,16 @@ type Server struct {
 	// AuthHTTPKeepaliveTimeout (0, the default: authhttp's 30s).
 	AuthHTTPKeepalive        int
 	AuthHTTPKeepaliveTimeout time.Duration
+
+	// LimitConn lists the connection limits (limit_conn), each naming a
+	// zone of Config.LimitConnZones; LimitConnLogLevel is the level of
+	// the "limiting connections" line (info, notice, warn or error) and
+	// LimitConnDryRun only logs. MaxCommands is max_commands (default
+	// 1000): commands a client may send before login.
+	LimitConn         []LimitConn
+	LimitConnLogLevel string
+	LimitConnDryRun   bool
+	MaxCommands       int
 
 	// TLS is the server's TLS configuration, built by Parse from the
 	// ssl_* keys and sni_certificates with every file they name read

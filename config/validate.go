@@ -36,8 +36,9 @@ type env struct {
 	// passwords caches ssl_password_file contents by path (nil slice
 	// and false: the file could not be read, already reported).
 	passwords map[string]passwordFile
-	tls       tlsLoader // reads each TLS file of this Parse once
-	listens   listenSet // every listen address seen so far
+	tls       tlsLoader                // reads each TLS file of this Parse once
+	listens   listenSet                // every listen address seen so far
+	zones     map[string]LimitConnZone // limit_conn_zone entries by name
 }
 
 // resolveServer applies inheritance (server value, else mail value, else
@@ -134,6 +135,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.ProxyProtocolTLVs = s.proxyProtocolTLVs.or(m.proxyProtocolTLVs).get(false)
 	srv.AuthHTTPKeepalive = s.authHTTPKeepalive.or(m.authHTTPKeepalive).get(0)
 	srv.AuthHTTPKeepaliveTimeout = s.authHTTPKeepaliveTime.or(m.authHTTPKeepaliveTime).get(0)
+	resolveLimits(c, e, srv, m, s)
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}
