@@ -80,6 +80,11 @@ type Request struct {
 	SMTPTo       string
 	SSL          *SSLInfo // nil: not a TLS connection
 
+	// KeepHeaders is never sent: it makes an accepted answer keep its
+	// header block for Response.HeaderVariable (limit_conn zones keyed
+	// by $auth_http_NAME).
+	KeepHeaders bool
+
 	// Waiting is never sent. It carries nginx's per-session WAIT flag
 	// (SPEC §10.5) into ParseResponse: set it while an earlier answer of
 	// this session said Auth-Status: WAIT and no positive Auth-Wait delay
@@ -122,4 +127,6 @@ type Response struct {
 	HasUser bool
 	Pass    string
 	HasPass bool
+
+	head string // the header block of an accepted answer, with KeepHeaders
 }

@@ -21,6 +21,7 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 	req.ClientIP = cc.client.Addr().String()
 	req.Proxy = cc.pp
 	req.SSL = cc.sslInfo()
+	req.KeepHeaders = cc.site.limits != nil && cc.site.limits.headers
 	for {
 		start := time.Now()
 		resp, err := cc.site.auth.Do(ctx, req)
@@ -28,6 +29,12 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 		if err != nil {
 			cc.log.Error("auth http server "+cc.site.auth.Addr()+" failed", "err", err, "login", req.User)
 			return nil, err
+		}
+		if resp.Status == authhttp.StatusOK {
+			// limit_conn, checked once the auth service accepted (freenginx).
+			if err := cc.limitAtLogin(req, resp); err != nil {
+				return nil, err
+			}
 		}
 		if resp.Status != authhttp.StatusWait {
 			return resp, nil

@@ -26,6 +26,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			StartTLS:     starttls,
 			ClientBuffer: cfg.IMAPClientBuffer,
 			MaxErrors:    cfg.MaxErrors,
+			MaxCommands:  cfg.MaxCommands,
 		}), nil
 	case "pop3":
 		return pop3.NewServer(pop3.Options{
@@ -34,6 +35,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			Auth:         cfg.POP3Auth,
 			StartTLS:     starttls,
 			MaxErrors:    cfg.MaxErrors,
+			MaxCommands:  cfg.MaxCommands,
 		}), nil
 	case "smtp":
 		var res *resolver.Resolver
@@ -47,6 +49,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			StartTLS:      starttls,
 			ClientBuffer:  cfg.SMTPClientBuffer,
 			MaxErrors:     cfg.MaxErrors,
+			MaxCommands:   cfg.MaxCommands,
 			GreetingDelay: cfg.SMTPGreetingDelay,
 			XClient:       cfg.XClient,
 			ProxySMTPAuth: cfg.ProxySMTPAuth,
@@ -59,6 +62,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			StartTLS:     starttls,
 			ClientBuffer: cfg.SieveClientBuffer,
 			MaxErrors:    cfg.MaxErrors,
+			MaxCommands:  cfg.MaxCommands,
 		}), nil
 	}
 	return nil, fmt.Errorf("unknown protocol %q", cfg.Protocol)

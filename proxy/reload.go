@@ -108,7 +108,10 @@ func (s *Server) Reload(cfg *config.Config) error {
 }
 
 func (s *Server) reload(cfg *config.Config) error {
-	sites, err := buildSites(cfg)
+	s.rmu.Lock()
+	zones := s.zones
+	s.rmu.Unlock()
+	sites, err := buildSites(cfg, zones)
 	if err != nil {
 		return err
 	}
@@ -131,6 +134,8 @@ func (s *Server) reload(cfg *config.Config) error {
 		st.auth.CloseIdle() // sessions of the old configuration still work
 	}
 	s.sites, s.lns, s.accs = sites, lns, accs
+	s.zones = zoneMap(cfg)
+	s.gate.configure(cfg, s.log)
 	// New accept loops start before removed ones stop, so Serve never
 	// sees zero loops (and returns) in the middle of a reload.
 	s.startAccepting()

@@ -45,6 +45,7 @@ func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string,
 	}
 	defer logs.Close()
 	srv.SetLogger(log)
+	srv.LogLimits(cfg)
 	var m *metrics.Metrics
 	if cfg.MetricsListen != "" {
 		m = metrics.New()

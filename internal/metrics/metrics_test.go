@@ -94,6 +94,7 @@ var wantLabels = map[outcome.Outcome]string{
 	outcome.BackendWriteFailed: "backend_error",
 	outcome.Shutdown:           "shutdown",
 	outcome.Panic:              "error",
+	outcome.Limited:            "limited",
 }
 
 // TestEveryOutcomeHasALabel: every Outcome constant is counted under its
@@ -162,14 +163,19 @@ func TestCardinalityBounded(t *testing.T) {
 		m.AuthRequest(junk, junk, time.Millisecond)
 		m.BackendFailure(junk, junk)
 		m.TLSHandshake(junk, junk)
+		m.Refused(junk, junk)
+		m.AcceptPaused(junk)
 	}
+	p := len(protocols) + 1 // and "other"
 	maxSeries := map[string]int{
-		"mailproxy_sessions_total":         4 * len(Outcomes),
-		"mailproxy_auth_requests_total":    4 * (len(authResults) + 1),
-		"mailproxy_backend_failures_total": 4 * (len(stages) + 1),
-		"mailproxy_tls_handshakes_total":   4 * (len(tlsVersions) + 1),
-		"mailproxy_sessions_active":        4,
-		"mailproxy_bytes_total":            8,
+		"mailproxy_sessions_total":            4 * len(Outcomes),
+		"mailproxy_auth_requests_total":       p * (len(authResults) + 1),
+		"mailproxy_backend_failures_total":    p * (len(stages) + 1),
+		"mailproxy_tls_handshakes_total":      p * (len(tlsVersions) + 1),
+		"mailproxy_sessions_active":           p,
+		"mailproxy_bytes_total":               2 * p,
+		"mailproxy_connections_refused_total": p * (len(RefusalReasons) + 1),
+		"mailproxy_accept_pauses_total":       len(PauseReasons) + 1,
 	}
 	total := 0
 	for name, limit := range maxSeries {

@@ -13,8 +13,9 @@ import (
 var ErrTooLong = errors.New("client sent too long command")
 
 // ErrTooManyCommands reports a session that sent more than max_commands
-// commands before login.
-var ErrTooManyCommands = errors.New("client sent too many commands")
+// commands before login; it is an ErrClosed (the engine ended it on
+// purpose).
+var ErrTooManyCommands = fmt.Errorf("client sent too many commands: %w", ErrClosed)
 
 // ErrLimited is what Conn.Authenticate returns for a login that a
 // connection limit (limit_conn) refuses: the driver answers it with
