@@ -58,8 +58,8 @@ type gate struct {
 	budget    int // descriptors sessions and refusals may hold
 	refusals  int // refusals allowed in flight
 	sessions  int // sessions served now
-	units     int // descriptors reserved by sessions and refusals
-	refusing  int // refusals in flight
+	units     int // descriptors reserved by sessions
+	refusing  int // refusals in flight, a descriptor each
 	waiters   int
 	wake      chan struct{} // closed when descriptors are released, if someone waits
 	logs      map[string]*rateLog
@@ -137,9 +137,8 @@ func (g *gate) admit() (admission, string) {
 	if fdsFree {
 		reason = "max_connections"
 	}
-	if g.refusing < g.refusals && g.units < g.budget {
+	if g.refusing < g.refusals {
 		g.refusing++
-		g.units++
 		return admitRefuse, reason
 	}
 	return admitDrop, "descriptors"
@@ -155,9 +154,9 @@ func (g *gate) ended(units int) { g.release(units, true) }
 // refused ends a refusal.
 func (g *gate) refused() {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.refusing--
-	g.mu.Unlock()
-	g.release(1, false)
+	g.wakeWaiters()
 }
 
 func (g *gate) release(units int, session bool) {
@@ -167,6 +166,11 @@ func (g *gate) release(units int, session bool) {
 	if session {
 		g.sessions--
 	}
+	g.wakeWaiters()
+}
+
+// wakeWaiters ends the waits under way. g.mu must be held.
+func (g *gate) wakeWaiters() {
 	if g.waiters > 0 {
 		close(g.wake)
 		g.wake = make(chan struct{})
