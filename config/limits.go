@@ -259,14 +259,18 @@ func logLevelValue(c *collector, key string, n *yaml.Node) (string, bool) {
 }
 
 // resolveLimits sets the limit keys of srv from the server (s) and mail
-// (m) levels and checks that every limit_conn zone is defined.
+// (m) levels and checks that every limit_conn zone of both is defined
+// (the mail level's even when the server replaces its list, as nginx
+// checks every zone named).
 func resolveLimits(c *collector, e *env, srv *Server, m, s settings) {
-	limits := s.limitConn.or(m.limitConn)
-	for _, l := range limits.v {
-		if _, ok := e.zones[l.Zone]; !ok {
-			c.errorf(limits.line, "limit_conn: no limit_conn_zone %q is defined", l.Zone)
+	for _, limits := range []opt[[]LimitConn]{m.limitConn, s.limitConn} {
+		for _, l := range limits.v {
+			if _, ok := e.zones[l.Zone]; !ok {
+				c.errorf(limits.line, "limit_conn: no limit_conn_zone %q is defined", l.Zone)
+			}
 		}
 	}
+	limits := s.limitConn.or(m.limitConn)
 	srv.LimitConn = limits.v
 	srv.LimitConnLogLevel = s.limitConnLogLevel.or(m.limitConnLogLevel).get("error")
 	srv.LimitConnDryRun = s.limitConnDryRun.or(m.limitConnDryRun).get(false)
