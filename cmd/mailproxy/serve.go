@@ -21,8 +21,8 @@ import (
 	"mailproxy/proxy"
 )
 
-// serve binds every listener, writes the pid file, then serves until a
-// signal says stop:
+// serve binds every listener, writes the pid file, drops privileges
+// (user), then serves until a signal says stop:
 //   - SIGHUP reloads: the file is read and checked first; a bad file is
 //     logged and the running configuration keeps serving;
 //   - SIGQUIT stops accepting and lets sessions finish, up to
@@ -85,7 +85,12 @@ func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string,
 			srv.Close()
 			return exitFail
 		}
-		defer os.Remove(cfg.PID)
+		defer removePID(cfg.PID, log)
+	}
+	if err := dropPrivileges(cfg, log); err != nil {
+		log.Error("cannot drop privileges; not starting", "err", err)
+		srv.Close()
+		return exitFail
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
@@ -162,6 +167,18 @@ func reload(file string, srv *proxy.Server) (*config.Config, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return cfg, nil
+}
+
+// removePID removes the pid file at exit. After dropping privileges its
+// directory may not be writable any more: the file, given to the user
+// beforehand, is emptied instead, so that no stale pid stays in it.
+func removePID(file string, log *slog.Logger) {
+	if err := os.Remove(file); err == nil || os.IsNotExist(err) {
+		return
+	}
+	if err := os.Truncate(file, 0); err != nil {
+		log.Warn("cannot remove or empty the pid file", "file", file, "err", err)
+	}
 }
 
 // setReady reports readiness on /readyz when metrics are on.
