@@ -69,8 +69,7 @@ var clientTLS = &tls.Config{InsecureSkipVerify: true}
 // fetch mode, records its latency (dial to the login's OK).
 func dialLogin(ctx context.Context, cfg config, st *stats) (*session, error) {
 	t0 := time.Now()
-	d := net.Dialer{Timeout: cfg.timeout}
-	raw, err := d.DialContext(ctx, "tcp", cfg.addr)
+	raw, err := dial(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
@@ -101,6 +100,15 @@ func dialLogin(ctx context.Context, cfg config, st *stats) (*session, error) {
 		st.sample(time.Since(t0))
 	}
 	return s, nil
+}
+
+// dial connects to cfg.addr, from cfg.bind when set.
+func dial(ctx context.Context, cfg config) (net.Conn, error) {
+	d := net.Dialer{Timeout: cfg.timeout}
+	if cfg.bind != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(cfg.bind)}
+	}
+	return d.DialContext(ctx, "tcp", cfg.addr)
 }
 
 // logout ends a session politely, ignoring what the server says, and
