@@ -21,7 +21,7 @@ import (
 func attackFigures(o Options) []figure {
 	capTitle := fmt.Sprintf("IMAP flood: %s connection attempts (%d at a time) against max_connections %s, the greeted logging in and holding",
 		thousands(o.FloodAttempts), o.FloodConcurrency, thousands(o.FloodCap))
-	addrTitle := fmt.Sprintf("IMAP from one address: %s idle connections before login against limit_conn %d per address, %g logins/s from another address",
+	addrTitle := fmt.Sprintf("IMAP from one address: %s idle connections before login against limit_conn %d per address, %g logins/s from other addresses",
 		thousands(o.IdleFlood), o.PerAddress, o.AttackRate)
 	return []figure{
 		{
@@ -31,7 +31,7 @@ func attackFigures(o Options) []figure {
 				{label: "refused with the try-later reply", value: extra("refused"), checks: []check{{factor: float64(o.FloodAttempts - o.FloodCap)}}},
 				{label: "closed without a reply, errors", value: extra("lost")},
 				{label: "p50 time to the reply (ms)", digits: 2, value: extra("refuse_p50_ms")},
-				{label: "p99 time to the reply (ms)", digits: 2, value: extra("refuse_p99_ms"), checks: []check{{atMost: true, factor: 100}}},
+				{label: "p99 time to the reply (ms)", digits: 2, value: extra("refuse_p99_ms"), checks: []check{{atMost: true, factor: 1000}}},
 				{label: "proxy RSS growth (MiB)", digits: 1, value: extra("rss_mib")},
 				{label: "proxy RSS per held session (KiB)", digits: 1, value: extra("rss_per_held_kib")},
 				{label: "proxy CPU during the flood (s)", digits: 2, value: extra("flood_cpu_s")},
@@ -113,7 +113,8 @@ func (b *bench) measureCapFlood(ctx context.Context, f figure) (*sample, string)
 }
 
 // measureAddrFlood: a fresh mailproxy with a limit_conn of o.PerAddress
-// per client address; paced logins from 127.0.0.2 are timed alone, then
+// per client address; paced logins from 127.1.0.0/16 (each from an
+// address of its own, in turn) are timed alone, then
 // again while 127.0.0.1 opens o.IdleFlood connections that stay idle
 // before login (as many as it is let hold, for the whole run).
 func (b *bench) measureAddrFlood(ctx context.Context, f figure) (*sample, string) {
@@ -126,7 +127,7 @@ func (b *bench) measureAddrFlood(ctx context.Context, f figure) (*sample, string
 	addr := t.addrs[f.service]
 	dur := b.o.Duration * 2
 	paced := []string{"-addr=" + addr, "-user=bench", "-pass=bench", "-timeout=20s", "-proto=imap", "-mode=logins", "-noop",
-		"-rate=" + strconv.FormatFloat(b.o.AttackRate, 'f', -1, 64), "-concurrency=64", "-duration=" + dur.String(), "-bind=127.0.0.2"}
+		"-rate=" + strconv.FormatFloat(b.o.AttackRate, 'f', -1, 64), "-concurrency=64", "-duration=" + dur.String(), "-bind=127.1.0.0/16"}
 	s := &sample{proxy: true, extra: map[string]float64{}}
 	base, stderr, err := b.load.run(ctx, paced, dur+60*time.Second)
 	if err != nil {

@@ -13,7 +13,7 @@
 // PLAIN); -tls speaks implicit TLS, a full handshake per session (no
 // resumption, the certificate is not checked). -bind makes every
 // connection come from one source address (127.0.0.2…: loopback has
-// them all).
+// them all), or from the addresses of a prefix in turn.
 //
 // Modes:
 //
@@ -51,6 +51,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -72,8 +73,9 @@ type config struct {
 	size             int
 	expectSize       int
 	expectSHA256     string
-	bind             string // source address of every connection
-	floodLogin       bool   // flood: log in the connections greeted
+	bind             string       // source address of every connection, or a prefix
+	bindPrefix       netip.Prefix // -bind as an IPv4 prefix
+	floodLogin       bool         // flood: log in the connections greeted
 
 	client  protocol // the client side of proto
 	message []byte   // smtp fetch: the message to send, dot-terminated
@@ -97,15 +99,17 @@ func main() {
 	flag.IntVar(&cfg.size, "size", 1<<20, "fetch, smtp: size in bytes of the message to send")
 	flag.IntVar(&cfg.expectSize, "expect-size", 0, "fetch: the message's size in bytes; another size is an error (0 = any)")
 	flag.StringVar(&cfg.expectSHA256, "expect-sha256", "", "fetch: the message's SHA-256, hex; another digest is an error")
-	flag.StringVar(&cfg.bind, "bind", "", "source IP address of every connection (e.g. 127.0.0.2); empty: the system's choice")
+	flag.StringVar(&cfg.bind, "bind", "", "source IP address of every connection (e.g. 127.0.0.2), or an IPv4 prefix whose addresses the connections take in turn (e.g. 127.1.0.0/16); empty: the system's choice")
 	flag.BoolVar(&cfg.floodLogin, "login", false, "flood: log in the connections the server greets (else they stay idle before login)")
 	flag.Parse()
 	if cfg.user == "" || cfg.concurrency < 1 || cfg.sessions < 0 || cfg.duration <= 0 || cfg.timeout <= 0 || cfg.rate < 0 || cfg.size < 0 {
 		fmt.Fprintln(os.Stderr, "mailload: -user is required; -concurrency, -duration and -timeout must be positive")
 		os.Exit(2)
 	}
-	if cfg.bind != "" && net.ParseIP(cfg.bind) == nil {
-		fmt.Fprintf(os.Stderr, "mailload: -bind %q is not an IP address\n", cfg.bind)
+	if p, err := netip.ParsePrefix(cfg.bind); err == nil && p.Addr().Is4() {
+		cfg.bindPrefix = p.Masked()
+	} else if cfg.bind != "" && net.ParseIP(cfg.bind) == nil {
+		fmt.Fprintf(os.Stderr, "mailload: -bind %q is not an IP address or an IPv4 prefix\n", cfg.bind)
 		os.Exit(2)
 	}
 	run := map[string]func(context.Context, config, *stats){"idle": runIdle, "logins": runLogins, "fetch": runFetch, "flood": runFlood}[cfg.mode]

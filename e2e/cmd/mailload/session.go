@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -102,14 +104,27 @@ func dialLogin(ctx context.Context, cfg config, st *stats) (*session, error) {
 	return s, nil
 }
 
-// dial connects to cfg.addr, from cfg.bind when set.
+// dial connects to cfg.addr, from cfg.bind when set: one address, or
+// each connection the next address of a prefix (127.1.0.0/16: as many
+// clients as addresses).
 func dial(ctx context.Context, cfg config) (net.Conn, error) {
 	d := net.Dialer{Timeout: cfg.timeout}
-	if cfg.bind != "" {
+	switch {
+	case cfg.bindPrefix.IsValid():
+		n := bindNext.Add(1)
+		a := cfg.bindPrefix.Addr().As4()
+		host := uint32(n) & (1<<(32-cfg.bindPrefix.Bits()) - 1)
+		v := binary.BigEndian.Uint32(a[:]) | host
+		binary.BigEndian.PutUint32(a[:], v)
+		d.LocalAddr = &net.TCPAddr{IP: a[:]}
+	case cfg.bind != "":
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(cfg.bind)}
 	}
 	return d.DialContext(ctx, "tcp", cfg.addr)
 }
+
+// bindNext numbers the connections made from a -bind prefix.
+var bindNext atomic.Uint64
 
 // logout ends a session politely, ignoring what the server says, and
 // closes it.
