@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"io"
-	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,26 +18,10 @@ import (
 // returned buffer, and rec observing it.
 func startLimited(t *testing.T, yaml, auth string) (*proxy.Server, []string, *mailtest.SyncBuffer, *recorder) {
 	t.Helper()
-	dir := t.TempDir()
-	cert, key, err := mailtest.WriteSelfSignedCert(dir, "localhost")
-	must(t, err)
-	yaml = strings.NewReplacer("AUTH", auth, "CERT", cert, "KEY", key).Replace(yaml)
-	cfg, err := config.Parse(filepath.Join(dir, "test.yaml"), []byte(yaml))
-	must(t, err)
 	buf := &mailtest.SyncBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(testLogs, buf), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := proxy.New(cfg, log)
-	must(t, err)
+	srv, addrs := startProxyLog(t, yaml, auth, buf)
 	rec := &recorder{}
 	srv.SetObserver(rec)
-	must(t, srv.Listen())
-	done := make(chan struct{})
-	go func() { srv.Serve(); close(done) }()
-	t.Cleanup(func() { srv.Close(); <-done })
-	var addrs []string
-	for _, a := range srv.Addrs() {
-		addrs = append(addrs, a.String())
-	}
 	return srv, addrs, buf, rec
 }
 

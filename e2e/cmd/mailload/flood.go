@@ -40,57 +40,21 @@ func isRefusal(line string) bool {
 // what it got for cfg.duration (or until ctx ends) and closes it all.
 func runFlood(ctx context.Context, cfg config, st *stats) {
 	var fs floodStats
-	lim := newLimiter(cfg.rate)
-	var (
-		mu      sync.Mutex
-		held    []net.Conn
-		wg      sync.WaitGroup
-		next    = make(chan struct{})
-		readers sync.WaitGroup
-		closing = make(chan struct{})
-	)
-	go func() {
-		defer close(next)
-		for range cfg.sessions {
-			if _, ok := lim.wait(ctx); !ok {
-				return
-			}
-			select {
-			case next <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	next := attempts(ctx, cfg)
+	h := newHolder(st)
+	var wg sync.WaitGroup
 	for range cfg.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range next {
 				c, r, err := floodOne(ctx, cfg, st, &fs)
-				if err != nil {
+				switch {
+				case err != nil:
 					st.fail(err)
-					continue
+				case c != nil: // not refused nor dropped
+					h.keep(c, r)
 				}
-				if c == nil {
-					continue // refused or dropped
-				}
-				st.held.Add(1)
-				mu.Lock()
-				held = append(held, c)
-				mu.Unlock()
-				readers.Add(1)
-				go func() { // notice a connection the server drops
-					defer readers.Done()
-					_, err := io.Copy(io.Discard, r)
-					select {
-					case <-closing:
-					default:
-						st.held.Add(-1)
-						st.dropped.Add(1)
-						st.fail(fmt.Errorf("held connection lost: %v", err))
-					}
-				}()
 			}
 		}()
 	}
@@ -103,18 +67,7 @@ func runFlood(ctx context.Context, cfg config, st *stats) {
 		st.held.Load(), fs.served.Load(), fs.refused.Load(), fs.dropped.Load(), st.errs.Load(), time.Since(st.start).Seconds(),
 		p50.Round(time.Microsecond), p99.Round(time.Microsecond))
 	os.Stdout.Sync()
-	t := time.NewTimer(cfg.duration)
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	t.Stop()
-	st.elapsed = time.Since(st.start)
-	close(closing)
-	for _, c := range held {
-		c.Close()
-	}
-	readers.Wait()
+	h.hold(ctx, cfg.duration)
 }
 
 // floodOne makes one attempt. It returns the connection to hold (nil
