@@ -174,6 +174,9 @@ func (s *Server) acceptLoop(a *acceptor) {
 	var backoff time.Duration
 	for {
 		if s.gate.full() {
+			if s.stopping() {
+				return
+			}
 			s.pauseAccepting(a, nil, time.Second)
 			continue
 		}
@@ -231,6 +234,13 @@ func (s *Server) track(c *clientConn, add bool) bool {
 	}
 	delete(s.conns, c)
 	return true
+}
+
+// stopping reports whether Shutdown or Close has begun.
+func (s *Server) stopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // Sessions returns how many connections are open.
