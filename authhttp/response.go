@@ -54,7 +54,8 @@ func ParseResponse(head []byte, r *Request) (*Response, error) {
 	}
 	var a answer
 	a.smtp = r != nil && r.Protocol == "smtp"
-	if _, err := scanHead(b, &a); err != nil {
+	n, err := scanHead(b, &a)
+	if err != nil {
 		if err != errNeedMore {
 			return nil, err
 		}
@@ -63,7 +64,43 @@ func ParseResponse(head []byte, r *Request) (*Response, error) {
 		}
 		return nil, &TransportError{Kind: ClosedEarly}
 	}
-	return a.decide(r)
+	resp, err := a.decide(r)
+	if err == nil && resp.Status == StatusOK && r != nil && r.KeepHeaders {
+		resp.head = string(b[:n])
+	}
+	return resp, err
+}
+
+// HeaderVariable is freenginx's $auth_http_NAME for an accepted answer
+// to a request with KeepHeaders: the values of every header whose name,
+// lower-cased with '-' as '_', is name, joined by ", " in answer order;
+// "" when there is none.
+func (r *Response) HeaderVariable(name string) string {
+	var out []byte
+	found := false
+	scanHead([]byte(r.head), &answer{each: func(n, v []byte) {
+		if len(n) != len(name) {
+			return
+		}
+		for i := range n {
+			c := n[i]
+			switch {
+			case c >= 'A' && c <= 'Z':
+				c |= 0x20
+			case c == '-':
+				c = '_'
+			}
+			if c != name[i] {
+				return
+			}
+		}
+		if found {
+			out = append(out, ", "...)
+		}
+		found = true
+		out = append(out, v...)
+	}})
+	return string(out)
 }
 
 // answer collects the headers nginx uses, as slices of the head.
@@ -90,10 +127,17 @@ type answer struct {
 	sslBackendName []byte
 	cacheTTL       int64
 	hasCacheTTL    bool
+
+	// each, when set, is given every header line instead.
+	each func(name, value []byte)
 }
 
 // header records one header line as nginx's process_headers does.
 func (a *answer) header(name, value []byte) {
+	if a.each != nil {
+		a.each(name, value)
+		return
+	}
 	switch {
 	case equalFold(name, "Auth-Status"):
 		switch string(value) {

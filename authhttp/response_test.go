@@ -305,3 +305,34 @@ func TestErrorTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderVariable: freenginx's $auth_http_NAME: header names match
+// lower-cased with '-' as '_', repeated headers are joined by ", ", and
+// only an accepted answer to a request with KeepHeaders keeps them.
+func TestHeaderVariable(t *testing.T) {
+	head := statusLine + "Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: 14001\r\nX-User-Class: gold\r\nx-user-class:  silver \r\nX-User-Classes: no\r\nX-Empty:\r\n\r\nbody"
+	req := *imapPlain
+	req.KeepHeaders = true
+	resp, err := ParseResponse([]byte(head), &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"x_user_class":   "gold, silver",
+		"auth_port":      "14001",
+		"x_empty":        "",
+		"x_user":         "",
+		"X_User_Class":   "",
+		"x-user-class":   "",
+		"auth_status":    "OK",
+		"x_user_classes": "no",
+	} {
+		if got := resp.HeaderVariable(name); got != want {
+			t.Errorf("HeaderVariable(%q) = %q, want %q", name, got, want)
+		}
+	}
+	resp, _ = ParseResponse([]byte(head), imapPlain)
+	if got := resp.HeaderVariable("x_user_class"); got != "" {
+		t.Errorf("without KeepHeaders: %q", got)
+	}
+}

@@ -107,6 +107,10 @@ type Request struct {
 	// empty.
 	FailedServer string
 	FailedReason string
+	// KeepHeaders is never sent: it makes an accepted answer keep its
+	// header block for Response.HeaderVariable (limit_conn zones keyed
+	// by $auth_http_NAME).
+	KeepHeaders bool
 
 	// Waiting is never sent. It carries nginx's per-session WAIT flag
 	// (SPEC §10.5) into ParseResponse: set it while an earlier answer of
@@ -187,4 +191,6 @@ type Response struct {
 	// answer (0: not at all); HasCacheTTL tells whether it was sent.
 	CacheTTL    time.Duration
 	HasCacheTTL bool
+
+	head string // the header block of an accepted answer, with KeepHeaders
 }

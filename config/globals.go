@@ -8,13 +8,16 @@ import (
 )
 
 // globalKeys are the process-wide top-level keys, beside mail and
-// servers.
-var globalKeys = []string{"shutdown_timeout", "worker_shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log"}
+// servers (the limits' are read in limits.go).
+var globalKeys = []string{"shutdown_timeout", "worker_shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log", "max_connections", "user", "limit_conn_zone"}
 
 // readGlobals reads the process-wide top-level keys (globalKeys).
 func readGlobals(c *collector, e *env, cfg *Config, pairs []pair) {
 	var shutdownLine int
 	for _, p := range pairs {
+		if readLimitGlobal(c, e, cfg, p) {
+			continue
+		}
 		switch p.key {
 		case "shutdown_timeout", "worker_shutdown_timeout":
 			if shutdownLine != 0 {

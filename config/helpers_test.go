@@ -140,7 +140,6 @@ func defaultServer(line int) Server {
 		ProxyBuffer:       4096,
 		ProxyTimeout:      24 * time.Hour,
 		SSLProtocols:      []string{"TLSv1.2", "TLSv1.3"},
-		SSLCiphers:        "HIGH:!aNULL:!MD5",
 		IMAPAuth:          []string{"plain"},
 		IMAPCapabilities:  []string{"IMAP4", "IMAP4rev1", "UIDPLUS"},
 		IMAPClientBuffer:  4096,
@@ -155,6 +154,8 @@ func defaultServer(line int) Server {
 		ResolverIPv4:      true,
 		ResolverIPv6:      true,
 		ResolverTimeout:   30 * time.Second,
+		LimitConnLogLevel: "error",
+		MaxCommands:       1000,
 	}
 }
 

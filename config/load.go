@@ -42,6 +42,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		dir:      filepath.Dir(name),
 		pairs:    make(map[[3]string]bool),
 		listens:  make(listenSet),
+		zones:    make(map[string]LimitConnZone),
 		tls:      newTLSLoader(),
 
 		checkedLogs: make(map[string]bool),

@@ -107,6 +107,11 @@ type settings struct {
 	authHTTPPassClientDetails opt[bool]
 
 	up upstreamSettings // upstream.go
+
+	limitConn         opt[[]LimitConn]
+	limitConnLogLevel opt[string]
+	limitConnDryRun   opt[bool]
+	maxCommands       opt[int]
 }
 
 // parser parses one directive value; see values.go.
@@ -197,6 +202,11 @@ var directives = map[string]directive{
 	"imap_id":                       bind(false, func(s *settings) *opt[[]IDField] { return &s.imapID }, imapIDValue),
 	"proxy_forward":                 bind(false, func(s *settings) *opt[string] { return &s.proxyForward }, proxyForwardValue),
 	"auth_http_pass_client_details": bind(false, func(s *settings) *opt[bool] { return &s.authHTTPPassClientDetails }, flag),
+
+	"limit_conn":           bind(false, func(s *settings) *opt[[]LimitConn] { return &s.limitConn }, limitConnList),
+	"limit_conn_log_level": bind(false, func(s *settings) *opt[string] { return &s.limitConnLogLevel }, logLevelValue),
+	"limit_conn_dry_run":   bind(false, func(s *settings) *opt[bool] { return &s.limitConnDryRun }, flag),
+	"max_commands":         bind(false, func(s *settings) *opt[int] { return &s.maxCommands }, maxCommandsValue),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

@@ -71,6 +71,22 @@ type Config struct {
 	// ErrorLog are the top-level error_log sinks: process messages, and
 	// the sessions of servers without their own (nil: stderr).
 	ErrorLog []LogSink
+
+	// MaxConnections caps the client connections of the process
+	// (max_connections; nginx's worker_connections × worker_processes);
+	// 0: only the descriptor limit caps them.
+	MaxConnections int
+	// User is the account the process drops to once its listeners are
+	// bound (nginx's user directive); nil: no change.
+	User *User
+	// LimitConnZones are the limit_conn_zone entries, in file order.
+	LimitConnZones []LimitConnZone
+}
+
+// User is the user directive, with the ids looked up at load.
+type User struct {
+	Name, Group string
+	UID, GID    int
 }
 
 // Server is one fully resolved server entry: mail-level defaults and nginx
@@ -104,7 +120,7 @@ type Server struct {
 	SSLCertificate    []string
 	SSLCertificateKey []string
 	SSLProtocols      []string // e.g. ["TLSv1.2","TLSv1.3"] (default)
-	SSLCiphers        string   // OpenSSL cipher string, default HIGH:!aNULL:!MD5
+	SSLCiphers        string   // OpenSSL cipher string; "" (the default): Go's default suites
 	StartTLS          StartTLS
 
 	IMAPAuth         []string // lower-case methods (and sasl-ir), default ["plain"]
@@ -178,6 +194,15 @@ type Server struct {
 	// Server-Port and Client-IMAP-ID to the auth request
 	// (auth_http_pass_client_details, beyond nginx).
 	AuthHTTPPassClientDetails bool
+	// LimitConn lists the connection limits (limit_conn), each naming a
+	// zone of Config.LimitConnZones; LimitConnLogLevel is the level of
+	// the "limiting connections" line (info, notice, warn or error) and
+	// LimitConnDryRun only logs. MaxCommands is max_commands (default
+	// 1000): commands a client may send before login.
+	LimitConn         []LimitConn
+	LimitConnLogLevel string
+	LimitConnDryRun   bool
+	MaxCommands       int
 
 	// TLS is the server's TLS configuration, built by Parse from the
 	// ssl_* keys and sni_certificates with every file they name read

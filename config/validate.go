@@ -14,7 +14,6 @@ const (
 	defaultProxyTimeout     = 24 * time.Hour
 	defaultProxyBuffer      = 4096
 	defaultIMAPClientBuffer = 4096
-	defaultSSLCiphers       = "HIGH:!aNULL:!MD5"
 	defaultSMTPClientBuffer = 4096
 	defaultResolverTimeout  = 30 * time.Second
 )
@@ -41,6 +40,7 @@ type env struct {
 	listens   listenSet // every listen address seen so far
 	// checkedLogs are the error_log files whose directory was checked.
 	checkedLogs map[string]bool
+	zones       map[string]LimitConnZone // limit_conn_zone entries by name
 }
 
 // resolveServer applies inheritance (server value, else mail value, else
@@ -92,7 +92,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.SetRealIPFrom = slices.Clone(s.setRealIPFrom.or(m.setRealIPFrom).v)
 
 	srv.SSLProtocols = slices.Clone(s.sslProtocols.or(m.sslProtocols).get(defaultSSLProtocols))
-	srv.SSLCiphers = s.sslCiphers.or(m.sslCiphers).get(defaultSSLCiphers)
+	srv.SSLCiphers = s.sslCiphers.or(m.sslCiphers).get("")
 	startTLS := s.startTLS.or(m.startTLS)
 	srv.StartTLS = startTLS.get(StartTLSOff)
 	pw := s.sslPasswordFile.or(m.sslPasswordFile)
@@ -147,6 +147,7 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	checkProxyForward(c, srv, forward.line)
 	srv.AuthHTTPPassClientDetails = s.authHTTPPassClientDetails.or(m.authHTTPPassClientDetails).get(false)
 	resolveUpstreams(c, e, srv, auth, s.up.or(m.up))
+	resolveLimits(c, e, srv, m, s)
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}

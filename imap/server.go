@@ -31,6 +31,14 @@ var Replies = &session.Replies{
 	InternalError: []byte(internalError),
 	CertError:     []byte("* BYE SSL certificate error\r\n"),
 	NoCert:        []byte("* BYE No required SSL certificate\r\n"),
+	// TryLater and TooManyConnections replace the greeting (RFC 3501
+	// §7.1.5 BYE, RFC 5530 UNAVAILABLE); LimitConn is freenginx's tagged
+	// reply; TooManyCommands is nginx's invalid-command reply.
+	TryLater:           []byte("* BYE [UNAVAILABLE] Too many connections, try again later\r\n"),
+	TooManyConnections: []byte("* BYE [UNAVAILABLE] Too many connections\r\n"),
+	LimitConn:          []byte("NO [UNAVAILABLE] Too many connections\r\n"),
+	TooManyCommands:    []byte(badCommand),
+	Tagged:             true,
 }
 
 // Options are the IMAP directives of one server.
@@ -52,6 +60,7 @@ type Options struct {
 	// PassID sends the client's ID fields to the auth service as
 	// Client-IMAP-ID (auth_http_pass_client_details).
 	PassID bool
+	MaxCommands  int // max_commands; 0: session.DefaultMaxCommands
 }
 
 // Server holds what is computed once per configuration: the capability
@@ -72,6 +81,9 @@ func NewServer(o Options) *Server {
 	s := &Server{opts: o, mechs: sasl.Enabled(o.Auth)}
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = 4096
+	}
+	if s.opts.MaxCommands <= 0 {
+		s.opts.MaxCommands = session.DefaultMaxCommands
 	}
 	s.bufs = session.NewBufPool(s.opts.ClientBuffer)
 	var base, auth strings.Builder
@@ -112,10 +124,11 @@ func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, er
 	buf := s.bufs.Get()
 	defer s.bufs.Put(buf)
 	return session.Run(ctx, c, session.Dialogue{
-		Core:      &core{s: s, c: c},
-		Buf:       buf,
-		MaxErrors: s.opts.MaxErrors,
-		Replies:   Replies,
+		Core:        &core{s: s, c: c},
+		Buf:         buf,
+		MaxErrors:   s.opts.MaxErrors,
+		MaxCommands: s.opts.MaxCommands,
+		Replies:     Replies,
 	})
 }
 

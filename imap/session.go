@@ -61,7 +61,9 @@ func (x *core) Next(in []byte) (int, session.Action) {
 		return cmd.lineEnd, x.badLine(sk, in[:cmd.lineEnd])
 	}
 	x.contSent = 0
-	return cmd.n, x.handle(cmd)
+	a := x.handle(cmd)
+	a.Tag = cmd.tag
+	return cmd.n, a
 }
 
 // TooLong answers a command (or a SASL response) that does not fit the
@@ -199,7 +201,10 @@ func (x *core) saslResponse(in []byte) (int, session.Action) {
 		more = len(bytes.TrimLeft(line[j:], " ")) > 0
 		line = line[:j]
 	}
-	return i + 1, x.saslStep(x.ex.RespondLine(line, more))
+	tag := x.tag
+	a := x.saslStep(x.ex.RespondLine(line, more))
+	a.Tag = []byte(tag)
+	return i + 1, a
 }
 
 // saslStep acts on where the exchange stands. A refused exchange is

@@ -38,6 +38,12 @@ var Replies = &session.Replies{
 	InternalError: []byte(internalError),
 	CertError:     []byte("-ERR SSL certificate error\r\n"),
 	NoCert:        []byte("-ERR No required SSL certificate\r\n"),
+	// LimitConn is freenginx's reply (RFC 3206 SYS/TEMP); TooManyCommands
+	// is nginx's invalid-command reply.
+	TryLater:           []byte("-ERR [SYS/TEMP] Too many connections, try again later\r\n"),
+	TooManyConnections: []byte("-ERR [SYS/TEMP] Too many connections\r\n"),
+	LimitConn:          []byte("-ERR [SYS/TEMP] Too many connections\r\n"),
+	TooManyCommands:    []byte(invalidCommand),
 }
 
 // Options are the POP3 directives of one server.
@@ -52,6 +58,8 @@ type Options struct {
 	// Forward sends "XCLIENT ADDR= PORT= SESSION=" to the backend before
 	// the login (proxy_forward xclient).
 	Forward bool
+	// MaxCommands is max_commands; 0 means session.DefaultMaxCommands.
+	MaxCommands int
 }
 
 // Server holds what is computed once per configuration: which methods are
@@ -72,6 +80,9 @@ type Server struct {
 // §5.5) from pop3_capabilities, pop3_auth and starttls.
 func NewServer(o Options) *Server {
 	s := &Server{opts: o, bufs: session.NewBufPool(bufferSize)}
+	if s.opts.MaxCommands <= 0 {
+		s.opts.MaxCommands = session.DefaultMaxCommands
+	}
 	s.apop, s.mechs = slices.Contains(o.Auth, "apop"), sasl.Enabled(o.Auth)
 	if slices.Contains(o.Auth, sasl.MethodXOAUTH2) || slices.Contains(o.Auth, sasl.MethodOAuthBearer) {
 		s.bufs = session.NewBufPool(oauthBufferSize)
@@ -136,5 +147,5 @@ func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, er
 	if s.salted {
 		x.salt = sasl.NewSalt(s.opts.ServerName)
 	}
-	return session.Run(ctx, c, session.Dialogue{Core: x, Buf: buf, MaxErrors: s.opts.MaxErrors, Replies: Replies})
+	return session.Run(ctx, c, session.Dialogue{Core: x, Buf: buf, MaxErrors: s.opts.MaxErrors, MaxCommands: s.opts.MaxCommands, Replies: Replies})
 }

@@ -30,8 +30,14 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 		req.ServerPort = strconv.Itoa(int(cc.connected.Port()))
 	}
 	req.ServerNames = cc.site.cfg.Upstreams.ProxyResolve
+	req.KeepHeaders = cc.site.limits != nil && cc.site.limits.headers
 	cc.authReq = req // for a failover request, should the backend fail
 	if resp := cc.cached(req); resp != nil {
+		if resp.Status == authhttp.StatusOK {
+			if err := cc.limitAtLogin(req, resp); err != nil {
+				return nil, err
+			}
+		}
 		return resp, nil
 	}
 	for {
@@ -44,6 +50,12 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 		}
 		if cc.site.cache != nil {
 			cc.site.cache.Put(req, resp)
+		}
+		if resp.Status == authhttp.StatusOK {
+			// limit_conn, checked once the auth service accepted (freenginx).
+			if err := cc.limitAtLogin(req, resp); err != nil {
+				return nil, err
+			}
 		}
 		if resp.Status != authhttp.StatusWait {
 			return resp, nil

@@ -59,15 +59,19 @@ type clientConn struct {
 	// done for failover requests (proxy_next_upstream_tries).
 	authReq *authhttp.Request
 
+	units int         // descriptors the gate reserves for the session
+	held  []heldCount // limit_conn counts, released by finish
+
 	// summary facts
 	user, upstream string
 	toBackend      int64
 	toClient       int64
 	outcome        outcome.End
+	loginCounted   bool // limit_conn counted this login (limitAtLogin)
 }
 
 func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
-	cc := &clientConn{srv: s, l: l, site: l.site, tcp: c, conn: c, start: time.Now(), id: s.connID.Add(1)}
+	cc := &clientConn{srv: s, l: l, site: l.site, tcp: c, conn: c, start: time.Now(), id: s.connID.Add(1), units: sessionFDs}
 	cc.ctx, cc.cancel = context.WithCancel(s.base)
 	cc.client = addrPort(c.RemoteAddr())
 	cc.local = addrPort(c.LocalAddr())
@@ -145,6 +149,8 @@ func (cc *clientConn) serve() {
 func (cc *clientConn) finish() {
 	cc.cancel()
 	cc.closeAll()
+	cc.releaseCounts()
+	cc.srv.gate.ended(cc.units)
 	cc.summary()
 	cc.srv.track(cc, false)
 	cc.srv.wg.Done()
@@ -210,6 +216,7 @@ func (cc *clientConn) open() outcome.End {
 			}
 		}
 	}
+	limited := cc.limitAtConnect()
 	if cc.l.cfg.SSL {
 		tc := mailtls.Server(cc.tcp, cc.site.tls)
 		if err := mailtls.Handshake(tc, time.Now().Add(cfg.Timeout)); err != nil {
@@ -218,9 +225,21 @@ func (cc *clientConn) open() outcome.End {
 			return outcome.TLSFailed.With(err)
 		}
 		cc.setTLS(tc)
-		if err := cc.checkClientCert(); err != nil {
-			return preauthOutcome(err)
+		if limited == nil {
+			if err := cc.checkClientCert(); err != nil {
+				return preauthOutcome(err)
+			}
 		}
+	}
+	if limited != nil {
+		// Instead of the greeting (after the TLS handshake on an ssl
+		// listener, so that the client can read it).
+		if errors.Is(limited, session.ErrLimited) {
+			cc.writeClient(cc.site.proto.Replies().TooManyConnections)
+		} else {
+			cc.writeClient(cc.site.proto.Replies().InternalError)
+		}
+		return preauthOutcome(limited)
 	}
 	sc := &session.Conn{
 		Conn:         cc.conn,
@@ -254,6 +273,9 @@ func (cc *clientConn) open() outcome.End {
 	if err != nil {
 		return outcome.BackendFailed.With(err)
 	}
+	// The auth request is over: the session needs two descriptors now.
+	cc.srv.gate.spliced()
+	cc.units = splicedFDs
 	cc.log.Debug("client logged in", "login", cc.user, "upstream", cc.upstream) // the summary line says it at info
 	cc.conn.SetDeadline(time.Time{})
 	if err := writeAll(cc.conn, relay); err != nil {
@@ -280,6 +302,8 @@ func preauthOutcome(err error) outcome.End {
 	var ne net.Error
 	var te *authhttp.TransportError
 	switch {
+	case errors.Is(err, session.ErrLimited):
+		return outcome.Limited.With(err)
 	case errors.Is(err, session.ErrClosed):
 		return outcome.ClosedBeforeLogin.With(err)
 	case errors.Is(err, errCertRefused):

@@ -103,6 +103,8 @@ func TestFaults(t *testing.T) {
 		{name: "silent-client-times-out", steps: []string{"<* OK IMAP4 ready\r\n", "closed"}, log: []string{`outcome="client timed out"`}},
 		{name: "proxy-header-missing", port: 1, steps: []string{">a NOOP\r\n", "closed"}, log: []string{`msg="reading PROXY protocol failed"`, `err="broken header: \"a NOOP\""`, `outcome="bad PROXY header"`}},
 		{name: "proxy-header-malformed", port: 1, steps: []string{">PROXY TCP4 1.2.3.x 1.2.3.4 1 2\r\n", "closed"}, log: []string{`err="broken header: \"PROXY TCP4 1.2.3.x 1.2.3.4 1 2\""`, `outcome="bad PROXY header"`}},
+		{name: "proxy-header-not-an-address", port: 1, steps: []string{">PROXY TCP4 " + strings.Repeat("a", 3000) + " 1.2.3.4 1 2\r\n", "closed"}, log: []string{`msg="reading PROXY protocol failed"`, `outcome="bad PROXY header"`}},
+		{name: "proxy-header-wrong-family", port: 1, steps: []string{">PROXY TCP4 2001:db8::1 1.2.3.4 1 2\r\n", "closed"}, log: []string{`err="broken header: \"PROXY TCP4 2001:db8::1 1.2.3.4 1 2\""`, `outcome="bad PROXY header"`}},
 		{name: "proxy-header-never-sent", port: 1, steps: []string{"closed"}, log: []string{`msg="reading PROXY protocol failed"`, `i/o timeout`, `outcome="bad PROXY header"`}},
 	}
 	runFaults(t, faultYAML, "* OK IMAP4 ready\r\n", "o NOOP\r\n", "o OK completed\r\n", cases)

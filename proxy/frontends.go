@@ -29,6 +29,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			ID:           imapID(cfg.IMAPID),
 			Forward:      cfg.ProxyForward == "imap_id",
 			PassID:       cfg.AuthHTTPPassClientDetails,
+			MaxCommands:  cfg.MaxCommands,
 		}), nil
 	case "pop3":
 		return pop3.NewServer(pop3.Options{
@@ -38,6 +39,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			StartTLS:     starttls,
 			MaxErrors:    cfg.MaxErrors,
 			Forward:      cfg.ProxyForward == "xclient",
+			MaxCommands:  cfg.MaxCommands,
 		}), nil
 	case "smtp":
 		var res *resolver.Resolver
@@ -51,6 +53,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			StartTLS:      starttls,
 			ClientBuffer:  cfg.SMTPClientBuffer,
 			MaxErrors:     cfg.MaxErrors,
+			MaxCommands:   cfg.MaxCommands,
 			GreetingDelay: cfg.SMTPGreetingDelay,
 			XClient:       cfg.XClient,
 			ProxySMTPAuth: cfg.ProxySMTPAuth,
@@ -63,6 +66,7 @@ func frontEnd(cfg *config.Server) (session.Protocol, error) {
 			StartTLS:     starttls,
 			ClientBuffer: cfg.SieveClientBuffer,
 			MaxErrors:    cfg.MaxErrors,
+			MaxCommands:  cfg.MaxCommands,
 		}), nil
 	}
 	return nil, fmt.Errorf("unknown protocol %q", cfg.Protocol)

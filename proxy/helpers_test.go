@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,13 @@ func okTo(backend string) func(string) string {
 // addresses.
 func startProxy(t testing.TB, yaml string, auth string) (*proxy.Server, []string) {
 	t.Helper()
+	return startProxyLog(t, yaml, auth, io.Discard)
+}
+
+// startProxyLog is startProxy with the proxy's log lines also written to
+// w.
+func startProxyLog(t testing.TB, yaml string, auth string, w io.Writer) (*proxy.Server, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	cert, key, err := mailtest.WriteSelfSignedCert(dir, "localhost")
 	if err != nil {
@@ -96,7 +104,7 @@ func startProxy(t testing.TB, yaml string, auth string) (*proxy.Server, []string
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := testLogger()
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(testLogs, w), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := proxy.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,14 @@ type Observer interface {
 	TLSHandshake(protocol, version string)
 	// Reload: a configuration reload was attempted.
 	Reload(ok bool)
+	// Refused: a limit refused a connection (reason max_connections or
+	// descriptors at connect, limit_conn at connect or at login), or a
+	// dry run let through one it would have refused (limit_conn_dry_run).
+	Refused(protocol, reason string)
+	// AcceptPaused: an accept loop paused because the process is out of
+	// descriptors ("descriptors") or refusals in flight are at their
+	// bound ("refusals").
+	AcceptPaused(reason string)
 }
 
 // SetObserver makes o receive the server's events from now on; nil stops
@@ -56,3 +64,5 @@ func (noObserver) AuthRequest(string, string, time.Duration)                    
 func (noObserver) BackendFailure(string, string)                                     {}
 func (noObserver) TLSHandshake(string, string)                                       {}
 func (noObserver) Reload(bool)                                                       {}
+func (noObserver) Refused(string, string)                                            {}
+func (noObserver) AcceptPaused(string)                                               {}

@@ -32,6 +32,8 @@ func (r *recorder) AuthRequest(p, result string, _ time.Duration) { r.add("auth 
 func (r *recorder) BackendFailure(p, stage string)                { r.add("backend %s %s", p, stage) }
 func (r *recorder) TLSHandshake(p, version string)                { r.add("tls %s %s", p, version) }
 func (r *recorder) Reload(ok bool)                                { r.add("reload %v", ok) }
+func (r *recorder) Refused(p, reason string)                      { r.add("refused %s %s", p, reason) }
+func (r *recorder) AcceptPaused(reason string)                    { r.add("paused %s", reason) }
 
 func (r *recorder) list() []string {
 	r.mu.Lock()

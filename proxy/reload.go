@@ -111,7 +111,10 @@ func (s *Server) Reload(cfg *config.Config) error {
 }
 
 func (s *Server) reload(cfg *config.Config) error {
-	sites, err := buildSites(cfg)
+	s.rmu.Lock()
+	zones := s.zones
+	s.rmu.Unlock()
+	sites, err := buildSites(cfg, zones)
 	if err != nil {
 		return err
 	}
@@ -151,6 +154,8 @@ func (s *Server) reload(cfg *config.Config) error {
 		s.logp.Store(logs.Main)
 	}
 	s.retire(oldGen)
+	s.zones = zoneMap(cfg)
+	s.gate.configure(cfg, s.Logger())
 	// New accept loops start before removed ones stop, so Serve never
 	// sees zero loops (and returns) in the middle of a reload.
 	s.startAccepting()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailproxy/config"
+	"mailproxy/internal/limit"
 )
 
 // Server runs every listener of a configuration, and of the next one
@@ -41,6 +42,10 @@ type Server struct {
 	pmu       sync.Mutex
 	parker    *poller // created with the first plain session to splice
 	parkerOff bool    // set when creating it failed, or once the server is closed
+
+	gate  *gate                           // max_connections and descriptors, for the process
+	store limit.Store                     // limit_conn counts; kept across reloads
+	zones map[string]config.LimitConnZone // the running configuration's (guarded by rmu)
 }
 
 // listener is one bound listen entry and the site it serves, for one
@@ -65,14 +70,16 @@ type acceptor struct {
 // resolved) and protocol front ends, with the TLS settings config.Parse
 // built (New reads no file). Nothing is bound yet.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	sites, err := buildSites(cfg)
+	sites, err := buildSites(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{}}
+	s := &Server{sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{},
+		gate: newGate(), store: &limit.Memory{}, zones: zoneMap(cfg)}
 	s.gen = &generation{cfg: cfg}
 	s.gen.attach(sites, Logs{})
 	s.logp.Store(log)
+	s.gate.configure(cfg, nil)
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.watch(sites)
 	return s, nil
@@ -83,17 +90,38 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 // it before Listen.
 func (s *Server) SetLogger(log *slog.Logger) { s.logp.Store(log) }
 
-// buildSites builds the runtime state of every server of cfg.
-func buildSites(cfg *config.Config) ([]*site, error) {
+// LogLimits logs the connection limits cfg gives this process (and a
+// warning when max_connections is more than its descriptors allow).
+func (s *Server) LogLimits(cfg *config.Config) { s.gate.configure(cfg, s.Logger()) }
+
+// buildSites builds the runtime state of every server of cfg. old are the
+// limit_conn zones of the running configuration (nil at start): a zone
+// may not change its key across a reload, as in freenginx.
+func buildSites(cfg *config.Config, old map[string]config.LimitConnZone) ([]*site, error) {
+	zones := zoneMap(cfg)
+	for _, z := range cfg.LimitConnZones {
+		if o, ok := old[z.Name]; ok && o.Key != z.Key {
+			return nil, fmt.Errorf("%s:%d: limit_conn_zone %q uses the %q key while previously it used the %q key", cfg.File, z.Line, z.Name, z.Key, o.Key)
+		}
+	}
 	var sites []*site
 	for _, sc := range cfg.Servers {
-		st, err := newSite(sc)
+		st, err := newSite(sc, zones)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", cfg.File, sc.Line, err)
 		}
 		sites = append(sites, st)
 	}
 	return sites, nil
+}
+
+// zoneMap returns cfg's limit_conn zones by name.
+func zoneMap(cfg *config.Config) map[string]config.LimitConnZone {
+	m := map[string]config.LimitConnZone{}
+	for _, z := range cfg.LimitConnZones {
+		m[z.Name] = z
+	}
+	return m
 }
 
 // Listen binds every listen entry. On failure nothing stays bound.
@@ -146,26 +174,53 @@ func (s *Server) startAccepting() {
 
 // acceptLoop accepts connections on a's socket until it is closed,
 // backing off on temporary errors. Each connection is served with the
-// listener current at accept time.
+// listener current at accept time, if the gate admits it; otherwise it
+// gets its protocol's try-later reply. The loop pauses, without spinning,
+// while the process is out of descriptors or cannot even refuse more.
 func (s *Server) acceptLoop(a *acceptor) {
 	defer s.accept.Done()
 	var backoff time.Duration
 	for {
+		if s.gate.full() {
+			if s.stopping() {
+				return
+			}
+			s.pauseAccepting(a, nil, time.Second)
+			continue
+		}
 		c, err := a.ln.AcceptTCP()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if outOfDescriptors(err) {
+				s.pauseAccepting(a, err, backoff)
+				continue
+			}
 			s.Logger().Error("accept failed", "address", a.ln.Addr().String(), "err", err, "retry_in", backoff)
 			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
-		cc := newClientConn(s, a.cur.Load(), c)
+		l := a.cur.Load()
+		switch adm, reason := s.gate.admit(); adm {
+		case admitRefuse:
+			s.observer().Refused(l.site.proto.Name(), reason)
+			s.logRefusal(l, reason)
+			go s.refuse(l, c)
+			continue
+		case admitDrop:
+			s.observer().Refused(l.site.proto.Name(), reason)
+			s.logRefusal(l, reason)
+			c.Close()
+			continue
+		}
+		cc := newClientConn(s, l, c)
 		s.observer().SessionStarted(cc.site.proto.Name())
 		if !s.track(cc, true) {
 			c.Close()
+			s.gate.ended(cc.units)
 			return
 		}
 		s.wg.Add(1)
@@ -190,6 +245,13 @@ func (s *Server) track(c *clientConn, add bool) bool {
 	delete(s.conns, c)
 	c.site.gen.sessionEnded()
 	return true
+}
+
+// stopping reports whether Shutdown or Close has begun.
+func (s *Server) stopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // Sessions returns how many connections are open.

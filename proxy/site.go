@@ -36,13 +36,16 @@ type site struct {
 	clientAuth *mailtls.ClientAuth
 	proto      session.Protocol
 	realIP     []netip.Prefix
+	limits     *limitConn // limit_conn; nil for none
 
 	gen *generation  // the configuration it belongs to
 	log *slog.Logger // its sessions' logger; nil: the server's
 }
 
-func newSite(cfg *config.Server) (*site, error) {
-	s := &site{cfg: cfg, realIP: cfg.SetRealIPFrom}
+// newSite builds the runtime state of the server entry cfg; zones are the
+// configuration's limit_conn zones by name.
+func newSite(cfg *config.Server, zones map[string]config.LimitConnZone) (*site, error) {
+	s := &site{cfg: cfg, realIP: cfg.SetRealIPFrom, limits: newLimitConn(cfg, zones)}
 	headers := make([]authhttp.Header, len(cfg.AuthHTTPHeader))
 	for i, h := range cfg.AuthHTTPHeader {
 		headers[i] = authhttp.Header{Name: h.Name, Value: h.Value}

@@ -10,10 +10,12 @@
 #
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
-#        scripts/interop.sh imap|pop3|smtp|sieve|modern|upstream ...   run only those cases
+#        scripts/interop.sh imap|pop3|smtp|sieve|modern|upstream|limits ...   run only those cases
 # The upstream cases (scripts/interop/upstream.sh) run a second Dovecot
 # that requires TLS, dnsmasq and an HTTPS auth service: TLS to backends,
 # backends by name, failover, the auth service over HTTPS and as a list.
+#                                     (limits: a second mailproxy with max_connections,
+#                                     limit_conn, max_commands and user; limits_clients.py)
 # The PROXY protocol cases put a private HAProxy (send-proxy, send-proxy-v2)
 # in front of mailproxy and a Dovecot listener with `haproxy = yes` behind
 # it; clients bind 127.0.0.2 so the real address differs from the proxies'.
@@ -62,9 +64,9 @@ TAG="interop-$$"   # prefix of each SMTP message's X-Interop-Case header
 ONLY=" $* "        # protocols whose cases run (all when empty)
 for a in "$@"; do
 	case $a in
-	imap | pop3 | smtp | sieve | modern | upstream) ;;
+	imap | pop3 | smtp | sieve | modern | upstream | limits) ;;
 	*)
-		echo "usage: $0 [imap|pop3|smtp|sieve|modern|upstream ...]" >&2
+		echo "usage: $0 [imap|pop3|smtp|sieve|modern|upstream|limits ...]" >&2
 		exit 2
 		;;
 	esac
@@ -1428,6 +1430,100 @@ fi
 # TLS to backends, backends by name, failover, the auth service over HTTPS
 # and as a list: scripts/interop/upstream.sh.
 if want upstream; then upstream_cases; fi
+
+# ================================================================ limits and privileges
+# A second mailproxy, started as root with user nobody: max_connections 3
+# for the process, limit_conn 1 per user (Dovecot behind it) and 1 per
+# client address, max_commands 5; its IMAP listener on a port below 1024.
+if want limits; then
+	read -r LIM_IMAP LIM_POP3 LIM_SMTP LIM_ADDR < <(python3 -c '
+import socket
+low = None
+for p in range(999, 600, -1):
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", p)); low = s; break
+    except OSError:
+        pass
+socks = [socket.socket() for _ in range(3)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(low.getsockname()[1], *[s.getsockname()[1] for s in socks])
+') || die "could not pick free ports"
+	mkdir -p "$STATE/limits"
+	chmod 755 "$STATE/limits"
+	cat >"$STATE/limits/mailproxy.yaml" <<EOF
+user: nobody nogroup
+pid: $STATE/limits/mailproxy.pid
+max_connections: 3
+limit_conn_zone:
+  - {key: \$remote_user, zone: "user:1m"}
+  - {key: \$remote_addr, zone: "addr:1m"}
+mail:
+  auth_http: http://127.0.0.1:$AUTH_PORT/auth
+  auth_http_header: {X-Auth-Key: "$SECRET"}
+  max_commands: 5
+servers:
+  - protocol: imap
+    listen: [127.0.0.1:$LIM_IMAP]
+    limit_conn: [{zone: user, number: 1}]
+  - protocol: pop3
+    listen: [127.0.0.1:$LIM_POP3]
+  - protocol: smtp
+    server_name: proxy.$MAIL_DOMAIN
+    listen: [127.0.0.1:$LIM_SMTP]
+  - protocol: imap
+    listen: [127.0.0.1:$LIM_ADDR]
+    limit_conn: [{zone: addr, number: 1}]
+EOF
+	chmod 644 "$STATE/limits/mailproxy.yaml"
+	start mailproxy-limits "$STATE/bin/mailproxy" -c "$STATE/limits/mailproxy.yaml"
+	for p in "$LIM_IMAP" "$LIM_POP3" "$LIM_SMTP" "$LIM_ADDR"; do
+		wait_listen mailproxy-limits "$p"
+	done
+	LIM_PID=$(cat "$STATE/mailproxy-limits.pid")
+	NOBODY=$(id -u nobody)
+	if awk -v u="$NOBODY" '/^Uid:/ { if ($2 != u || $3 != u || $4 != u || $5 != u) bad = 1 } END { exit bad }' /proc/"$LIM_PID"/task/*/status &&
+		grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/"$LIM_PID"/status; then
+		pass limits-runs-as-nobody
+	else
+		fail limits-runs-as-nobody "$(grep -h '^Uid:' /proc/"$LIM_PID"/task/*/status | sort -u | tr '\n' ' ') $(grep '^CapEff' /proc/"$LIM_PID"/status)"
+	fi
+	run_py limits 7 "$HERE/limits_clients.py" 127.0.0.1 "$LIM_IMAP" "$LIM_POP3" "$LIM_SMTP" "$LIM_ADDR" \
+		"$MAIL_USER" "$MAIL_PASS"
+	# curl at the cap reports the server's refusal: three connections
+	# hold the cap meanwhile.
+	python3 -c '
+import socket, sys, time
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(3)]
+for s in socks:
+    s.recv(100)
+time.sleep(10)
+' "$LIM_IMAP" &
+	LIM_HOLDER=$!
+	sleep 1
+	timeout 30 curl -sv --user "$MAIL_USER:$MAIL_PASS" "imap://127.0.0.1:$LIM_IMAP/INBOX" >"$OUT/limits-curl.out" 2>"$OUT/limits-curl.trace"
+	kill "$LIM_HOLDER" 2>/dev/null
+	wait "$LIM_HOLDER" 2>/dev/null
+	if grep -q '^< \* BYE \[UNAVAILABLE\] Too many connections, try again later' "$OUT/limits-curl.trace"; then
+		pass limits-curl-try-later-at-cap
+	else
+		fail limits-curl-try-later-at-cap "$(trace_tail "$OUT/limits-curl.trace")"
+	fi
+	LIM_LOG="$STATE/log/mailproxy-limits.log"
+	if grep -q 'connection refused: max_connections reached' "$LIM_LOG" &&
+		grep -q 'limiting connections by zone \\"user\\"' "$LIM_LOG" &&
+		grep -q 'limiting connections by zone \\"addr\\"' "$LIM_LOG" &&
+		grep -q 'client sent too many commands' "$LIM_LOG"; then
+		pass limits-logged
+	else
+		fail limits-logged "$(tail -n 5 "$LIM_LOG" | tr '\n' '|')"
+	fi
+	if alive "$LIM_PID"; then
+		pass limits-still-running
+	else
+		fail limits-still-running "the limits mailproxy exited"
+	fi
+fi
 
 # ================================================================ the matrix
 # matrix.py runs the cases concurrently (MATRIX_JOBS) and prints them in

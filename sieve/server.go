@@ -47,6 +47,12 @@ var Replies = &session.Replies{
 	InternalError: []byte(byeInternal),
 	CertError:     []byte("BYE \"SSL certificate error\"\r\n"),
 	NoCert:        []byte("BYE \"No required SSL certificate\"\r\n"),
+	// RFC 5804 §1.3 TRYLATER; every limit closes the connection, so each
+	// reply is a BYE.
+	TryLater:           []byte("BYE (TRYLATER) \"Too many connections, try again later.\"\r\n"),
+	TooManyConnections: []byte("BYE (TRYLATER) \"Too many connections.\"\r\n"),
+	LimitConn:          []byte("BYE (TRYLATER) \"Too many connections.\"\r\n"),
+	TooManyCommands:    []byte("BYE \"Too many commands.\"\r\n"),
 }
 
 // Options are the ManageSieve directives of one server.
@@ -58,6 +64,7 @@ type Options struct {
 	StartTLS     session.StartTLS
 	ClientBuffer int // bytes; 4096 when not positive
 	MaxErrors    int
+	MaxCommands  int // max_commands; 0: session.DefaultMaxCommands
 }
 
 // Server holds what is computed once per configuration.
@@ -84,6 +91,9 @@ func NewServer(o Options) *Server {
 	s := &Server{opts: o, mechs: sasl.Enabled(auth), login: slices.Contains(auth, "login")}
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = defaultBuffer
+	}
+	if s.opts.MaxCommands <= 0 {
+		s.opts.MaxCommands = session.DefaultMaxCommands
 	}
 	s.bufs = session.NewBufPool(s.opts.ClientBuffer)
 	ext := DefaultSieveExt
@@ -128,10 +138,11 @@ func (s *Server) Serve(ctx context.Context, c *session.Conn) (*session.Login, er
 	buf := s.bufs.Get()
 	defer s.bufs.Put(buf)
 	return session.Run(ctx, c, session.Dialogue{
-		Core:      &core{s: s, c: c},
-		Buf:       buf,
-		MaxErrors: s.opts.MaxErrors,
-		Replies:   Replies,
+		Core:        &core{s: s, c: c},
+		Buf:         buf,
+		MaxErrors:   s.opts.MaxErrors,
+		MaxCommands: s.opts.MaxCommands,
+		Replies:     Replies,
 	})
 }
 

@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"bytes"
 	"fmt"
 
 	"mailproxy/authhttp"
@@ -104,10 +103,11 @@ func (x *core) handle(cmd command) session.Action {
 
 // hello is HELO/EHLO: exactly one argument, stored as the client's name;
 // the stored MAIL and RCPT are forgotten. EHLO marks the session ESMTP for
-// good. A NUL in the name is refused as an invalid argument so that it
-// never reaches the auth request or a backend command.
+// good. A control byte in the name (NUL, 0x01–0x1F, DEL) is refused as
+// an invalid argument so that it never reaches the auth request
+// (Auth-SMTP-Helo) or a backend command.
 func (x *core) hello(cmd command) session.Action {
-	if len(cmd.args) != 1 || hasNUL(cmd.args[0]) {
+	if len(cmd.args) != 1 || hasControl(cmd.args[0]) {
 		return send(replyInvalidArgument)
 	}
 	x.helo = string(cmd.args[0])
@@ -130,7 +130,7 @@ func (x *core) mail(cmd command) session.Action {
 	if x.from != "" {
 		return send(replyBadSequence)
 	}
-	if len(cmd.args) == 0 || hasNUL(cmd.text) {
+	if len(cmd.args) == 0 || hasControl(cmd.text) {
 		return send(replyInvalidArgument)
 	}
 	x.from = string(cmd.text)
@@ -144,14 +144,25 @@ func (x *core) rcpt(cmd command) session.Action {
 	if x.from == "" {
 		return send(replyBadSequence)
 	}
-	if len(cmd.args) == 0 || hasNUL(cmd.text) {
+	if len(cmd.args) == 0 || hasControl(cmd.text) {
 		return send(replyInvalidArgument)
 	}
 	x.to = string(cmd.text)
 	return x.login(sasl.Credentials{Method: authhttp.MethodNone})
 }
 
-func hasNUL(b []byte) bool { return bytes.IndexByte(b, 0) >= 0 }
+// hasControl reports whether b holds a control byte: 0x00–0x1F (TAB
+// included) or DEL. Such bytes reach the auth service verbatim in
+// Auth-SMTP-Helo/From/To, where a strict HTTP server refuses the whole
+// request; nginx refuses only NUL.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
 
 // auth runs the AUTH command (SPEC §7): args[0] is the mechanism, args[1]
 // the optional initial response. PLAIN and LOGIN are always accepted;

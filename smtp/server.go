@@ -41,6 +41,13 @@ var Replies = &session.Replies{
 	InternalError: []byte(internalError),
 	CertError:     []byte("421 4.7.1 SSL certificate error\r\n"),
 	NoCert:        []byte("421 4.7.1 No required SSL certificate\r\n"),
+	// TryLater and TooManyConnections replace the greeting (421 closes the
+	// channel, RFC 5321 §3.8); LimitConn is freenginx's reply;
+	// TooManyCommands is nginx's invalid-command reply.
+	TryLater:           []byte("421 4.3.2 Too many connections, try again later\r\n"),
+	TooManyConnections: []byte("421 4.7.0 Too many connections\r\n"),
+	LimitConn:          []byte("454 4.7.0 Too many connections\r\n"),
+	TooManyCommands:    []byte(replyInvalidCommand),
 }
 
 // Options are the SMTP directives of one server.
@@ -51,6 +58,7 @@ type Options struct {
 	StartTLS      session.StartTLS
 	ClientBuffer  int // smtp_client_buffer
 	MaxErrors     int
+	MaxCommands   int                // max_commands; 0: session.DefaultMaxCommands
 	GreetingDelay time.Duration      // smtp_greeting_delay
 	XClient       bool               // xclient (default on)
 	ProxySMTPAuth bool               // proxy_smtp_auth
@@ -78,6 +86,9 @@ func NewServer(o Options) *Server {
 	s := &Server{opts: o}
 	if s.opts.ClientBuffer <= 0 {
 		s.opts.ClientBuffer = 4096
+	}
+	if s.opts.MaxCommands <= 0 {
+		s.opts.MaxCommands = session.DefaultMaxCommands
 	}
 	s.bufs = session.NewBufPool(s.opts.ClientBuffer)
 	s.mechs, s.none = sasl.Enabled(o.Auth), slices.Contains(o.Auth, "none")

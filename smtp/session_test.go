@@ -374,6 +374,33 @@ func TestMailRcpt(t *testing.T) {
 	}
 }
 
+// TestControlBytesRefused: HELO/EHLO, MAIL and RCPT arguments holding a
+// control byte (0x01, TAB, 0x0B, 0x1F, DEL) get "501 5.5.4 Invalid
+// argument" at the command, not counted for max_errors (max_errors 1
+// here), and never reach the auth service: the request carries the clean
+// values given afterwards.
+func TestControlBytesRefused(t *testing.T) {
+	auth := &fakeAuth{Answers: []*authhttp.Response{ok("127.0.0.1:25")}}
+	h := serve(t, Options{Auth: []string{"none"}, MaxErrors: 1}, auth)
+	h.Play(greeting,
+		"C: HELO a\x01b\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: EHLO a\x0bb\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: EHLO a\x7f\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: HELO clean\r\n", "S: 250 mx.example.com\r\n",
+		"C: MAIL FROM:<a\x01@b>\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: MAIL FROM:<a@b> X=\x1f\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: MAIL FROM:<a@b>\tSIZE=1\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: MAIL FROM:<a@b>\r\n", "S: 250 2.0.0 OK\r\n",
+		"C: RCPT TO:<c\x7f@d>\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: RCPT TO:<c@d>\x0b\r\n", "S: 501 5.5.4 Invalid argument\r\n",
+		"C: RCPT TO:<c@d>\r\n")
+	loginOf(t, h)
+	q := auth.Requests()[0]
+	if q.SMTPHelo != "clean" || q.SMTPFrom != "MAIL FROM:<a@b>" || q.SMTPTo != "RCPT TO:<c@d>" {
+		t.Fatalf("request %+v", q)
+	}
+}
+
 // TestMailRejectedLogged: MAIL without smtp_auth none is refused and
 // logged with CR/LF shown as '_'.
 func TestMailRejectedLogged(t *testing.T) {
@@ -521,8 +548,41 @@ func TestGreetingDelayEarlyTalker(t *testing.T) {
 	h.Play("C: EHLO early\r\n", "S: 503 5.5.0 Improper use of SMTP command pipelining\r\n")
 	h.Ended(session.ErrClosed)
 	h.Closed()
-	if !strings.Contains(h.Log.String(), `EHLO early__`) {
+	if !strings.Contains(h.Log.String(), `length=12 data=EHLO_early__`) && !strings.Contains(h.Log.String(), `length=12 data="EHLO early__"`) {
 		t.Fatalf("log %s", h.Log.String())
+	}
+}
+
+// TestGreetingDelayEarlyTalkerRedacted: an early talker's SASL payloads
+// never reach the log (an AUTH PLAIN blob with a password, a SASL
+// response line); its length and a short prefix do.
+func TestGreetingDelayEarlyTalkerRedacted(t *testing.T) {
+	h := serve(t, Options{GreetingDelay: time.Second}, &fakeAuth{})
+	in := "EHLO x\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"
+	h.Play("C: "+in, "S: 503 5.5.0 Improper use of SMTP command pipelining\r\n")
+	h.Ended(session.ErrClosed)
+	log := h.Log.String()
+	if !strings.Contains(log, `length=41 data="EHLO x__AUTH PLAIN [redacted]__"`) || strings.Contains(log, "AGFsaWNl") {
+		t.Fatalf("log %s", log)
+	}
+}
+
+// TestEarlyData: what the log shows of early input.
+func TestEarlyData(t *testing.T) {
+	for in, want := range map[string]string{
+		"EHLO early\r\n":                         "EHLO early__",
+		"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n":    "AUTH PLAIN [redacted]__",
+		"auth login\r\nYWxpY2U=\r\nc2VjcmV0\r\n": "auth login__[redacted]__[redacted]__",
+		"AUTH LOGIN YWxpY2U=":                    "AUTH LOGIN [redacted]",
+		"AUTH\r\n":                               "AUTH__",
+		"AGFsaWNlAHNlY3JldA==":                   "[redacted]",
+		"MAIL FROM:<a@example.org> SIZE=1000000\r\nRCPT TO:<b@example.org>\r\n": "MAIL FROM:<a@example.org> SIZE=1000000__",
+		"HELO x\nHELO y\nHELO z\nHELO w\nHELO v\nHELO u\nHELO t\nHELO s\n":      "HELO x_HELO y_HELO z_HELO w_HELO v_HELO ",
+		"": "",
+	} {
+		if got := earlyData([]byte(in)); got != want {
+			t.Errorf("earlyData(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -75,9 +75,14 @@ var noopAliases = map[string]bool{
 // (remove), +X (move to the end), @STRENGTH/@SECLEVEL=n (ignored); several
 // aliases may be joined with '+' to mean their intersection. An item that
 // names nothing Go knows is an error, so no setting is silently dropped.
+//
+// An empty s (no ssl_ciphers) gives nil: Go's default suites. nginx's
+// default, HIGH:!aNULL:!MD5, would add the RSA key exchange and the
+// CBC-SHA256 suites that Go leaves off (its CBC code has no Lucky13
+// countermeasures); write it out to get them.
 func ParseCiphers(s string) ([]uint16, error) {
 	if strings.TrimSpace(s) == "" {
-		s = "HIGH:!aNULL:!MD5"
+		return nil, nil
 	}
 	var list []uint16
 	banned := map[uint16]bool{}

@@ -271,3 +271,30 @@ func TestEncryptedKeyInConfig(t *testing.T) {
 func runOpenSSL(bin string, args ...string) ([]byte, error) {
 	return exec.Command(bin, args...).CombinedOutput()
 }
+
+// TestDefaultCipherSuites: without ssl_ciphers the server offers Go's
+// default TLS 1.2 suites, so a client offering only RSA key exchange or
+// only a CBC-SHA256 suite is refused; nginx's default string, written
+// out, keeps today's mapping and lets both in.
+func TestDefaultCipherSuites(t *testing.T) {
+	dir := t.TempDir()
+	rc, rk := pair(t, dir, "rsa.example", true)
+	def := build(t, Settings{Certificates: []string{rc}, Keys: []string{rk}})
+	if def.CipherSuites != nil {
+		t.Fatalf("default suites %v, want Go's (nil)", def.CipherSuites)
+	}
+	nginx := build(t, Settings{Certificates: []string{rc}, Keys: []string{rk}, Ciphers: "HIGH:!aNULL:!MD5"})
+	for _, suite := range []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256} {
+		cli := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}}
+		if _, err := handshake(t, def, cli); err == nil {
+			t.Errorf("default: %s accepted", tls.CipherSuiteName(suite))
+		}
+		if cs, err := handshake(t, nginx, cli); err != nil || cs.CipherSuite != suite {
+			t.Errorf("HIGH:!aNULL:!MD5: %s: %v", tls.CipherSuiteName(suite), err)
+		}
+	}
+	cs, err := handshake(t, def, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12})
+	if err != nil || cs.CipherSuite != tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 && cs.CipherSuite != tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 && cs.CipherSuite != tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 {
+		t.Fatalf("default TLS 1.2 handshake: %v, suite %s", err, tls.CipherSuiteName(cs.CipherSuite))
+	}
+}

@@ -29,7 +29,7 @@ type Settings struct {
 	Keys         []string // ssl_certificate_key
 	PasswordFile string   // ssl_password_file: passphrases for encrypted keys
 	Protocols    []string // ssl_protocols names
-	Ciphers      string   // ssl_ciphers, an OpenSSL cipher string
+	Ciphers      string   // ssl_ciphers, an OpenSSL cipher string; "": Go's default suites
 	ECDHCurve    string   // ssl_ecdh_curve: "auto" or OpenSSL group names joined by ':'
 	ALPN         string   // imap, pop3, smtp or managesieve
 

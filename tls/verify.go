@@ -15,8 +15,8 @@ import (
 // ssl_trusted_certificate, at most ssl_verify_depth intermediates), the
 // CA and purpose extensions, revocation (ssl_crl: every certificate of
 // the chain but a self-signed anchor must be covered by a CRL of its
-// issuer, X509_V_FLAG_CRL_CHECK_ALL), then signatures and validity
-// periods from the anchor down.
+// issuer, X509_V_FLAG_CRL_CHECK_ALL), signatures and validity periods
+// from the anchor down, then name constraints (nameconstraints.go).
 type chainVerifier struct {
 	roots []*x509.Certificate
 	crls  []*x509.RevocationList // nil: no revocation check
@@ -48,6 +48,7 @@ func (v *chainVerifier) verify(peer []*x509.Certificate, now time.Time) int {
 		v.checkRevocation(chain, now, report)
 	}
 	checkSignaturesAndTimes(chain, now, report)
+	checkNameConstraints(chain, report)
 	return result
 }
 
@@ -96,7 +97,7 @@ func (v *chainVerifier) buildChain(peer []*x509.Certificate, report func(int)) (
 // handles.
 func checkExtensions(chain []*x509.Certificate, report func(int)) {
 	for i, c := range chain {
-		if len(c.UnhandledCriticalExtensions) > 0 {
+		if unhandledCritical(c) {
 			report(errUnhandledCriticalExtens)
 		}
 		if !ekuAllowsClient(c) {
@@ -115,6 +116,18 @@ func checkExtensions(chain []*x509.Certificate, report func(int)) {
 			report(errPathLengthExceeded)
 		}
 	}
+}
+
+// unhandledCritical: c has a critical extension OpenSSL does not know.
+// Go leaves name constraints it cannot use itself (directoryName,
+// otherName…) unhandled; they are handled here (nameconstraints.go).
+func unhandledCritical(c *x509.Certificate) bool {
+	for _, id := range c.UnhandledCriticalExtensions {
+		if !id.Equal(oidNameConstraints) {
+			return true
+		}
+	}
+	return false
 }
 
 // isCA is OpenSSL's check_ca: key usage, if present, allows signing

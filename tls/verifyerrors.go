@@ -26,6 +26,13 @@ const (
 	errCertUntrusted           = 27
 	errUnableToGetCRLIssuer    = 33
 	errUnhandledCriticalExtens = 34
+
+	errPermittedViolation          = 47
+	errExcludedViolation           = 48
+	errSubtreeMinMax               = 49
+	errUnsupportedConstraintType   = 51
+	errUnsupportedConstraintSyntax = 52
+	errUnsupportedNameSyntax       = 53
 )
 
 // verifyTexts are X509_verify_cert_error_string's texts in OpenSSL 3.0
@@ -54,6 +61,13 @@ var verifyTexts = map[int]string{
 	errCertUntrusted:           "certificate not trusted",
 	errUnableToGetCRLIssuer:    "unable to get CRL issuer certificate",
 	errUnhandledCriticalExtens: "unhandled critical extension",
+
+	errPermittedViolation:          "permitted subtree violation",
+	errExcludedViolation:           "excluded subtree violation",
+	errSubtreeMinMax:               "name constraints minimum and maximum not supported",
+	errUnsupportedConstraintType:   "unsupported name constraint type",
+	errUnsupportedConstraintSyntax: "unsupported or invalid name constraint syntax",
+	errUnsupportedNameSyntax:       "unsupported or invalid name syntax",
 }
 
 // VerifyText is OpenSSL's text for a verification result code.

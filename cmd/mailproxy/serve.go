@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -21,8 +22,8 @@ import (
 	"mailproxy/proxy"
 )
 
-// serve opens the logs, binds every listener, writes the pid file, then
-// serves until a signal says stop:
+// serve opens the logs, binds every listener, writes the pid file, drops
+// privileges (user), then serves until a signal says stop:
 //   - SIGHUP reloads: the log files are reopened, then the file is read
 //     and checked; a bad file is logged and the running configuration
 //     keeps serving; a good one brings its own logs (error_log,
@@ -46,6 +47,7 @@ func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string,
 	if cfg.LogFormat == logging.FormatNginx {
 		log.Log(context.Background(), logging.LevelNotice, "mailproxy/"+version)
 	}
+	srv.LogLimits(cfg)
 	var m *metrics.Metrics
 	if cfg.MetricsListen != "" {
 		m = metrics.New()
@@ -90,7 +92,12 @@ func serve(file string, cfg *config.Config, srv *proxy.Server, levelFlag string,
 			srv.Close()
 			return exitFail
 		}
-		defer os.Remove(cfg.PID)
+		defer removePID(cfg.PID, log)
+	}
+	if err := dropPrivileges(cfg, log); err != nil {
+		log.Error("cannot drop privileges; not starting", "err", err)
+		srv.Close()
+		return exitFail
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
@@ -195,6 +202,18 @@ func reload(file string, srv *proxy.Server, m *metrics.Metrics) (*config.Config,
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return cfg, nil
+}
+
+// removePID removes the pid file at exit. After dropping privileges its
+// directory may not be writable any more: the file, given to the user
+// beforehand, is emptied instead, so that no stale pid stays in it.
+func removePID(file string, log *slog.Logger) {
+	if err := os.Remove(file); err == nil || os.IsNotExist(err) {
+		return
+	}
+	if err := os.Truncate(file, 0); err != nil {
+		log.Warn("cannot remove or empty the pid file", "file", file, "err", err)
+	}
 }
 
 // setReady reports readiness on /readyz when metrics are on.

@@ -41,7 +41,7 @@ func cases(t testing.TB, kind string) []string {
 // directory at dir.
 func caseOptions(t testing.TB, caseDir, dir string) Options {
 	t.Helper()
-	var o Options
+	o := Options{CPUs: 2} // worker_processes auto: the same everywhere
 	if b, err := os.ReadFile(filepath.Join(caseDir, "prefix.txt")); err == nil {
 		o.Prefix = filepath.Join(dir, strings.TrimSpace(string(b)))
 	}

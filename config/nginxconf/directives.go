@@ -19,6 +19,7 @@ type spec struct {
 	ctx      context
 	min, max int  // argument count
 	block    bool // a block directive (server)
+	keyVar   bool // the first argument is a variable naming a key (limit_conn_zone)
 	tr       func(t *translator, lv *level, d *Directive)
 }
 
@@ -96,6 +97,14 @@ func init() {
 		"smtp_capabilities":   {ctx: ms, min: 1, max: many, tr: list("smtp_capabilities", nil)},
 		"smtp_client_buffer":  {ctx: ms, min: 1, max: 1, tr: scalar("smtp_client_buffer")},
 		"smtp_greeting_delay": {ctx: ms, min: 1, max: 1, tr: scalar("smtp_greeting_delay")},
+
+		// freenginx: ngx_mail_limit_conn_module, and max_commands of its
+		// ngx_mail_core_module
+		"limit_conn_zone":      {ctx: ctxMail, min: 2, max: 2, keyVar: true, tr: (*translator).limitConnZone},
+		"limit_conn":           {ctx: ms, min: 2, max: 2, tr: (*translator).limitConn},
+		"limit_conn_log_level": {ctx: ms, min: 1, max: 1, tr: enum("limit_conn_log_level", "info", "notice", "warn", "error")},
+		"limit_conn_dry_run":   {ctx: ms, min: 1, max: 1, tr: onOffKey("limit_conn_dry_run")},
+		"max_commands":         {ctx: ms, min: 1, max: 1, tr: scalar("max_commands")},
 	}
 }
 
@@ -105,6 +114,8 @@ var mainDirectives = map[string]spec{
 	"pid":                     {ctx: ctxMain, min: 1, max: 1, tr: (*translator).pid},
 	"error_log":               {ctx: ctxMain, min: 1, max: many, tr: (*translator).errorLog},
 	"worker_shutdown_timeout": {ctx: ctxMain, min: 1, max: 1, tr: (*translator).shutdownTimeout},
+	"user":                    {ctx: ctxMain, min: 1, max: 2, tr: (*translator).user},
+	"worker_processes":        {ctx: ctxMain, min: 1, max: 1, tr: (*translator).workerProcesses},
 }
 
 // otherDirectives are directives of nginx's other modules (core, events,

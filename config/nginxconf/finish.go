@@ -37,6 +37,7 @@ func (t *translator) finish() {
 		t.wildcards(srv)
 	}
 	t.logFormat()
+	t.maxConnections()
 }
 
 // sslNotes explains where the `ssl` directive of lv went; parent is the

@@ -26,6 +26,10 @@ type Options struct {
 	// a single-valued one is "is duplicate", as in nginx).
 	Globals string
 
+	// CPUs is what worker_processes auto means; 0: the CPUs of this
+	// machine (as nginx counts them).
+	CPUs int
+
 	// ReadFile and Glob access the file system; nil means os.ReadFile and
 	// filepath.Glob. Tests and fuzzing replace them.
 	ReadFile func(name string) ([]byte, error)

@@ -18,6 +18,8 @@ type translator struct {
 	mail    *level
 	servers []*level
 	depth   int // include nesting
+
+	procs processes // worker_processes and events, for max_connections
 }
 
 // Translate translates the nginx configuration data, read from file (the
@@ -83,6 +85,8 @@ func (t *translator) walkMain(ds []*Directive) {
 			t.include(d, func(ds []*Directive) { t.walkMain(ds) })
 		case d.Name == "mail":
 			t.mailBlock(d)
+		case d.Name == "events":
+			t.events(d)
 		case mainDirectives[d.Name].tr != nil:
 			s := mainDirectives[d.Name]
 			if t.check(d, s) {
@@ -158,13 +162,13 @@ func (t *translator) check(d *Directive, s spec) bool {
 		return false
 	}
 	ok := true
-	for _, a := range d.Args {
+	for i, a := range d.Args {
 		if !utf8.ValidString(a.Text) {
 			t.ps.add(a.Pos, "directive %q has an argument that is not valid UTF-8, which a YAML configuration cannot hold", d.Name)
 			ok = false
 			continue
 		}
-		if v := variable(a.Text); v != "" {
+		if v := variable(a.Text); v != "" && !(s.keyVar && i == 0) {
 			t.ps.add(a.Pos, "directive %q uses variable %q: mail directives take literal values, variables are never expanded", d.Name, v)
 			ok = false
 		}

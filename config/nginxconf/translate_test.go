@@ -56,7 +56,7 @@ func certs(t *testing.T) (cert, key string) {
 func loadMem(t *testing.T, files map[string]string, opts Options) (*config.Config, *Result, error) {
 	t.Helper()
 	o := memFS(files)
-	o.Prefix, o.Globals = opts.Prefix, opts.Globals
+	o.Prefix, o.Globals, o.CPUs = opts.Prefix, opts.Globals, opts.CPUs
 	r, err := TranslateFile("/etc/nginx/nginx.conf", o)
 	if err != nil {
 		return nil, nil, err
@@ -308,5 +308,34 @@ func TestCommentsStayComments(t *testing.T) {
 	var v any
 	if err := yaml.Unmarshal([]byte("# "+got+"\nk: v\n"), &v); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestMaxConnectionsFromWorkers: max_connections is worker_connections ×
+// worker_processes, with nginx's defaults (512, 1) and auto as the CPUs;
+// without an events block (which nginx requires) nothing is set; a second
+// events block is nginx's "is duplicate".
+func TestMaxConnectionsFromWorkers(t *testing.T) {
+	const mail = "mail { auth_http 127.0.0.1:9000; server { listen 127.0.0.1:143; } }\n"
+	for conf, want := range map[string]int{
+		"events { worker_connections 100; }\n" + mail:                         100,
+		"worker_processes 3;\nevents { worker_connections 100; }\n" + mail:    300,
+		"worker_processes auto;\nevents { worker_connections 100; }\n" + mail: 700,
+		"events { }\n" + mail: 512,
+		"worker_processes 2;\nevents { use epoll; }\n" + mail: 1024,
+		mail:                           0,
+		"worker_processes 4;\n" + mail: 0,
+	} {
+		cfg, _, err := loadMem(t, map[string]string{"/etc/nginx/nginx.conf": conf}, Options{CPUs: 7})
+		if err != nil {
+			t.Fatalf("%s: %v", conf, err)
+		}
+		if cfg.MaxConnections != want {
+			t.Errorf("%s: max_connections %d, want %d", conf, cfg.MaxConnections, want)
+		}
+	}
+	_, _, err := loadMem(t, map[string]string{"/etc/nginx/nginx.conf": "events {}\nevents {}\n" + mail}, Options{})
+	if err == nil || !strings.Contains(err.Error(), `nginx.conf:2: "events" directive is duplicate`) {
+		t.Fatalf("two events blocks: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,12 +21,13 @@ var allTargets = []string{direct, nginx, nginx64k, mailproxy}
 
 // sample is what one run of one target measured.
 type sample struct {
-	rep    report        // mailload's report
-	ready  report        // idle: mailload's ready line
-	cpu    time.Duration // the proxy's CPU time (user + system) during the run
-	proxy  bool          // cpu, rssKiB and fds were measured (not direct)
-	rssKiB int64         // idle: growth of the proxy's RSS with the sessions held
-	fds    int           // idle: growth of the proxy's descriptors
+	rep    report             // mailload's report
+	ready  report             // idle: mailload's ready line
+	cpu    time.Duration      // the proxy's CPU time (user + system) during the run
+	proxy  bool               // cpu, rssKiB and fds were measured (not direct)
+	rssKiB int64              // idle: growth of the proxy's RSS with the sessions held
+	fds    int                // idle: growth of the proxy's descriptors
+	extra  map[string]float64 // custom measurements
 }
 
 // metric is one line of a figure: a value per sample, and the targets
@@ -67,6 +69,9 @@ type figure struct {
 	idle      bool     // hold sessions and measure memory instead of a timed run
 	sessions  int      // idle: sessions held
 	metrics   []metric
+	// custom, when set, measures the figure itself (on instances of its
+	// own: attack.go); the target is not used.
+	custom func(b *bench, ctx context.Context, f figure) (*sample, string)
 }
 
 // field reads a report key, scaled.
@@ -183,6 +188,7 @@ func figures(o Options) []figure {
 			out = append(out, upstreamFigures(o, dur)...)
 		}
 	}
+	out = append(out, attackFigures(o)...)
 	if o.Figures == "" {
 		return out
 	}

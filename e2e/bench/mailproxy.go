@@ -17,6 +17,7 @@ type mailproxySetup struct {
 	addrs     map[string]string
 	cert, key string
 	logLevel  string
+	top, mail string // more top-level and mail-level YAML lines (attack figures)
 }
 
 // config renders mailproxy.yaml.
@@ -24,8 +25,8 @@ func (s mailproxySetup) config() string {
 	var b strings.Builder
 	// The auth service allows keep-alive, so mailproxy uses it (nginx
 	// cannot: it opens a connection per request).
-	fmt.Fprintf(&b, "log_level: %s\nmail:\n  auth_http: http://%s/auth\n  auth_http_keepalive: 64\n  server_name: bench.example\n  ssl_certificate: %q\n  ssl_certificate_key: %q\nservers:\n",
-		s.logLevel, s.auth, s.cert, s.key)
+	fmt.Fprintf(&b, "log_level: %s\n%smail:\n  auth_http: http://%s/auth\n  auth_http_keepalive: 64\n  server_name: bench.example\n  ssl_certificate: %q\n  ssl_certificate_key: %q\n%sservers:\n",
+		s.logLevel, s.top, s.auth, s.cert, s.key, s.mail)
 	for _, svc := range sortedServices(s.addrs) {
 		fmt.Fprintf(&b, "  - protocol: %s\n", serviceProtocol[svc])
 		if serviceTLS(svc) {

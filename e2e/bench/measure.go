@@ -8,6 +8,9 @@ import (
 // measure runs figure f once on target t. It returns nil and the error's
 // text when the run could not be made.
 func (b *bench) measure(ctx context.Context, f figure, t *target) (*sample, string) {
+	if f.custom != nil {
+		return f.custom(b, ctx, f)
+	}
 	if f.idle && t.pid != 0 {
 		// Memory is measured on a fresh instance: a long-running one keeps
 		// the heap earlier runs grew (Go does not hand it back at once),

@@ -26,10 +26,19 @@ type Options struct {
 	SMTPSize     int           // SMTP message size (1 MB)
 	Protocols    []string      // of imap, pop3, smtp (all three)
 	Figures      string        // comma-separated figure id prefixes, e.g. "imap-idle,pop3" ("" = all)
-	LogLevel     string        // mailproxy's log_level (info, its default)
-	Quick        bool          // 1 round, 200ms runs, 20 idle sessions, 1 MiB / 64 KiB messages
-	WorkDir      string        // where configurations and logs go ("" = a temporary directory)
-	Keep         bool          // keep WorkDir afterwards
+
+	// The attack figures (attack.go).
+	FloodAttempts    int     // connection attempts against max_connections (20,000)
+	FloodCap         int     // its max_connections (4,000)
+	FloodConcurrency int     // attempts being opened at a time (256)
+	IdleFlood        int     // idle connections one address opens against limit_conn (10,000)
+	PerAddress       int     // the limit_conn per address (10)
+	AttackRate       float64 // logins per second from another address meanwhile (200)
+
+	LogLevel string // mailproxy's log_level (info, its default)
+	Quick    bool   // 1 round, 200ms runs, 20 idle sessions, 1 MiB / 64 KiB messages
+	WorkDir  string // where configurations and logs go ("" = a temporary directory)
+	Keep     bool   // keep WorkDir afterwards
 
 	Progress io.Writer // one line per run; nil = none
 }
@@ -49,6 +58,14 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.IdleSessions, 2000, 20)
 	def(&o.FetchSize, 16<<20, 1<<20)
 	def(&o.SMTPSize, 1e6, 64<<10)
+	def(&o.FloodAttempts, 20000, 400)
+	def(&o.FloodCap, 4000, 100)
+	def(&o.FloodConcurrency, 256, 32)
+	def(&o.IdleFlood, 10000, 500)
+	def(&o.PerAddress, 10, 10)
+	if o.AttackRate == 0 {
+		o.AttackRate = map[bool]float64{false: 200, true: 100}[o.Quick]
+	}
 	if o.Duration == 0 {
 		o.Duration = map[bool]time.Duration{false: 2 * time.Second, true: 200 * time.Millisecond}[o.Quick]
 	}
@@ -65,6 +82,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
+	}
+	if o.FloodCap < 1 || o.FloodAttempts < o.FloodCap || o.FloodConcurrency < 1 || o.IdleFlood < 1 || o.PerAddress < 1 || o.AttackRate <= 0 {
+		return o, fmt.Errorf("bench: the flood sizes must be positive, with at least as many attempts as the cap")
 	}
 	if o.Rounds < 1 || o.Duration <= 0 || o.Concurrency < 1 || o.Rate <= 0 || o.IdleSessions < 1 || o.FetchSize < 128 || o.SMTPSize < 128 {
 		return o, fmt.Errorf("bench: rounds, duration, concurrency, rate, idle sessions must be positive and message sizes at least 128")

@@ -118,6 +118,12 @@ func (b *bench) findNginx() error {
 // directory, and waits until each listener greets. The instance is
 // registered for stopAll; stop ends it sooner.
 func (b *bench) spawn(ctx context.Context, proxy string) (t *target, stop func(), err error) {
+	return b.spawnWith(ctx, proxy, "", "")
+}
+
+// spawnWith is spawn with more top-level and mail-level YAML lines in
+// mailproxy's configuration.
+func (b *bench) spawnWith(ctx context.Context, proxy, top, mail string) (t *target, stop func(), err error) {
 	t0 := time.Now()
 	b.instances++
 	dir := filepath.Join(b.dir, proxy+"-"+strconv.Itoa(b.instances))
@@ -139,7 +145,7 @@ func (b *bench) spawn(ctx context.Context, proxy string) (t *target, stop func()
 		})
 		logFile = filepath.Join(dir, "nginx-error.log")
 	case mailproxy:
-		c, err = startMailproxy(b.o.Mailproxy, mailproxySetup{dir: dir, auth: b.auth, addrs: addrs, cert: b.cert, key: b.key, logLevel: b.o.LogLevel})
+		c, err = startMailproxy(b.o.Mailproxy, mailproxySetup{dir: dir, auth: b.auth, addrs: addrs, cert: b.cert, key: b.key, logLevel: b.o.LogLevel, top: top, mail: mail})
 		logFile = filepath.Join(dir, "mailproxy.log")
 	default:
 		err = fmt.Errorf("cannot start %q", proxy)

@@ -8,6 +8,11 @@ var (
 	authResults = []string{"ok", "fail", "wait", "error"}
 	stages      = []string{"connect", "tls", "login"}
 	tlsVersions = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "failed"}
+	// RefusalReasons are the reason label of
+	// mailproxy_connections_refused_total.
+	RefusalReasons = []string{"max_connections", "descriptors", "limit_conn", "limit_conn_dry_run"}
+	// PauseReasons are the reason label of mailproxy_accept_pauses_total.
+	PauseReasons = []string{"descriptors", "refusals"}
 )
 
 // Outcomes lists every value of the outcome label of
@@ -16,7 +21,7 @@ var (
 var Outcomes = []string{
 	"client_closed", "backend_closed", "idle_timeout", "no_login", "timeout",
 	"backend_failed", "bad_proxy_header", "tls_failed", "client_cert_refused",
-	"client_error", "backend_error", "shutdown", "error",
+	"client_error", "backend_error", "shutdown", "error", "limited",
 }
 
 // Protocol returns p if it is imap, pop3, smtp or sieve, else "other".

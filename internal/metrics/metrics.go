@@ -38,6 +38,8 @@ type Metrics struct {
 	reloads      *prometheus.CounterVec   // result
 	buildInfo    *prometheus.GaugeVec     // version, goversion
 	upstream     upstreamMetrics          // upstream.go
+	refused      *prometheus.CounterVec   // protocol, reason
+	pauses       *prometheus.CounterVec   // reason
 
 	ready atomic.Bool
 }
@@ -90,12 +92,20 @@ func New() *Metrics {
 		Name: "mailproxy_build_info",
 		Help: "Always 1: the running mailproxy's version and the Go version it was built with.",
 	}, []string{"version", "goversion"})
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_connections_refused_total",
+		Help: "Connections refused by a limit, by reason: max_connections and descriptors at connect, limit_conn at connect or login; limit_conn_dry_run counts those a dry run let through.",
+	}, []string{"protocol", "reason"})
+	m.pauses = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_accept_pauses_total",
+		Help: "Times an accept loop paused, by reason: descriptors (the process's descriptor limit) or refusals (too many refusals being sent).",
+	}, []string{"reason"})
 
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessions, m.active, m.sessionDur, m.authRequests, m.authDur,
-		m.backendFails, m.bytes, m.tlsHands, m.reloads, m.buildInfo,
+		m.backendFails, m.bytes, m.tlsHands, m.reloads, m.buildInfo, m.refused, m.pauses,
 	)
 	for _, p := range protocols {
 		m.active.WithLabelValues(p)
@@ -105,6 +115,9 @@ func New() *Metrics {
 	}
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("failed")
+	for _, r := range PauseReasons {
+		m.pauses.WithLabelValues(r)
+	}
 	return m
 }
 
@@ -185,6 +198,24 @@ func (m *Metrics) Reload(ok bool) {
 		r = "ok"
 	}
 	m.reloads.WithLabelValues(r).Inc()
+}
+
+// Refused counts a connection a limit refused (reason is one of
+// RefusalReasons).
+func (m *Metrics) Refused(protocol, reason string) {
+	if m == nil {
+		return
+	}
+	m.refused.WithLabelValues(Protocol(protocol), oneOf(reason, RefusalReasons)).Inc()
+}
+
+// AcceptPaused counts a pause of an accept loop (reason is one of
+// PauseReasons).
+func (m *Metrics) AcceptPaused(reason string) {
+	if m == nil {
+		return
+	}
+	m.pauses.WithLabelValues(oneOf(reason, PauseReasons)).Inc()
 }
 
 func seconds(d time.Duration) float64 {

@@ -95,6 +95,7 @@ var wantLabels = map[outcome.Outcome]string{
 	outcome.BackendWriteFailed: "backend_error",
 	outcome.Shutdown:           "shutdown",
 	outcome.Panic:              "error",
+	outcome.Limited:            "limited",
 }
 
 // TestEveryOutcomeHasALabel: every Outcome constant is counted under its
@@ -163,15 +164,19 @@ func TestCardinalityBounded(t *testing.T) {
 		m.AuthRequest(junk, junk, time.Millisecond)
 		m.BackendFailure(junk, junk)
 		m.TLSHandshake(junk, junk)
+		m.Refused(junk, junk)
+		m.AcceptPaused(junk)
 	}
 	nProto := len(protocols) + 1 // and "other"
 	maxSeries := map[string]int{
-		"mailproxy_sessions_total":         nProto * len(Outcomes),
-		"mailproxy_auth_requests_total":    nProto * (len(authResults) + 1),
-		"mailproxy_backend_failures_total": nProto * (len(stages) + 1),
-		"mailproxy_tls_handshakes_total":   nProto * (len(tlsVersions) + 1),
-		"mailproxy_sessions_active":        nProto,
-		"mailproxy_bytes_total":            2 * nProto,
+		"mailproxy_sessions_total":            nProto * len(Outcomes),
+		"mailproxy_auth_requests_total":       nProto * (len(authResults) + 1),
+		"mailproxy_backend_failures_total":    nProto * (len(stages) + 1),
+		"mailproxy_tls_handshakes_total":      nProto * (len(tlsVersions) + 1),
+		"mailproxy_sessions_active":           nProto,
+		"mailproxy_bytes_total":               2 * nProto,
+		"mailproxy_connections_refused_total": nProto * (len(RefusalReasons) + 1),
+		"mailproxy_accept_pauses_total":       len(PauseReasons) + 1,
 	}
 	total := 0
 	for name, limit := range maxSeries {

@@ -31,6 +31,7 @@ type Outcome uint8
 //	BackendWriteFailed backend_error        backend write failed
 //	Shutdown           shutdown             closed by server
 //	Panic              error                panic
+//	Limited            limited              too many connections
 const (
 	// None: the session has not ended. open and the relay's pumps
 	// return it to mean "go on".
@@ -76,6 +77,9 @@ const (
 	Shutdown
 	// Panic: the session's goroutine panicked.
 	Panic
+	// Limited: a connection limit (limit_conn) refused the session, at
+	// connect or at login.
+	Limited
 
 	count // number of outcomes; keep last
 )
@@ -109,6 +113,7 @@ var table = [count]info{
 	BackendWriteFailed: {"backend_error", "backend write failed", false},
 	Shutdown:           {"shutdown", "closed by server", false},
 	Panic:              {ErrorLabel, "panic", false},
+	Limited:            {"limited", "too many connections", false},
 }
 
 // All returns every Outcome, None included, in order.

@@ -31,6 +31,7 @@ func TestText(t *testing.T) {
 		{BackendWriteFailed, "backend write failed", "backend write failed"},
 		{Shutdown, "closed by server", "closed by server"},
 		{Panic, "panic", "panic"},
+		{Limited, "too many connections", "too many connections"},
 	}
 	if len(cases) != len(All()) {
 		t.Fatalf("%d cases for %d outcomes: pin the new outcome's text here", len(cases), len(All()))

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -59,6 +60,12 @@ type Spec struct {
 	// CA makes a certificate authority; with Server, a server certificate
 	// that is its own CA (a client trusts it by adding it to its roots).
 	CA bool
+	// Emails and URIs are more subject alternative names.
+	Emails []string
+	URIs   []*url.URL
+	// Template, when set, edits the certificate template last, e.g. to
+	// add name constraints or raw extensions.
+	Template func(*x509.Certificate)
 }
 
 var serials atomic.Int64
@@ -77,6 +84,22 @@ func NewRoot(t testing.TB, name string) *CA {
 	t.Helper()
 	c := issue(t, nil, Spec{Subject: pkix.Name{CommonName: name, Organization: []string{"mailproxy test"}}, CA: true})
 	return &CA{Cert: c.Cert, Key: c.Key, t: t}
+}
+
+// NewRootCA makes a self-signed root CA from s (CA is set).
+func NewRootCA(t testing.TB, s Spec) *CA {
+	t.Helper()
+	s.CA = true
+	c := issue(t, nil, s)
+	return &CA{Cert: c.Cert, Key: c.Key, t: t}
+}
+
+// SubCA makes a CA from s (CA is set), signed by ca.
+func (ca *CA) SubCA(s Spec) *CA {
+	ca.t.Helper()
+	s.CA = true
+	c := issue(ca.t, ca, s)
+	return &CA{Cert: c.Cert, Key: c.Key, t: ca.t}
 }
 
 // Intermediate makes a CA signed by ca.
@@ -157,6 +180,8 @@ func build(parent *CA, s Spec) (*Cert, error) {
 		Subject:               s.Subject,
 		RawSubject:            s.RawSubject,
 		DNSNames:              s.DNSNames,
+		EmailAddresses:        s.Emails,
+		URIs:                  s.URIs,
 		NotBefore:             s.NotBefore,
 		NotAfter:              s.NotAfter,
 		BasicConstraintsValid: true,
@@ -179,6 +204,9 @@ func build(parent *CA, s Spec) (*Cert, error) {
 	}
 	if s.CA {
 		tmpl.KeyUsage |= x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	}
+	if s.Template != nil {
+		s.Template(tmpl)
 	}
 	signer, issuerCert := key, tmpl
 	if parent != nil {

@@ -62,6 +62,10 @@ var (
 	ErrTooLarge = errors.New("header is too large")
 )
 
+// maxAddrText is the longest address text of a v1 header: an IPv6 address
+// with an embedded IPv4 one, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".
+const maxAddrText = 45
+
 var v2sig = []byte("\r\n\r\n\x00\r\nQUIT\n")
 
 // Parse parses the header at the start of b, which holds everything that
@@ -98,13 +102,14 @@ func parseV1(b []byte) (*Header, int, error) {
 	if len(b)-p < 5 || !bytes.HasPrefix(b[p:], []byte("TCP")) || (b[p+3] != '4' && b[p+3] != '6') || b[p+4] != ' ' {
 		return nil, 0, brokenErr(b)
 	}
+	v6 := b[p+3] == '6'
 	p += 5
 	h := &Header{Version: 1, HasAddrs: true}
 	var ok bool
-	if h.SrcAddr, p, ok = readAddr(b, p); !ok {
+	if h.SrcAddr, p, ok = readAddr(b, p, v6); !ok {
 		return nil, 0, brokenErr(b)
 	}
-	if h.DstAddr, p, ok = readAddr(b, p); !ok {
+	if h.DstAddr, p, ok = readAddr(b, p, v6); !ok {
 		return nil, 0, brokenErr(b)
 	}
 	if h.SrcPort, p, ok = readPort(b, p, ' '); !ok {
@@ -119,15 +124,24 @@ func parseV1(b []byte) (*Header, int, error) {
 	return h, p + 1, nil
 }
 
-func readAddr(b []byte, p int) (string, int, bool) {
+// readAddr reads a v1 address ended by a space: an address of the
+// declared family (TCP4: dotted quad, TCP6: an IPv6 address, perhaps
+// IPv4-mapped), returned as the sender wrote it. nginx takes any run of
+// hex digits, dots and colons and passes it on in Proxy-Protocol-Addr;
+// only a real address of the family is accepted here.
+func readAddr(b []byte, p int, v6 bool) (string, int, bool) {
 	start := p
 	for ; p < len(b); p++ {
 		c := b[p]
 		if c == ' ' {
-			if p == start {
+			a, err := netip.ParseAddr(string(b[start:p]))
+			if err != nil || a.Is6() != v6 {
 				return "", 0, false
 			}
 			return string(b[start:p]), p + 1, true
+		}
+		if p-start == maxAddrText {
+			return "", 0, false
 		}
 		if c != ':' && c != '.' && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') && !(c >= '0' && c <= '9') {
 			return "", 0, false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,6 +18,8 @@ func TestParseV1(t *testing.T) {
 	}{
 		{"PROXY TCP4 192.0.2.1 192.0.2.2 123 5678\r\nrest", Header{1, true, "192.0.2.1", "192.0.2.2", 123, 5678}, 41},
 		{"PROXY TCP6 2001:db8::1 2001:db8::2 1000 25\r\n", Header{1, true, "2001:db8::1", "2001:db8::2", 1000, 25}, 44},
+		{"PROXY TCP6 ::FFFF:192.0.2.1 ::1 1 2\r\n", Header{1, true, "::FFFF:192.0.2.1", "::1", 1, 2}, 37},
+		{"PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 ::1 1 2\r\n", Header{1, true, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", "::1", 1, 2}, 66},
 		{"PROXY UNKNOWN\r\n", Header{Version: 1}, 15},
 		{"PROXY UNKNOWN ffff::1 ffff::2 1 2\r\nX", Header{Version: 1}, 35},
 	}
@@ -35,6 +38,21 @@ func TestParseV1(t *testing.T) {
 		"PROXY TCP5 1 2 3 4\r\n",
 		"PROXY ",
 		"PROXY TCP4  192.0.2.2 1 2\r\n",
+		// Addresses must be real ones of the declared family.
+		"PROXY TCP4 " + strings.Repeat("a", 3000) + " 192.0.2.2 1 2\r\n",
+		"PROXY TCP4 aaaa 192.0.2.2 1 2\r\n",
+		"PROXY TCP4 2001:db8::1 192.0.2.2 1 2\r\n",
+		"PROXY TCP4 192.0.2.1 2001:db8::1 1 2\r\n",
+		"PROXY TCP4 192.0.2 192.0.2.2 1 2\r\n",
+		"PROXY TCP4 192.0.2.256 192.0.2.2 1 2\r\n",
+		"PROXY TCP4 ::ffff:192.0.2.1 192.0.2.2 1 2\r\n",
+		"PROXY TCP4 ... 192.0.2.2 1 2\r\n",
+		"PROXY TCP6 192.0.2.1 ::1 1 2\r\n",
+		"PROXY TCP6 ::1 192.0.2.1 1 2\r\n",
+		"PROXY TCP6 ::1::2 ::1 1 2\r\n",
+		"PROXY TCP6 12345::1 ::1 1 2\r\n",
+		"PROXY TCP6 : ::1 1 2\r\n",
+		"PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.2555 ::1 1 2\r\n",
 	}
 	for _, in := range bad {
 		if _, _, err := Parse([]byte(in)); !errors.Is(err, ErrBroken) {

@@ -18,7 +18,11 @@ type Core interface {
 	Greeting() []byte
 	// Next looks at the unconsumed buffered bytes (in, possibly empty),
 	// consumes n of them and says what to do. in is valid only until
-	// Next returns: a Core keeps copies.
+	// Next returns: a Core keeps copies. A Next that consumes bytes and
+	// neither answers a parser error (Counted) nor asks for more has
+	// taken one command or SASL response line: the driver counts it for
+	// max_commands and, past the limit, sends the TooManyCommands reply
+	// instead of a.Reply and ends the session, as nginx does.
 	Next(in []byte) (n int, a Action)
 	// TooLong is called instead of reading when the last Action was
 	// NeedMore and the buffer is full: the command starting in (the
@@ -89,6 +93,12 @@ type Action struct {
 	Auth *authhttp.Request
 	// Err is End's reason.
 	Err error
+	// Tag is the tag of the command the action answers, for a protocol
+	// whose replies are tagged (Replies.Tagged): the driver's own replies
+	// to that command (too many commands, a login over a connection
+	// limit) carry it. It may point into the bytes Next was given: the
+	// driver uses it before reading again.
+	Tag []byte
 }
 
 // Handover runs a protocol's backend login dialogue on conn for l and
@@ -108,7 +118,28 @@ type Replies struct {
 	// CertError and NoCert end a session whose client certificate failed
 	// verification or is missing (ssl_verify_client).
 	CertError, NoCert []byte
+	// TryLater is sent instead of the greeting to a client refused at
+	// connect because the server is at max_connections, or out of
+	// descriptors; the connection is then closed.
+	TryLater []byte
+	// TooManyConnections is sent instead of the greeting to a client
+	// over a limit_conn limit counted from connect ($remote_addr).
+	TooManyConnections []byte
+	// LimitConn answers a login that a limit_conn limit refuses
+	// (freenginx's reply); the session ends.
+	LimitConn []byte
+	// TooManyCommands answers the command past max_commands (freenginx:
+	// the invalid-command reply); the session ends.
+	TooManyCommands []byte
+	// Tagged: LimitConn and TooManyCommands follow the tag of the command
+	// they answer and a space ("*" when there is none), as IMAP's tagged
+	// replies do.
+	Tagged bool
 }
+
+// DefaultMaxCommands is nginx's default max_commands: commands (and SASL
+// response lines) a client may send before login.
+const DefaultMaxCommands = 1000
 
 // StartTLS is the starttls directive, as every front end reads it.
 type StartTLS uint8

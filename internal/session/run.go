@@ -12,6 +12,16 @@ import (
 // ErrTooLong reports a command that does not fit the client buffer.
 var ErrTooLong = errors.New("client sent too long command")
 
+// ErrTooManyCommands reports a session that sent more than max_commands
+// commands before login; it is an ErrClosed (the engine ended it on
+// purpose).
+var ErrTooManyCommands = fmt.Errorf("client sent too many commands: %w", ErrClosed)
+
+// ErrLimited is what Conn.Authenticate returns for a login that a
+// connection limit (limit_conn) refuses: the driver answers it with
+// Replies.LimitConn and the session ends with this error.
+var ErrLimited = errors.New("too many connections")
+
 // Dialogue is what Run needs besides the connection.
 type Dialogue struct {
 	Core Core
@@ -23,7 +33,11 @@ type Dialogue struct {
 	// MaxErrors is max_errors: the session ends after this many parser
 	// errors, the last one still answered.
 	MaxErrors int
-	Replies   *Replies
+	// MaxCommands is max_commands: the command after this many (parser
+	// errors not counted) is answered with Replies.TooManyCommands and
+	// the session ends; 0 means no limit.
+	MaxCommands int
+	Replies     *Replies
 }
 
 // driver is Run's state: one pre-login dialogue.
@@ -35,6 +49,7 @@ type driver struct {
 	last     int
 	deadline time.Time // the pre-auth deadline
 	errors   int       // parser errors, for max_errors
+	commands int       // commands taken, for max_commands
 	attempt  int       // Auth-Login-Attempt
 	// pending is the refusal whose Auth-Error-SASL challenge was sent:
 	// the Core's answer to the client's next line settles it.
@@ -116,7 +131,7 @@ func Run(ctx context.Context, c *Conn, d Dialogue) (*Login, error) {
 			}
 			a = Action{Do: Continue}
 		case Authenticate:
-			l, err := x.authenticate(a.Auth)
+			l, err := x.authenticate(a.Auth, a.Tag)
 			if l != nil || err != nil {
 				return l, err
 			}
@@ -141,10 +156,31 @@ func (x *driver) settle(a Action) Action {
 	return a
 }
 
+// next gives the unconsumed bytes to the Core and counts the command it
+// took for max_commands (nginx's ngx_mail_read_command).
 func (x *driver) next() Action {
 	n, a := x.d.Core.Next(x.d.Buf[x.pos:x.last])
 	x.pos += n
+	if n > 0 && !a.Counted && a.Do != NeedMore && a.Do != NeedMoreCompact {
+		x.commands++
+		if x.d.MaxCommands > 0 && x.commands > x.d.MaxCommands {
+			x.c.Log.Info("client sent too many commands")
+			return Action{Reply: x.tagged(a.Tag, x.d.Replies.TooManyCommands), Do: End, Err: ErrTooManyCommands}
+		}
+	}
 	return a
+}
+
+// tagged prefixes text with tag and a space for a tagged protocol.
+func (x *driver) tagged(tag, text []byte) []byte {
+	if !x.d.Replies.Tagged {
+		return text
+	}
+	if len(tag) == 0 {
+		tag = []byte("*")
+	}
+	b := make([]byte, 0, len(tag)+1+len(text))
+	return append(append(append(b, tag...), ' '), text...)
 }
 
 // arm starts the pre-auth deadline (SPEC §2.3).
@@ -194,13 +230,18 @@ func (x *driver) startTLS() error {
 
 // authenticate sends one set of credentials to the auth service and acts
 // on the verdict (SPEC §10.4): a login; a delayed refusal that keeps the
-// session (nil, nil); or an error that ends it.
-func (x *driver) authenticate(req *authhttp.Request) (*Login, error) {
+// session (nil, nil); or an error that ends it. tag is the login
+// command's, for a refusal by a connection limit.
+func (x *driver) authenticate(req *authhttp.Request, tag []byte) (*Login, error) {
 	x.attempt++
 	req.LoginAttempt = x.attempt
 	// The client is not read while the auth service decides (SPEC §2.1).
 	x.c.Conn.SetReadDeadline(time.Time{})
 	resp, err := x.c.Authenticate(x.ctx, req)
+	if errors.Is(err, ErrLimited) {
+		x.write(x.tagged(tag, x.d.Replies.LimitConn))
+		return nil, err
+	}
 	if err != nil {
 		x.write(x.d.Replies.InternalError)
 		return nil, err

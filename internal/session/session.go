@@ -45,7 +45,9 @@ type Conn struct {
 	// Authenticate completes req with the connection's facts (client
 	// address, PROXY and TLS details), sends it to the auth service,
 	// repeats it on Auth-Status: WAIT, and returns the verdict. An error
-	// means the front end must send its internal-error reply and end.
+	// means the front end must send its internal-error reply and end;
+	// ErrLimited, its LimitConn reply (a connection limit refused the
+	// login the auth service accepted).
 	Authenticate func(ctx context.Context, req *authhttp.Request) (*authhttp.Response, error)
 	// StartTLS runs the server TLS handshake on Conn, bounded by
 	// deadline, and replaces Conn with the TLS connection. The front end

@@ -276,3 +276,12 @@ func WithTLS(t testing.TB, deadlines chan<- time.Time) func(*session.Conn) {
 		}
 	}
 }
+
+// Limited is a tune for Serve: every login the auth service would accept
+// is refused by a connection limit instead (session.ErrLimited), as the
+// proxy's limit_conn check does.
+func Limited(c *session.Conn) {
+	c.Authenticate = func(context.Context, *authhttp.Request) (*authhttp.Response, error) {
+		return nil, session.ErrLimited
+	}
+}

@@ -11,7 +11,9 @@
 //
 // Protocols (-proto): imap (LOGIN), pop3 (USER/PASS), smtp (EHLO, AUTH
 // PLAIN); -tls speaks implicit TLS, a full handshake per session (no
-// resumption, the certificate is not checked).
+// resumption, the certificate is not checked). -bind makes every
+// connection come from one source address (127.0.0.2…: loopback has
+// them all), or from the addresses of a prefix in turn.
 //
 // Modes:
 //
@@ -23,6 +25,13 @@
 //	        -rate, sessions start on a fixed schedule of -rate per second
 //	        in all (an open loop: a late session's latency counts from the
 //	        time it was due)
+//	flood   make -sessions connection attempts (-concurrency being opened
+//	        at a time, at most -rate per second): hold those the server
+//	        greets (logged in with -login, else idle before login), count
+//	        those it refuses with a "try later" first line (IMAP "* BYE",
+//	        POP3 "-ERR", SMTP 421) and the time that reply took; print a
+//	        "ready" line (held, served, refused, closed, refuse_p50/p99),
+//	        hold for -duration (or until SIGINT/SIGTERM), then close
 //	fetch   like logins, but each session also moves one message: IMAP
 //	        SELECTs INBOX and FETCHes message -msg (BODY.PEEK[]), POP3
 //	        RETRieves message -msg, SMTP sends a message of -size bytes
@@ -41,6 +50,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -62,6 +73,9 @@ type config struct {
 	size             int
 	expectSize       int
 	expectSHA256     string
+	bind             string       // source address of every connection, or a prefix
+	bindPrefix       netip.Prefix // -bind as an IPv4 prefix
+	floodLogin       bool         // flood: log in the connections greeted
 
 	client  protocol // the client side of proto
 	message []byte   // smtp fetch: the message to send, dot-terminated
@@ -85,14 +99,22 @@ func main() {
 	flag.IntVar(&cfg.size, "size", 1<<20, "fetch, smtp: size in bytes of the message to send")
 	flag.IntVar(&cfg.expectSize, "expect-size", 0, "fetch: the message's size in bytes; another size is an error (0 = any)")
 	flag.StringVar(&cfg.expectSHA256, "expect-sha256", "", "fetch: the message's SHA-256, hex; another digest is an error")
+	flag.StringVar(&cfg.bind, "bind", "", "source IP address of every connection (e.g. 127.0.0.2), or an IPv4 prefix whose addresses the connections take in turn (e.g. 127.1.0.0/16); empty: the system's choice")
+	flag.BoolVar(&cfg.floodLogin, "login", false, "flood: log in the connections the server greets (else they stay idle before login)")
 	flag.Parse()
 	if cfg.user == "" || cfg.concurrency < 1 || cfg.sessions < 0 || cfg.duration <= 0 || cfg.timeout <= 0 || cfg.rate < 0 || cfg.size < 0 {
 		fmt.Fprintln(os.Stderr, "mailload: -user is required; -concurrency, -duration and -timeout must be positive")
 		os.Exit(2)
 	}
-	run := map[string]func(context.Context, config, *stats){"idle": runIdle, "logins": runLogins, "fetch": runFetch}[cfg.mode]
-	if run == nil {
-		fmt.Fprintf(os.Stderr, "mailload: unknown -mode %q (idle, logins, fetch)\n", cfg.mode)
+	if p, err := netip.ParsePrefix(cfg.bind); err == nil && p.Addr().Is4() {
+		cfg.bindPrefix = p.Masked()
+	} else if cfg.bind != "" && net.ParseIP(cfg.bind) == nil {
+		fmt.Fprintf(os.Stderr, "mailload: -bind %q is not an IP address or an IPv4 prefix\n", cfg.bind)
+		os.Exit(2)
+	}
+	run := map[string]func(context.Context, config, *stats){"idle": runIdle, "logins": runLogins, "fetch": runFetch, "flood": runFlood}[cfg.mode]
+	if run == nil || cfg.mode == "flood" && cfg.tls {
+		fmt.Fprintf(os.Stderr, "mailload: unknown -mode %q (idle, logins, fetch, flood; flood without -tls)\n", cfg.mode)
 		os.Exit(2)
 	}
 	cfg.client = protocols[cfg.proto]

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,8 +71,7 @@ var clientTLS = &tls.Config{InsecureSkipVerify: true}
 // fetch mode, records its latency (dial to the login's OK).
 func dialLogin(ctx context.Context, cfg config, st *stats) (*session, error) {
 	t0 := time.Now()
-	d := net.Dialer{Timeout: cfg.timeout}
-	raw, err := d.DialContext(ctx, "tcp", cfg.addr)
+	raw, err := dial(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
@@ -102,6 +103,28 @@ func dialLogin(ctx context.Context, cfg config, st *stats) (*session, error) {
 	}
 	return s, nil
 }
+
+// dial connects to cfg.addr, from cfg.bind when set: one address, or
+// each connection the next address of a prefix (127.1.0.0/16: as many
+// clients as addresses).
+func dial(ctx context.Context, cfg config) (net.Conn, error) {
+	d := net.Dialer{Timeout: cfg.timeout}
+	switch {
+	case cfg.bindPrefix.IsValid():
+		n := bindNext.Add(1)
+		a := cfg.bindPrefix.Addr().As4()
+		host := uint32(n) & (1<<(32-cfg.bindPrefix.Bits()) - 1)
+		v := binary.BigEndian.Uint32(a[:]) | host
+		binary.BigEndian.PutUint32(a[:], v)
+		d.LocalAddr = &net.TCPAddr{IP: a[:]}
+	case cfg.bind != "":
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(cfg.bind)}
+	}
+	return d.DialContext(ctx, "tcp", cfg.addr)
+}
+
+// bindNext numbers the connections made from a -bind prefix.
+var bindNext atomic.Uint64
 
 // logout ends a session politely, ignoring what the server says, and
 // closes it.
