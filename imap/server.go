@@ -59,8 +59,8 @@ type Options struct {
 	Forward bool
 	// PassID sends the client's ID fields to the auth service as
 	// Client-IMAP-ID (auth_http_pass_client_details).
-	PassID bool
-	MaxCommands  int // max_commands; 0: session.DefaultMaxCommands
+	PassID      bool
+	MaxCommands int // max_commands; 0: session.DefaultMaxCommands
 }
 
 // Server holds what is computed once per configuration: the capability
