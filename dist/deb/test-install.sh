@@ -80,6 +80,7 @@ check "systemd-analyze verify the installed unit" \
 check "example socket unit shipped" test -f /usr/share/doc/mailproxy/examples/mailproxy.socket
 check "Maintainer is a name and an address" sh -c "dpkg-deb -f '$DEB' Maintainer | grep -Eq '^[^<>]+ <[^@ <>]+@[^@ <>]+\.[a-z]+>\$' && ! dpkg-deb -f '$DEB' Maintainer | grep -q localhost"
 check "copyright file" grep -q '^License: BSD-2-Clause' /usr/share/doc/mailproxy/copyright
+check "docs the README links" test -f /usr/share/doc/mailproxy/docs/SPEC.md
 check "man pages installed" sh -c 'gzip -t /usr/share/man/man8/mailproxy.8.gz && gzip -t /usr/share/man/man5/mailproxy.yaml.5.gz && zcat /usr/share/man/man8/mailproxy.8.gz | grep -q "^.TH MAILPROXY 8"'
 check "the unit names the man pages" sh -c 'systemctl show -p Documentation mailproxy.service 2>/dev/null | grep -q "man:mailproxy(8) man:mailproxy.yaml(5)" || grep -q "^Documentation=man:mailproxy(8) man:mailproxy.yaml(5)" /lib/systemd/system/mailproxy.service'
 check "systemd-analyze verify the mailproxy-auth unit" \
