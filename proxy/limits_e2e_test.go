@@ -193,6 +193,9 @@ func TestLimitConnRemoteAddr(t *testing.T) {
 	c.expect("* BYE [UNAVAILABLE] Too many connections\r\n")
 	c.expectClosed()
 
+	// The summary lines come as each session ends, after its client saw
+	// the close.
+	waitFor(t, func() bool { return strings.Count(log.String(), `outcome="too many connections"`) >= 3 }, "three limited sessions")
 	text := log.String()
 	limiting := regexp.MustCompile(`level=ERROR msg="limiting connections by zone \\"addr\\"" (?:\*=\d+ )?client=127\.0\.0\.1:`)
 	if n := len(limiting.FindAllString(text, -1)); n != 2 {
