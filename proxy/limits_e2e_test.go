@@ -286,6 +286,9 @@ servers:
 	c.expect("e NO [UNAVAILABLE] Too many connections\r\n")
 	c.expectClosed()
 
+	// The summary lines come as each session ends, after its client saw
+	// the close.
+	waitFor(t, func() bool { return strings.Count(log.String(), `outcome="too many connections"`) >= 2 }, "two limited sessions")
 	text := log.String()
 	for _, want := range []string{
 		`level=WARN msg="limiting connections by zone \"user\""`,
