@@ -108,7 +108,9 @@ func TestAcceptPausesAtDescriptorLimit(t *testing.T) {
 		t.Fatalf("client %d served with no descriptor free", i)
 	default:
 	}
-	// Free descriptors: the waiting clients are served.
+	// Free descriptors: the waiting clients are served. Each one served
+	// is closed at once, so that every client waiting gets a descriptor
+	// whatever the first batch's size was.
 	for i := range served {
 		conns[i].Close()
 	}
@@ -116,6 +118,7 @@ func TestAcceptPausesAtDescriptorLimit(t *testing.T) {
 		select {
 		case i := <-greeted:
 			served[i] = true
+			conns[i].Close()
 		case <-timeout:
 			t.Fatalf("%d of %d clients served after descriptors were freed", len(served), n)
 		}

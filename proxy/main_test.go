@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,7 +33,8 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	logs := testLogs.String()
 	if code == 0 && !testing.Short() {
-		if !strings.Contains(logs, `msg="session done"`) {
+		// With -run, the chosen tests may log no session at all.
+		if !strings.Contains(logs, `msg="session done"`) && flag.Lookup("test.run").Value.String() == "" {
 			fmt.Fprintln(os.Stderr, "no session was logged: the credential check saw nothing")
 			code = 1
 		}
