@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"mailproxy/internal/kvstore"
 )
 
 // The keys of connection limits and privileges: max_connections, user,
-// limit_conn_zone (top level); limit_conn, limit_conn_log_level,
+// limit_conn_zone, limit_conn_store (top level); limit_conn, limit_conn_log_level,
 // limit_conn_dry_run, max_commands (mail or server).
 
 // LimitConnZone is one limit_conn_zone (freenginx's mail
@@ -57,6 +59,14 @@ func readLimitGlobal(c *collector, e *env, cfg *Config, p pair) bool {
 		readUser(c, cfg, p)
 	case "limit_conn_zone":
 		cfg.LimitConnZones = limitConnZones(c, e, p)
+	case "limit_conn_store":
+		if s, ok := nonEmptyText(c, p.key, p.value); ok {
+			if err := kvstore.Validate(s); err != nil {
+				c.errorf(p.value.Line, "%s: %v", p.key, err)
+			} else {
+				cfg.LimitConnStore = s
+			}
+		}
 	default:
 		return false
 	}

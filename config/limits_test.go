@@ -48,6 +48,7 @@ func TestLimits(t *testing.T) {
 		"  - key: $auth_http_x_user_class",
 		"    zone: class:32k",
 		"  - {key: $remote_user, zone: \"user:1m\"}",
+		"limit_conn_store: rediss://user:pw@cache.example:6380/1",
 		"mail:",
 		"  auth_http: 127.0.0.1:9000",
 		"  limit_conn:",
@@ -64,6 +65,9 @@ func TestLimits(t *testing.T) {
 		"  - listen: [25]",
 		"    limit_conn: []",
 	))
+	if cfg.LimitConnStore != "rediss://user:pw@cache.example:6380/1" {
+		t.Errorf("limit_conn_store %q", cfg.LimitConnStore)
+	}
 	if cfg.MaxConnections != 4000 || !reflect.DeepEqual(cfg.User, &User{Name: "alice", Group: "staff", UID: 1001, GID: 50}) {
 		t.Fatalf("max_connections %d user %+v", cfg.MaxConnections, cfg.User)
 	}
@@ -143,6 +147,9 @@ func TestLimitErrors(t *testing.T) {
 		{"limit_conn_log_level", srv("    limit_conn_log_level: debug"), []string{at(5, `limit_conn_log_level: invalid value "debug", expected info, notice, warn or error`)}},
 		{"limit_conn_dry_run", srv("    limit_conn_dry_run: maybe"), []string{at(5, `limit_conn_dry_run: invalid value "maybe", expected on or off`)}},
 		{"max_commands 0", srv("    max_commands: 0"), []string{at(5, "max_commands: 0 is out of range, expected 1 to 1073741824")}},
+		{"limit_conn_store scheme", top("limit_conn_store: http://127.0.0.1:6379"), []string{at(1, `limit_conn_store: store "http://127.0.0.1:6379": the scheme must be redis:// or rediss://`)}},
+		{"limit_conn_store database", top("limit_conn_store: redis://127.0.0.1:6379/x"), []string{at(1, `limit_conn_store: store "redis://127.0.0.1:6379/x": redis: invalid database number: "x"`)}},
+		{"limit_conn_store in mail", srv("    limit_conn_store: redis://127.0.0.1:6379"), []string{at(5, `server: unknown key "limit_conn_store"`)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

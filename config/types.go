@@ -81,6 +81,10 @@ type Config struct {
 	User *User
 	// LimitConnZones are the limit_conn_zone entries, in file order.
 	LimitConnZones []LimitConnZone
+	// LimitConnStore is limit_conn_store: the redis:// or rediss:// URL
+	// of a store shared with other instances that holds the limit_conn
+	// counts; empty: they are counted in this process.
+	LimitConnStore string
 }
 
 // User is the user directive, with the ids looked up at load.

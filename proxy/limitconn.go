@@ -9,6 +9,7 @@ import (
 
 	"mailproxy/authhttp"
 	"mailproxy/config"
+	"mailproxy/internal/kvstore"
 	"mailproxy/internal/limit"
 	"mailproxy/internal/session"
 )
@@ -63,6 +64,19 @@ func newLimitConn(cfg *config.Server, zones map[string]config.LimitConnZone) *li
 	return lc
 }
 
+// newLimitStore returns where cfg's limit_conn counts live: the shared
+// store of limit_conn_store, else this process's memory.
+func newLimitStore(cfg *config.Config) (limit.Store, error) {
+	if cfg.LimitConnStore == "" {
+		return &limit.Memory{}, nil
+	}
+	c, err := kvstore.Open(cfg.LimitConnStore, nil)
+	if err != nil {
+		return nil, fmt.Errorf("limit_conn_store: %w", err)
+	}
+	return limit.NewShared(c), nil
+}
+
 // heldCount is a connection counted in a zone, released when the session
 // ends.
 type heldCount struct {
@@ -100,9 +114,13 @@ func (cc *clientConn) countIn(lc *limitConn, limits []connLimit, keyOf func(conn
 		}
 		v, err := cc.srv.store.Acquire(l.zone, key, l.number)
 		if err != nil {
-			undo()
-			cc.log.Error("limit_conn: the counts could not be read", "zone", l.zone.Name, "err", err)
-			return err
+			// The shared store did not answer: the limit is not applied
+			// (fail open) rather than refusing everyone.
+			cc.srv.observer().StoreError("limit_conn")
+			if ok, skipped := cc.srv.gate.every("limit_conn store"); ok {
+				cc.log.Warn("limit_conn_store did not answer: connections are let through uncounted", "zone", l.zone.Name, "err", err, "unlogged", skipped)
+			}
+			continue
 		}
 		switch v {
 		case limit.Counted:

@@ -35,6 +35,9 @@ type Observer interface {
 	// descriptors ("descriptors") or refusals in flight are at their
 	// bound ("refusals").
 	AcceptPaused(reason string)
+	// StoreError: a call to a shared store failed or timed out; use is
+	// "limit_conn", "login_throttle" or "ssl_session".
+	StoreError(use string)
 }
 
 // SetObserver makes o receive the server's events from now on; nil stops
@@ -66,3 +69,4 @@ func (noObserver) TLSHandshake(string, string)                                  
 func (noObserver) Reload(bool)                                                       {}
 func (noObserver) Refused(string, string)                                            {}
 func (noObserver) AcceptPaused(string)                                               {}
+func (noObserver) StoreError(string)                                                 {}

@@ -34,6 +34,7 @@ func (r *recorder) TLSHandshake(p, version string)                { r.add("tls %
 func (r *recorder) Reload(ok bool)                                { r.add("reload %v", ok) }
 func (r *recorder) Refused(p, reason string)                      { r.add("refused %s %s", p, reason) }
 func (r *recorder) AcceptPaused(reason string)                    { r.add("paused %s", reason) }
+func (r *recorder) StoreError(use string)                         { r.add("store error %s", use) }
 
 func (r *recorder) list() []string {
 	r.mu.Lock()

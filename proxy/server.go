@@ -74,8 +74,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, err := newLimitStore(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{},
-		gate: newGate(), store: &limit.Memory{}, zones: zoneMap(cfg)}
+		gate: newGate(), store: store, zones: zoneMap(cfg)}
 	s.gen = &generation{cfg: cfg}
 	s.gen.attach(sites, Logs{})
 	s.logp.Store(log)
@@ -343,6 +347,9 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	s.stopPoller()
 	s.closeAuthClients()
+	if sh, ok := s.store.(*limit.Shared); ok {
+		sh.Close()
+	}
 	return nil
 }
 

@@ -175,8 +175,9 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 }
 
 // restartKeys names the top-level keys that changed between two
-// configurations but only take effect at a start: metrics_listen and
-// pid. Everything else a reload applies (listeners, servers, TLS files,
+// configurations but only take effect at a start: metrics_listen, pid
+// and limit_conn_store (the counts held live in the running one).
+// Everything else a reload applies (listeners, servers, TLS files,
 // error_log, log_format, log_level, shutdown timeouts).
 func restartKeys(old, next *config.Config) []string {
 	var keys []string
@@ -185,6 +186,9 @@ func restartKeys(old, next *config.Config) []string {
 	}
 	if old.PID != next.PID {
 		keys = append(keys, "pid")
+	}
+	if old.LimitConnStore != next.LimitConnStore {
+		keys = append(keys, "limit_conn_store")
 	}
 	return keys
 }

@@ -13,6 +13,9 @@ var (
 	RefusalReasons = []string{"max_connections", "descriptors", "limit_conn", "limit_conn_dry_run"}
 	// PauseReasons are the reason label of mailproxy_accept_pauses_total.
 	PauseReasons = []string{"descriptors", "refusals"}
+	// StoreUses are the values of the use label of
+	// mailproxy_store_errors_total: what a shared store was asked for.
+	StoreUses = []string{"limit_conn", "login_throttle", "ssl_session"}
 )
 
 // Outcomes lists every value of the outcome label of

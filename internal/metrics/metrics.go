@@ -40,6 +40,7 @@ type Metrics struct {
 	upstream     upstreamMetrics          // upstream.go
 	refused      *prometheus.CounterVec   // protocol, reason
 	pauses       *prometheus.CounterVec   // reason
+	storeErrors  *prometheus.CounterVec   // use
 
 	ready atomic.Bool
 }
@@ -100,12 +101,16 @@ func New() *Metrics {
 		Name: "mailproxy_accept_pauses_total",
 		Help: "Times an accept loop paused, by reason: descriptors (the process's descriptor limit) or refusals (too many refusals being sent).",
 	}, []string{"reason"})
+	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproxy_store_errors_total",
+		Help: "Calls to a shared store (Redis/Valkey) that failed or timed out, by use: limit_conn, login_throttle, ssl_session. Each was answered as if no store were configured (fail open) unless the configuration says otherwise.",
+	}, []string{"use"})
 
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessions, m.active, m.sessionDur, m.authRequests, m.authDur,
-		m.backendFails, m.bytes, m.tlsHands, m.reloads, m.buildInfo, m.refused, m.pauses,
+		m.backendFails, m.bytes, m.tlsHands, m.reloads, m.buildInfo, m.refused, m.pauses, m.storeErrors,
 	)
 	for _, p := range protocols {
 		m.active.WithLabelValues(p)
@@ -117,6 +122,9 @@ func New() *Metrics {
 	m.reloads.WithLabelValues("failed")
 	for _, r := range PauseReasons {
 		m.pauses.WithLabelValues(r)
+	}
+	for _, u := range StoreUses {
+		m.storeErrors.WithLabelValues(u)
 	}
 	return m
 }
@@ -216,6 +224,15 @@ func (m *Metrics) AcceptPaused(reason string) {
 		return
 	}
 	m.pauses.WithLabelValues(oneOf(reason, PauseReasons)).Inc()
+}
+
+// StoreError counts a call to a shared store that failed (use is one of
+// StoreUses).
+func (m *Metrics) StoreError(use string) {
+	if m == nil {
+		return
+	}
+	m.storeErrors.WithLabelValues(oneOf(use, StoreUses)).Inc()
 }
 
 func seconds(d time.Duration) float64 {

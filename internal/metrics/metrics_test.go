@@ -166,6 +166,7 @@ func TestCardinalityBounded(t *testing.T) {
 		m.TLSHandshake(junk, junk)
 		m.Refused(junk, junk)
 		m.AcceptPaused(junk)
+		m.StoreError(junk)
 	}
 	nProto := len(protocols) + 1 // and "other"
 	maxSeries := map[string]int{
@@ -177,6 +178,7 @@ func TestCardinalityBounded(t *testing.T) {
 		"mailproxy_bytes_total":               2 * nProto,
 		"mailproxy_connections_refused_total": nProto * (len(RefusalReasons) + 1),
 		"mailproxy_accept_pauses_total":       len(PauseReasons) + 1,
+		"mailproxy_store_errors_total":        len(StoreUses) + 1,
 	}
 	total := 0
 	for name, limit := range maxSeries {
