@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet vet-cross fmt-check lint interop fuzz clean bench
+.PHONY: all build run test test-short vet vet-cross fmt-check lint interop cluster fuzz clean bench
 
 all: build
 
@@ -55,6 +55,11 @@ lint: fmt-check vet
 
 interop: build
 	./scripts/interop.sh
+
+# cluster: two instances sharing a redis-server (throttling, limit_conn,
+# TLS sessions) behind HAProxy, with Dovecot and Postfix behind them.
+cluster: build
+	MATRIX=0 ./scripts/interop.sh cluster
 
 # bench measures mailproxy side by side with nginx's mail module and the
 # backend itself and prints one table (about 5 minutes; nothing is left

@@ -11,6 +11,9 @@
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
 #        scripts/interop.sh imap|pop3|smtp|sieve|modern|upstream|limits ...   run only those cases
+#        scripts/interop.sh cluster   (`make cluster`; only when named) two
+#                                     instances sharing a redis-server behind
+#                                     HAProxy: scripts/interop/cluster.sh
 # The upstream cases (scripts/interop/upstream.sh) run a second Dovecot
 # that requires TLS, dnsmasq and an HTTPS auth service: TLS to backends,
 # backends by name, failover, the auth service over HTTPS and as a list.
@@ -64,9 +67,9 @@ TAG="interop-$$"   # prefix of each SMTP message's X-Interop-Case header
 ONLY=" $* "        # protocols whose cases run (all when empty)
 for a in "$@"; do
 	case $a in
-	imap | pop3 | smtp | sieve | modern | upstream | limits) ;;
+	imap | pop3 | smtp | sieve | modern | upstream | limits | cluster) ;;
 	*)
-		echo "usage: $0 [imap|pop3|smtp|sieve|modern|upstream|limits ...]" >&2
+		echo "usage: $0 [imap|pop3|smtp|sieve|modern|upstream|limits|cluster ...]" >&2
 		exit 2
 		;;
 	esac
@@ -215,6 +218,8 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # want PROTOCOL: its named (non-matrix) cases run
 want() { [ "${MATRIX:-1}" != only ] && { [ "$ONLY" = "  " ] || [[ $ONLY == *" $1 "* ]]; }; }
+# named GROUP: GROUP was asked for by name (groups that do not run by default)
+named() { [[ $ONLY == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- packages
 STATE=$(mktemp -d /tmp/mailproxy-interop.XXXXXX) || die "mktemp failed"
@@ -240,6 +245,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 pkg_installed ca-certificates || missing+=(ca-certificates)
 pkg_installed haproxy || missing+=(haproxy)
+pkg_installed redis-server || missing+=(redis-server)
 command -v dnsmasq >/dev/null 2>&1 || missing+=(dnsmasq-base)
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || die "not root, cannot install: ${missing[*]}"
@@ -393,6 +399,7 @@ mkdir -p "$PKI"
 			-addext "subjectAltName=DNS:$SNI_NAME" -keyout "$PKI/sni.key" -out "$PKI/sni.pem"
 } >"$STATE/out/openssl-pki.txt" 2>&1 || die "making the test PKI failed (see out/openssl-pki.txt)"
 . "$HERE/upstream.sh"
+. "$HERE/cluster.sh"
 upstream_pki
 
 # ---------------------------------------------------------------- Dovecot
@@ -1524,6 +1531,10 @@ time.sleep(10)
 		fail limits-still-running "the limits mailproxy exited"
 	fi
 fi
+
+# ================================================================ cluster
+# Two instances sharing a redis-server behind HAProxy: scripts/interop/cluster.sh.
+if named cluster; then cluster_cases; fi
 
 # ================================================================ the matrix
 # matrix.py runs the cases concurrently (MATRIX_JOBS) and prints them in
