@@ -16,7 +16,6 @@ Usage: cluster_clients.py CLUSTER_JSON up|down|back
   back: the store runs again, empty (counting resumes; instance A is
         killed under SMTP load: no message acknowledged with 250 is lost)
 """
-import base64
 import json
 import os
 import re
