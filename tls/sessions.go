@@ -55,7 +55,17 @@ type Sessions struct {
 	timeout time.Duration
 	now     func() time.Time
 	onError atomic.Pointer[func(op string, err error)]
+	// downUntil (Unix nanoseconds) skips the store after a failure, so
+	// that a handshake waits at most once for a store that is down and
+	// most handshakes do not wait at all.
+	downUntil atomic.Int64
 }
+
+// StoreRetryAfter is how long the store is skipped after a failed call.
+var StoreRetryAfter = time.Second
+
+// errStoreSkipped stands for a call not made: the store failed recently.
+var errStoreSkipped = errors.New("skipped: the store failed less than a second ago")
 
 // OnError makes f receive each failed store call ("put" or "get") from now
 // on; the handshake itself goes on without resumption. Safe to call while
@@ -66,11 +76,36 @@ func (s *Sessions) OnError(f func(op string, err error)) {
 	}
 }
 
-// report passes a store error to the OnError function.
+// report passes a store error to the OnError function and skips the
+// store for StoreRetryAfter.
 func (s *Sessions) report(op string, err error) {
+	if err == errStoreSkipped {
+		return
+	}
+	s.downUntil.Store(time.Now().Add(StoreRetryAfter).UnixNano())
 	if f := s.onError.Load(); f != nil {
 		(*f)(op, err)
 	}
+}
+
+// put stores a sealed session, unless the store failed recently.
+func (s *Sessions) put(id string, sealed []byte) error {
+	if time.Now().UnixNano() < s.downUntil.Load() {
+		return errStoreSkipped
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), StoreTimeout)
+	defer cancel()
+	return s.store.Put(ctx, id, sealed, s.timeout)
+}
+
+// get fetches a sealed session, unless the store failed recently.
+func (s *Sessions) get(id string) ([]byte, error) {
+	if time.Now().UnixNano() < s.downUntil.Load() {
+		return nil, errStoreSkipped
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), StoreTimeout)
+	defer cancel()
+	return s.store.Get(ctx, id)
 }
 
 // StoreKeys derives the keys sealing sessions in a shared store from the
@@ -132,9 +167,7 @@ func (s *Sessions) wrap(_ tls.ConnectionState, ss *tls.SessionState) ([]byte, er
 	nonce := make([]byte, s.aeads[0].NonceSize())
 	rand.Read(nonce)
 	sealed := s.aeads[0].Seal(nonce, nonce, plain, s.additional(id))
-	ctx, cancel := context.WithTimeout(context.Background(), StoreTimeout)
-	defer cancel()
-	if err := s.store.Put(ctx, string(id), sealed, s.timeout); err != nil {
+	if err := s.put(string(id), sealed); err != nil {
 		s.report("put", err)
 	}
 	return id, nil
@@ -147,9 +180,7 @@ func (s *Sessions) unwrap(id []byte, _ tls.ConnectionState) (*tls.SessionState, 
 	if len(id) != sessionIDLen {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), StoreTimeout)
-	defer cancel()
-	sealed, err := s.store.Get(ctx, string(id))
+	sealed, err := s.get(string(id))
 	if err != nil {
 		s.report("get", err)
 		return nil, nil

@@ -1,8 +1,10 @@
 package tls
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -239,9 +241,74 @@ func TestStoreFailsOpen(t *testing.T) {
 	if cs, err := handshake(t, srv, cli); err != nil || cs.DidResume {
 		t.Fatalf("failing store: %v, resumed %v", err, cs.DidResume)
 	}
-	if len(errs) < 2 || errs[0] != "get" || errs[1] != "put" {
+	if len(errs) != 1 || errs[0] != "get" {
+		t.Fatalf("reported: %v (the put after a failed get is skipped)", errs)
+	}
+	calls := store.calls.Load()
+	if cs, err := handshake(t, srv, resumingClient(tls.VersionTLS13)); err != nil || cs.DidResume {
+		t.Fatalf("failing store, new client: %v", err)
+	}
+	if store.calls.Load() != calls {
+		t.Fatal("the store was called within StoreRetryAfter of a failure")
+	}
+	sessions.downUntil.Store(0) // StoreRetryAfter is over
+	if cs, err := handshake(t, srv, resumingClient(tls.VersionTLS13)); err != nil || cs.DidResume {
+		t.Fatalf("failing store, new client: %v", err)
+	}
+	if len(errs) != 2 || errs[1] != "put" {
 		t.Fatalf("reported: %v", errs)
 	}
+}
+
+// TestStoreCallsBounded: a store that never answers holds each call for
+// StoreTimeout at most: the handshake goes on, without resumption.
+func TestStoreCallsBounded(t *testing.T) {
+	dir := t.TempDir()
+	c, k := pair(t, dir, "mail.example", false)
+	key := ticketKeyFile(t, dir, "t.key", 80, 'k')
+	store := &hangingStore{}
+	srv, _, sessions, err := new(Loader).ServerConfigSessions(Settings{Certificates: []string{c}, Keys: []string{k}, DisableSessionTickets: true, SessionTicketKeys: []string{key}, SessionStore: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs atomic.Int64
+	sessions.OnError(func(string, error) { errs.Add(1) })
+	cli := resumingClient(tls.VersionTLS13)
+	handshake(t, srv, cli)
+	sessions.downUntil.Store(0)
+	if cs, err := handshake(t, srv, cli); err != nil || cs.DidResume {
+		t.Fatalf("hanging store: %v", err)
+	}
+	if errs.Load() != 2 {
+		t.Fatalf("%d errors reported, want 2", errs.Load())
+	}
+	if d := store.longest.Load(); d <= 0 || time.Duration(d) > StoreTimeout {
+		t.Fatalf("a call's deadline was %v away (StoreTimeout %v)", time.Duration(d), StoreTimeout)
+	}
+}
+
+// hangingStore answers only when the call's context ends, recording the
+// longest deadline it was given.
+type hangingStore struct{ longest atomic.Int64 }
+
+func (h *hangingStore) wait(ctx context.Context) error {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return errors.New("no deadline")
+	}
+	if left := int64(time.Until(d)); left > h.longest.Load() {
+		h.longest.Store(left)
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (h *hangingStore) Put(ctx context.Context, _ string, _ []byte, _ time.Duration) error {
+	return h.wait(ctx)
+}
+
+func (h *hangingStore) Get(ctx context.Context, _ string) ([]byte, error) {
+	return nil, h.wait(ctx)
 }
 
 // countingStore wraps a MemoryStore, counting calls and failing on demand.
@@ -265,4 +332,50 @@ func (s *countingStore) Get(ctx context.Context, id string) ([]byte, error) {
 		return nil, errors.New("store down")
 	}
 	return s.MemoryStore.Get(ctx, id)
+}
+
+// TestStoredSessionSealed: what the store receives is the session sealed
+// with the key derived from ssl_session_ticket_key: the master secret is
+// not in it, it opens with that key (and then holds the master secret)
+// and with no other.
+func TestStoredSessionSealed(t *testing.T) {
+	dir := t.TempDir()
+	c, k := pair(t, dir, "mail.example", false)
+	store := NewMemoryStore(10)
+	s := Settings{Certificates: []string{c}, Keys: []string{k}, DisableSessionTickets: true, SessionTicketKeys: []string{ticketKeyFile(t, dir, "t.key", 48, 'k')}, SessionStore: store}
+	srv, _, sessions, err := new(Loader).ServerConfigSessions(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	cli := resumingClient(tls.VersionTLS12)
+	cli.KeyLogWriter = &log
+	handshake(t, srv, cli)
+	f := strings.Fields(log.String()) // CLIENT_RANDOM <random> <master secret>
+	if len(f) != 3 || f[0] != "CLIENT_RANDOM" {
+		t.Fatalf("key log %q", log.String())
+	}
+	secret, _ := hex.DecodeString(f[2])
+	if store.Len() != 1 {
+		t.Fatalf("%d entries", store.Len())
+	}
+	el := store.lru.Front().Value.(*memEntry)
+	if bytes.Contains(el.value, secret) {
+		t.Fatal("the master secret in clear in the store")
+	}
+	plain := sessions.open([]byte(el.id), el.value)
+	if plain == nil || !bytes.Contains(plain, secret) {
+		t.Fatal("the entry does not open with the key, or is not the session")
+	}
+	s.SessionTicketKeys = []string{ticketKeyFile(t, dir, "other.key", 48, 'o')}
+	_, _, other, err := new(Loader).ServerConfigSessions(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.open([]byte(el.id), el.value) != nil {
+		t.Fatal("the entry opens with another key")
+	}
+	if sessions.open([]byte("another id......"), el.value) != nil {
+		t.Fatal("the entry opens under another ID")
+	}
 }
