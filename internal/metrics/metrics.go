@@ -40,6 +40,7 @@ type Metrics struct {
 	upstream     upstreamMetrics          // upstream.go
 	refused      *prometheus.CounterVec   // protocol, reason
 	pauses       *prometheus.CounterVec   // reason
+	tlsStoreErrs *prometheus.CounterVec   // op (tlssessions.go)
 
 	ready atomic.Bool
 }
@@ -113,6 +114,7 @@ func New() *Metrics {
 			m.bytes.WithLabelValues(p, d)
 		}
 	}
+	m.registerTLSSessions()
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("failed")
 	for _, r := range PauseReasons {
