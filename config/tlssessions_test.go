@@ -62,9 +62,9 @@ func TestSessionStoreKey(t *testing.T) {
 		t.Fatalf("store %q, sessions %v", s.SSLSessionStore, s.TLSSessions)
 	}
 	for text, want := range map[string]string{
-		tlsSessionConfig(t, "    ssl_session_store: http://x"):  "test.yaml:8: ssl_session_store: store \"http://x\": the scheme must be redis:// or rediss://",
-		tlsSessionConfig(t, "    ssl_session_store: \"\""):      "test.yaml:8: ssl_session_store: must not be empty",
-		tlsSessionConfig(t, "    ssl_session_store: redis://h"): "test.yaml:8: ssl_session_store needs ssl_session_ticket_key",
+		tlsSessionConfig(t, "    ssl_session_store: http://x"):                                            "test.yaml:8: ssl_session_store: store \"http://x\": the scheme must be redis:// or rediss://",
+		tlsSessionConfig(t, "    ssl_session_store: \"\""):                                                "test.yaml:8: ssl_session_store: must not be empty",
+		tlsSessionConfig(t, "    ssl_session_store: redis://h"):                                           "test.yaml:8: ssl_session_store needs ssl_session_ticket_key",
 		strings.Replace(tlsSessionConfig(t), "servers:", "  ssl_session_store: redis://h:1\nservers:", 1): "test.yaml:5: ssl_session_store needs ssl_session_ticket_key",
 	} {
 		_, err := Parse("test.yaml", []byte(text))
@@ -79,11 +79,11 @@ func TestSessionStoreKey(t *testing.T) {
 // them in memory.
 func TestSessionCacheBuilds(t *testing.T) {
 	for lines, want := range map[string]bool{
-		"":                                 false,
-		"    ssl_session_cache: builtin":   false, // tickets on: stateless tickets
-		"    ssl_session_tickets: off":     false,
-		"    ssl_session_tickets: off\n    ssl_session_cache: shared:SSL:1m": true,
-		"    ssl_session_tickets: off\n    ssl_session_cache: builtin:10":    true,
+		"":                               false,
+		"    ssl_session_cache: builtin": false, // tickets on: stateless tickets
+		"    ssl_session_tickets: off":   false,
+		"    ssl_session_tickets: off\n    ssl_session_cache: shared:SSL:1m":                                                               true,
+		"    ssl_session_tickets: off\n    ssl_session_cache: builtin:10":                                                                  true,
 		"    ssl_session_tickets: off\n    ssl_session_cache: off\n    ssl_session_ticket_key: TICKET\n    ssl_session_store: redis://h:1": false,
 	} {
 		cfg := mustParse(t, tlsSessionConfig(t, lines))
