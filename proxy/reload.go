@@ -119,6 +119,7 @@ func (s *Server) reload(cfg *config.Config) error {
 		return err
 	}
 	s.watch(sites)
+	s.watchSessions(sites)
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	s.mu.Lock()

@@ -86,6 +86,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s.gate.configure(cfg, nil)
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.watch(sites)
+	s.watchSessions(sites)
 	return s, nil
 }
 
