@@ -40,6 +40,7 @@ type Metrics struct {
 	upstream     upstreamMetrics          // upstream.go
 	refused      *prometheus.CounterVec   // protocol, reason
 	pauses       *prometheus.CounterVec   // reason
+	throttle     throttleMetrics          // throttle.go
 
 	ready atomic.Bool
 }

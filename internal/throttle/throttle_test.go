@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"mailproxy/internal/kvstore"
 	"mailproxy/internal/kvstore/kvstoretest"
 	"mailproxy/internal/throttle"
