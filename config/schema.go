@@ -114,6 +114,7 @@ type settings struct {
 	maxCommands       opt[int]
 
 	sslSessionStore opt[string]
+	loginThrottle   opt[*LoginThrottle] // throttle.go; mail only
 }
 
 // parser parses one directive value; see values.go.
@@ -211,6 +212,7 @@ var directives = map[string]directive{
 	"max_commands":         bind(false, func(s *settings) *opt[int] { return &s.maxCommands }, maxCommandsValue),
 
 	"ssl_session_store": bind(false, func(s *settings) *opt[string] { return &s.sslSessionStore }, sessionStoreURL),
+	"login_throttle":    bind(false, func(s *settings) *opt[*LoginThrottle] { return &s.loginThrottle }, loginThrottleValue),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

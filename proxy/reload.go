@@ -118,6 +118,16 @@ func (s *Server) reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	thr, err := s.prepareThrottle(cfg)
+	if err != nil {
+		return err
+	}
+	installed := false
+	defer func() {
+		if !installed {
+			s.discardThrottle(thr)
+		}
+	}()
 	s.watch(sites)
 	s.watchSessions(sites)
 	s.rmu.Lock()
@@ -150,7 +160,10 @@ func (s *Server) reload(cfg *config.Config) error {
 		st.auth.CloseIdle() // sessions of the old configuration still work
 	}
 	oldGen := s.gen
+	inheritRefusals(s.sites, sites)
 	s.gen, s.sites, s.lns, s.accs = gen, sites, lns, accs
+	s.installThrottle(thr)
+	installed = true
 	if logs.Main != nil {
 		s.logp.Store(logs.Main)
 	}
