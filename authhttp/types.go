@@ -124,6 +124,11 @@ type Request struct {
 	// name in Auth-Server (Response.Host) where nginx accepts only an
 	// IP literal and refuses the answer.
 	ServerNames bool
+
+	// OriginatingIP is never sent: the client address an IMAP client
+	// gave in its ID x-originating-ip field, which login_throttle uses
+	// when the client is one of its exempt sources (a webmail).
+	OriginatingIP string
 }
 
 // Status is the verdict of an auth response (SPEC §10.3).

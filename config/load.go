@@ -231,6 +231,7 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 		}
 		s := readSettings(c, "server", n, true)
 		cfg.Servers = append(cfg.Servers, resolveServer(c, e, n.Line, mail, s))
+		resolveThrottle(c, cfg, mail, s)
 	}
 	return cfg
 }

@@ -112,6 +112,8 @@ type settings struct {
 	limitConnLogLevel opt[string]
 	limitConnDryRun   opt[bool]
 	maxCommands       opt[int]
+
+	loginThrottle opt[*LoginThrottle] // throttle.go; mail only
 }
 
 // parser parses one directive value; see values.go.
@@ -207,6 +209,8 @@ var directives = map[string]directive{
 	"limit_conn_log_level": bind(false, func(s *settings) *opt[string] { return &s.limitConnLogLevel }, logLevelValue),
 	"limit_conn_dry_run":   bind(false, func(s *settings) *opt[bool] { return &s.limitConnDryRun }, flag),
 	"max_commands":         bind(false, func(s *settings) *opt[int] { return &s.maxCommands }, maxCommandsValue),
+
+	"login_throttle": bind(false, func(s *settings) *opt[*LoginThrottle] { return &s.loginThrottle }, loginThrottleValue),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

@@ -71,6 +71,8 @@ type Config struct {
 	// ErrorLog are the top-level error_log sinks: process messages, and
 	// the sessions of servers without their own (nil: stderr).
 	ErrorLog []LogSink
+	// LoginThrottle is the mail-level login_throttle; nil: off.
+	LoginThrottle *LoginThrottle
 
 	// MaxConnections caps the client connections of the process
 	// (max_connections; nginx's worker_connections × worker_processes);

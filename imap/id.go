@@ -241,3 +241,16 @@ func forwardID(client []IDField, c *session.Conn) string {
 	}
 	return formatID(fields)
 }
+
+// originatingIP returns the value of the x-originating-ip field of the
+// client's ID list (the client address a webmail forwards), "" when
+// there is none. It is not checked here: the proxy trusts it only from
+// its login_throttle exempt sources.
+func originatingIP(client []IDField) string {
+	for _, f := range client {
+		if !f.Nil && strings.EqualFold(f.Name, "x-originating-ip") {
+			return f.Value
+		}
+	}
+	return ""
+}

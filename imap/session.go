@@ -246,6 +246,7 @@ func (x *core) login(tag string, cr sasl.Credentials) session.Action {
 	if x.s.opts.PassID && x.id != nil {
 		req.IMAPID = formatID(x.id)
 	}
+	req.OriginatingIP = originatingIP(x.id)
 	return session.Action{Do: session.Authenticate, Auth: req}
 }
 

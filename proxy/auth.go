@@ -32,7 +32,11 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 	req.ServerNames = cc.site.cfg.Upstreams.ProxyResolve
 	req.KeepHeaders = cc.site.limits != nil && cc.site.limits.headers
 	cc.authReq = req // for a failover request, should the backend fail
+	if resp, err := cc.throttleCheck(ctx, req); resp != nil || err != nil {
+		return resp, err // login_throttle: the auth service is not asked
+	}
 	if resp := cc.cached(req); resp != nil {
+		cc.throttleAfter(ctx, req, resp)
 		if resp.Status == authhttp.StatusOK {
 			if err := cc.limitAtLogin(req, resp); err != nil {
 				return nil, err
@@ -51,6 +55,7 @@ func (cc *clientConn) authenticate(ctx context.Context, req *authhttp.Request) (
 		if cc.site.cache != nil {
 			cc.site.cache.Put(req, resp)
 		}
+		cc.throttleAfter(ctx, req, resp)
 		if resp.Status == authhttp.StatusOK {
 			// limit_conn, checked once the auth service accepted (freenginx).
 			if err := cc.limitAtLogin(req, resp); err != nil {

@@ -18,6 +18,7 @@ import (
 	"mailproxy/internal/outcome"
 	"mailproxy/internal/proxyproto"
 	"mailproxy/internal/session"
+	"mailproxy/internal/throttle"
 	mailtls "mailproxy/tls"
 )
 
@@ -68,6 +69,8 @@ type clientConn struct {
 	toClient       int64
 	outcome        outcome.End
 	loginCounted   bool // limit_conn counted this login (limitAtLogin)
+	// throttled: login_throttle refused the last login (throttle.go).
+	throttled throttle.Rule
 }
 
 func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
@@ -265,7 +268,7 @@ func (cc *clientConn) open() outcome.End {
 	}
 	login, err := cc.site.proto.Serve(cc.ctx, sc)
 	if err != nil {
-		return preauthOutcome(err)
+		return cc.preauthEnd(err)
 	}
 	cc.user, cc.upstream = login.User, login.Upstream
 	login, relay, err := cc.loginBackend(login)

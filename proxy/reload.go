@@ -118,6 +118,16 @@ func (s *Server) reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	thr, err := s.prepareThrottle(cfg)
+	if err != nil {
+		return err
+	}
+	installed := false
+	defer func() {
+		if !installed {
+			s.discardThrottle(thr)
+		}
+	}()
 	s.watch(sites)
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
@@ -150,6 +160,8 @@ func (s *Server) reload(cfg *config.Config) error {
 	}
 	oldGen := s.gen
 	s.gen, s.sites, s.lns, s.accs = gen, sites, lns, accs
+	s.installThrottle(thr)
+	installed = true
 	if logs.Main != nil {
 		s.logp.Store(logs.Main)
 	}

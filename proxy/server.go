@@ -46,6 +46,8 @@ type Server struct {
 	gate  *gate                           // max_connections and descriptors, for the process
 	store limit.Store                     // limit_conn counts; kept across reloads
 	zones map[string]config.LimitConnZone // the running configuration's (guarded by rmu)
+
+	throttle throttleState // login_throttle (throttle.go)
 }
 
 // listener is one bound listen entry and the site it serves, for one
@@ -80,6 +82,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{sites: sites, accs: map[string]*acceptor{}, conns: map[*clientConn]struct{}{},
 		gate: newGate(), store: store, zones: zoneMap(cfg)}
+	thr, err := s.prepareThrottle(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.installThrottle(thr)
 	s.gen = &generation{cfg: cfg}
 	s.gen.attach(sites, Logs{})
 	s.logp.Store(log)
@@ -350,6 +357,7 @@ func (s *Server) Close() error {
 	if sh, ok := s.store.(*limit.Shared); ok {
 		sh.Close()
 	}
+	s.installThrottle(nil)
 	return nil
 }
 

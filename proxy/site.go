@@ -37,6 +37,7 @@ type site struct {
 	proto      session.Protocol
 	realIP     []netip.Prefix
 	limits     *limitConn // limit_conn; nil for none
+	refused    refusals   // the auth service's last failure answers (login_throttle)
 
 	gen *generation  // the configuration it belongs to
 	log *slog.Logger // its sessions' logger; nil: the server's

@@ -24,7 +24,7 @@ var (
 var Outcomes = []string{
 	"client_closed", "backend_closed", "idle_timeout", "no_login", "timeout",
 	"backend_failed", "bad_proxy_header", "tls_failed", "client_cert_refused",
-	"client_error", "backend_error", "shutdown", "error", "limited",
+	"client_error", "backend_error", "shutdown", "error", "limited", "throttled",
 }
 
 // Protocol returns p if it is imap, pop3, smtp or sieve, else "other".

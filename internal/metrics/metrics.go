@@ -41,6 +41,7 @@ type Metrics struct {
 	refused      *prometheus.CounterVec   // protocol, reason
 	pauses       *prometheus.CounterVec   // reason
 	storeErrors  *prometheus.CounterVec   // use
+	throttle     throttleMetrics          // throttle.go
 
 	ready atomic.Bool
 }

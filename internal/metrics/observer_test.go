@@ -10,3 +10,5 @@ import (
 var _ proxy.Observer = (*metrics.Metrics)(nil)
 
 var _ proxy.UpstreamObserver = (*metrics.Metrics)(nil)
+
+var _ proxy.ThrottleObserver = (*metrics.Metrics)(nil)

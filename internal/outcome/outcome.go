@@ -32,6 +32,7 @@ type Outcome uint8
 //	Shutdown           shutdown             closed by server
 //	Panic              error                panic
 //	Limited            limited              too many connections
+//	Throttled          throttled            login throttled
 const (
 	// None: the session has not ended. open and the relay's pumps
 	// return it to mean "go on".
@@ -80,6 +81,9 @@ const (
 	// Limited: a connection limit (limit_conn) refused the session, at
 	// connect or at login.
 	Limited
+	// Throttled: login_throttle refused the session's last login (its
+	// refusal ended the session).
+	Throttled
 
 	count // number of outcomes; keep last
 )
@@ -114,6 +118,7 @@ var table = [count]info{
 	Shutdown:           {"shutdown", "closed by server", false},
 	Panic:              {ErrorLabel, "panic", false},
 	Limited:            {"limited", "too many connections", false},
+	Throttled:          {"throttled", "login throttled", false},
 }
 
 // All returns every Outcome, None included, in order.

@@ -32,6 +32,7 @@ func TestText(t *testing.T) {
 		{Shutdown, "closed by server", "closed by server"},
 		{Panic, "panic", "panic"},
 		{Limited, "too many connections", "too many connections"},
+		{Throttled, "login throttled", "login throttled"},
 	}
 	if len(cases) != len(All()) {
 		t.Fatalf("%d cases for %d outcomes: pin the new outcome's text here", len(cases), len(All()))
