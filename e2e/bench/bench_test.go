@@ -64,8 +64,8 @@ func TestQuickRun(t *testing.T) {
 	}
 	withNginx := !strings.Contains(strings.Join(res.Header, "\n"), "nginx: not measured")
 	want := figures(mustDefaults(t, o))
-	if len(res.Figures) != len(want) || len(want) != 19 {
-		t.Fatalf("%d figures measured, %d planned, want 19 (17, and the 2 attack figures)", len(res.Figures), len(want))
+	if len(res.Figures) != len(want) || len(want) != 20 {
+		t.Fatalf("%d figures measured, %d planned, want 20 (17, and the 3 attack figures)", len(res.Figures), len(want))
 	}
 	for i, f := range res.Figures {
 		if f.ID != want[i].id || !strings.Contains(out.String(), f.Title+" ["+f.ID+"]") {
