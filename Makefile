@@ -63,8 +63,8 @@ cluster: build
 
 # bench measures mailproxy side by side with nginx's mail module and the
 # backend itself and prints one table (about 5 minutes; nothing is left
-# running). scripts/bench.sh installs Debian's nginx and libnginx-mod-mail
-# when missing (as root, no system nginx started). BENCHFLAGS go to
+# running). scripts/bench.sh installs Debian's nginx, libnginx-mod-mail and
+# redis-server when missing (as root, no system service started). BENCHFLAGS go to
 # mailbench, e.g. `make bench BENCHFLAGS=-quick` or
 # BENCHFLAGS='-figures imap-idle -idle-sessions 9000'.
 BENCHFLAGS ?=
