@@ -159,6 +159,7 @@ func (s *Server) reload(cfg *config.Config) error {
 		st.auth.CloseIdle() // sessions of the old configuration still work
 	}
 	oldGen := s.gen
+	inheritRefusals(s.sites, sites)
 	s.gen, s.sites, s.lns, s.accs = gen, sites, lns, accs
 	s.installThrottle(thr)
 	installed = true

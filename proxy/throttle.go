@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -259,4 +260,22 @@ func (cc *clientConn) preauthEnd(err error) outcome.End {
 		return outcome.Throttled.With(err)
 	}
 	return preauthOutcome(err)
+}
+
+// inheritRefusals gives each new site the remembered refusals of the old
+// site that served its first listen address with the same protocol, so
+// that a reload does not change what a throttled login sees.
+func inheritRefusals(old, sites []*site) {
+	for _, st := range sites {
+		for _, o := range old {
+			if len(st.cfg.Listen) > 0 && len(o.cfg.Listen) > 0 && st.cfg.Listen[0].Address == o.cfg.Listen[0].Address && st.cfg.Protocol == o.cfg.Protocol {
+				o.refused.mu.Lock()
+				if o.refused.last != nil {
+					st.refused.last = maps.Clone(o.refused.last)
+				}
+				o.refused.mu.Unlock()
+				break
+			}
+		}
+	}
 }
