@@ -46,12 +46,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 // with mailproxy's values, no load error, and no process left. It never
 // judges a speed.
 func TestQuickRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mailproxy (and nginx if installed) and runs load: skipped with -short")
-	}
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("needs /proc")
-	}
+	needRun(t)
 	mp, ml := buildBinaries(t)
 	o := Options{Mailproxy: mp, Mailload: ml, Quick: true, Duration: 100 * time.Millisecond, IdleSessions: 10, Progress: logWriter{t}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -88,6 +83,25 @@ func TestQuickRun(t *testing.T) {
 			}
 		}
 	}
+	checkStopped(t, res)
+}
+
+// needRun skips a test that runs the harness with -short or without
+// /proc.
+func needRun(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts mailproxy (and nginx if installed) and runs load: skipped with -short")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+}
+
+// checkStopped checks that Run recorded the processes it started and
+// that none is left.
+func checkStopped(t *testing.T, res *Result) {
+	t.Helper()
 	if len(res.PIDs) == 0 {
 		t.Error("no process recorded")
 	}

@@ -3,9 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,12 +68,7 @@ func TestThrottleBound(t *testing.T) {
 // redis-server that does not exist: the figure reports the error and
 // still the two runs it could make, and nothing is left running.
 func TestThrottleWithoutRedis(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mailproxy and runs load: skipped with -short")
-	}
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("needs /proc")
-	}
+	needRun(t)
 	mp, ml := buildBinaries(t)
 	o := Options{Mailproxy: mp, Mailload: ml, Quick: true, NoNginx: true, Figures: "attack-throttle", ThrottleDuration: 300 * time.Millisecond,
 		RedisServer: "/nonexistent/redis-server", Progress: logWriter{t}}
@@ -100,9 +93,5 @@ func TestThrottleWithoutRedis(t *testing.T) {
 			t.Errorf("%q: %d values", row.Label, got)
 		}
 	}
-	for _, pid := range res.PIDs {
-		if err := syscall.Kill(pid, 0); err == nil {
-			t.Errorf("process %d (%s) still running after Run", pid, cmdline(pid))
-		}
-	}
+	checkStopped(t, res)
 }
