@@ -96,6 +96,7 @@ var wantLabels = map[outcome.Outcome]string{
 	outcome.Shutdown:           "shutdown",
 	outcome.Panic:              "error",
 	outcome.Limited:            "limited",
+	outcome.Throttled:          "throttled",
 }
 
 // TestEveryOutcomeHasALabel: every Outcome constant is counted under its
