@@ -2,7 +2,7 @@
 // module and with the backend itself, and prints one table of medians,
 // spreads and ratios against the project's targets (see e2e/bench).
 //
-//	mailbench                      # the default run, about 5 minutes
+//	mailbench                      # the default run, about 7 minutes
 //	mailbench -quick               # a smoke test, a few seconds per figure
 //	mailbench -figures imap-idle -idle-sessions 9000
 //
