@@ -10,7 +10,7 @@
 #
 # Usage: scripts/interop.sh          (as root on Debian 12; installs what it
 #                                     needs from Debian when missing)
-#        scripts/interop.sh imap|pop3|smtp|sieve|modern|upstream|limits ...   run only those cases
+#        scripts/interop.sh imap|pop3|smtp|sieve|modern|upstream|limits|throttle ...   run only those cases
 #        scripts/interop.sh cluster   (`make cluster`; only when named) two
 #                                     instances sharing a redis-server behind
 #                                     HAProxy: scripts/interop/cluster.sh
@@ -19,6 +19,8 @@
 # backends by name, failover, the auth service over HTTPS and as a list.
 #                                     (limits: a second mailproxy with max_connections,
 #                                     limit_conn, max_commands and user; limits_clients.py)
+#                                     (throttle: a third mailproxy with login_throttle in a
+#                                     real redis-server; throttle_clients.py)
 # The PROXY protocol cases put a private HAProxy (send-proxy, send-proxy-v2)
 # in front of mailproxy and a Dovecot listener with `haproxy = yes` behind
 # it; clients bind 127.0.0.2 so the real address differs from the proxies'.
@@ -67,9 +69,9 @@ TAG="interop-$$"   # prefix of each SMTP message's X-Interop-Case header
 ONLY=" $* "        # protocols whose cases run (all when empty)
 for a in "$@"; do
 	case $a in
-	imap | pop3 | smtp | sieve | modern | upstream | limits | cluster) ;;
+	imap | pop3 | smtp | sieve | modern | upstream | limits | throttle | cluster) ;;
 	*)
-		echo "usage: $0 [imap|pop3|smtp|sieve|modern|upstream|limits|cluster ...]" >&2
+		echo "usage: $0 [imap|pop3|smtp|sieve|modern|upstream|limits|throttle|cluster ...]" >&2
 		exit 2
 		;;
 	esac
@@ -1529,6 +1531,53 @@ time.sleep(10)
 		pass limits-still-running
 	else
 		fail limits-still-running "the limits mailproxy exited"
+	fi
+fi
+
+# ================================================================ login throttling
+# A third mailproxy with login_throttle in a real redis-server (Debian's,
+# on a loopback port, its own directory), Dovecot behind it; real clients
+# fail, are throttled, and the blocks are in the store
+# (throttle_clients.py).
+if want throttle; then
+	read -r THR_IMAP THR_POP3 THR_REDIS < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+') || die "could not pick free ports"
+	mkdir -p "$STATE/throttle/redis"
+	start redis-throttle redis-server --port "$THR_REDIS" --bind 127.0.0.1 --dir "$STATE/throttle/redis" \
+		--save "" --appendonly no --daemonize no
+	wait_listen redis-throttle "$THR_REDIS"
+	cat >"$STATE/throttle/mailproxy.yaml" <<EOF
+pid: $STATE/throttle/mailproxy.pid
+mail:
+  auth_http: http://127.0.0.1:$AUTH_PORT/auth
+  auth_http_header: {X-Auth-Key: "$SECRET"}
+  imap_id: {}
+  login_throttle:
+    store: redis://127.0.0.1:$THR_REDIS/0
+    user_ip: {failures: 3, window: 5m, block: 5m}
+    exempt: [127.0.0.9]
+servers:
+  - protocol: imap
+    listen: [127.0.0.1:$THR_IMAP]
+  - protocol: pop3
+    listen: [127.0.0.1:$THR_POP3]
+EOF
+	start mailproxy-throttle "$STATE/bin/mailproxy" -c "$STATE/throttle/mailproxy.yaml"
+	for p in "$THR_IMAP" "$THR_POP3"; do
+		wait_listen mailproxy-throttle "$p"
+	done
+	run_py throttle 5 "$HERE/throttle_clients.py" 127.0.0.1 "$THR_IMAP" "$THR_POP3" "$THR_REDIS" \
+		"$MAIL_USER" "$MAIL_PASS" "$WAIT"
+	THR_LOG="$STATE/log/mailproxy-throttle.log"
+	if grep -q 'login throttled.*rule=user_ip' "$THR_LOG" && grep -q 'login throttle: block started' "$THR_LOG"; then
+		pass throttle-logged
+	else
+		fail throttle-logged "$(tail -n 5 "$THR_LOG" | tr '\n' '|')"
 	fi
 fi
 

@@ -2,8 +2,10 @@ package throttle_test
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -435,4 +437,58 @@ func TestStoreBack(t *testing.T) {
 		t.Fatalf("the store did not come back: %v", got)
 	}
 	mustCheck(t, l, a, throttle.IP)
+}
+
+// TestStoreSlow: a store that accepts connections but never answers
+// fails each call within the store timeout, not later.
+func TestStoreSlow(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	c, err := kvstore.Open("redis://"+ln.Addr().String()+"/0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := throttle.Limit{Failures: 2, Window: time.Minute, Block: time.Minute}
+	l := throttle.New(throttle.Config{IP: lim, UserIP: lim}, throttle.NewRedis(c))
+	defer l.Close()
+	a := throttle.Attempt{Client: addr("192.0.2.6"), User: "x"}
+	for _, call := range []func() error{
+		func() error { _, err := l.Check(ctx, a); return err },
+		func() error { _, err := l.Failed(ctx, a); return err },
+		func() error { return l.Succeeded(ctx, a) },
+	} {
+		start := time.Now()
+		err := call()
+		d := time.Since(start)
+		if err == nil {
+			t.Fatal("a call to a store that never answers succeeded")
+		}
+		if d > 2*kvstore.DefaultTimeout {
+			t.Errorf("a call took %v (timeout %v): %v", d, kvstore.DefaultTimeout, err)
+		}
+		t.Logf("failed after %v: %v", d.Round(time.Millisecond), err)
+	}
 }
