@@ -17,6 +17,7 @@ type tlsLoader interface {
 	CRLs(path string) ([]*x509.RevocationList, error)
 	TicketKeys(files []string) ([][32]byte, error)
 	ServerConfig(s mailtls.Settings) (*stdtls.Config, *mailtls.ClientAuth, error)
+	ServerConfigSessions(s mailtls.Settings) (*stdtls.Config, *mailtls.ClientAuth, *mailtls.Sessions, error)
 	ClientTLS(s mailtls.ClientSettings) (*mailtls.ClientTLS, error)
 }
 

@@ -104,6 +104,10 @@ func (stubLoader) ServerConfig(mailtls.Settings) (*stdtls.Config, *mailtls.Clien
 	return &stdtls.Config{}, nil, nil
 }
 
+func (stubLoader) ServerConfigSessions(mailtls.Settings) (*stdtls.Config, *mailtls.ClientAuth, *mailtls.Sessions, error) {
+	return &stdtls.Config{}, nil, nil, nil
+}
+
 func (stubLoader) ClientTLS(mailtls.ClientSettings) (*mailtls.ClientTLS, error) {
 	return new(mailtls.ClientTLS), nil
 }

@@ -113,7 +113,8 @@ type settings struct {
 	limitConnDryRun   opt[bool]
 	maxCommands       opt[int]
 
-	loginThrottle opt[*LoginThrottle] // throttle.go; mail only
+	sslSessionStore opt[string]
+	loginThrottle   opt[*LoginThrottle] // throttle.go; mail only
 }
 
 // parser parses one directive value; see values.go.
@@ -210,7 +211,8 @@ var directives = map[string]directive{
 	"limit_conn_dry_run":   bind(false, func(s *settings) *opt[bool] { return &s.limitConnDryRun }, flag),
 	"max_commands":         bind(false, func(s *settings) *opt[int] { return &s.maxCommands }, maxCommandsValue),
 
-	"login_throttle": bind(false, func(s *settings) *opt[*LoginThrottle] { return &s.loginThrottle }, loginThrottleValue),
+	"ssl_session_store": bind(false, func(s *settings) *opt[string] { return &s.sslSessionStore }, sessionStoreURL),
+	"login_throttle":    bind(false, func(s *settings) *opt[*LoginThrottle] { return &s.loginThrottle }, loginThrottleValue),
 }
 
 // unsupported lists nginx mail directives that are not implemented, so a

@@ -7,6 +7,7 @@ import (
 // tlsLines are the lines of the TLS keys whose files checkTLSFiles reads.
 type tlsLines struct {
 	tickets, client, trusted, crl int
+	store                         int // ssl_session_store
 }
 
 // checkTLSFiles checks, for a server that uses TLS, what the server will
@@ -17,7 +18,7 @@ type tlsLines struct {
 // then) and the CRL file, so that `mailproxy -t` reports them with their
 // line.
 func checkTLSFiles(c *collector, e *env, srv *Server, l tlsLines) {
-	if srv.SSLSessionTickets && len(srv.SSLSessionTicketKey) > 0 {
+	if (srv.SSLSessionTickets || srv.SSLSessionStore != "") && len(srv.SSLSessionTicketKey) > 0 {
 		if _, err := e.tls.TicketKeys(srv.SSLSessionTicketKey); err != nil {
 			c.errorf(l.tickets, "%v", err)
 		}
@@ -51,17 +52,22 @@ func buildTLS(c *collector, e *env, cfg *Config) {
 		if !srv.NeedsTLS() {
 			continue
 		}
+		settings := srv.tlsSettings()
+		if err := srv.sessionSettings(&settings); err != nil {
+			c.errorf(srv.Line, "ssl_session_store: %v", err)
+			continue
+		}
 		var err error
-		if srv.TLS, srv.ClientAuth, err = e.tls.ServerConfig(srv.tlsSettings()); err != nil {
+		if srv.TLS, srv.ClientAuth, srv.TLSSessions, err = e.tls.ServerConfigSessions(settings); err != nil {
 			c.errorf(srv.Line, "%v", err)
 		}
 	}
 }
 
-// tlsSettings turns a server's ssl_* directives into mailtls settings.
-// ssl_prefer_server_ciphers and ssl_session_cache have no counterpart: Go
-// always prefers its own cipher order and resumes sessions with tickets
-// only (README, "TLS").
+// tlsSettings turns a server's ssl_* directives into mailtls settings
+// (sessionSettings adds ssl_session_cache and ssl_session_store).
+// ssl_prefer_server_ciphers has no counterpart: Go always prefers its own
+// cipher order (README, "TLS").
 func (srv *Server) tlsSettings() mailtls.Settings {
 	s := mailtls.Settings{
 		Certificates:          srv.SSLCertificate,

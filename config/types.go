@@ -218,6 +218,12 @@ type Server struct {
 	// the files are read once per load, and again at each reload.
 	TLS        *stdtls.Config
 	ClientAuth *mailtls.ClientAuth
+	// SSLSessionStore is ssl_session_store: the URL of the store TLS
+	// sessions are kept in with ssl_session_tickets off ("": none).
+	// TLSSessions are the server-side sessions TLS resumes from (the
+	// memory cache or the store), nil when it keeps none.
+	SSLSessionStore string
+	TLSSessions     *mailtls.Sessions
 
 	// Upstreams are the directives beyond nginx for the backend side and
 	// the auth service (upstream.go).

@@ -148,11 +148,15 @@ func resolveServer(c *collector, e *env, line int, m, s settings) *Server {
 	srv.AuthHTTPPassClientDetails = s.authHTTPPassClientDetails.or(m.authHTTPPassClientDetails).get(false)
 	resolveUpstreams(c, e, srv, auth, s.up.or(m.up))
 	resolveLimits(c, e, srv, m, s)
+	store := s.sslSessionStore.or(m.sslSessionStore)
+	srv.SSLSessionStore = store.get("")
+	checkSessionStore(c, srv, store.line)
 	if (srv.SSLVerifyClient == "on" || srv.SSLVerifyClient == "optional") && srv.SSLClientCertificate == "" && srv.SSLTrustedCertificate == "" {
 		c.errorf(verify.line, `no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client %q`, srv.SSLVerifyClient)
 	}
 	if srv.NeedsTLS() {
 		checkTLSFiles(c, e, srv, tlsLines{
+			store:   store.line,
 			tickets: s.sslSessionTicketKey.or(m.sslSessionTicketKey).line,
 			client:  s.sslClientCertificate.or(m.sslClientCertificate).line,
 			trusted: s.sslTrustedCertificate.or(m.sslTrustedCertificate).line,

@@ -129,6 +129,7 @@ func (s *Server) reload(cfg *config.Config) error {
 		}
 	}()
 	s.watch(sites)
+	s.watchSessions(sites)
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	s.mu.Lock()

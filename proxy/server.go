@@ -84,6 +84,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		gate: newGate(), store: store, zones: zoneMap(cfg)}
 	thr, err := s.prepareThrottle(cfg)
 	if err != nil {
+		if sh, ok := store.(*limit.Shared); ok {
+			sh.Close()
+		}
 		return nil, err
 	}
 	s.installThrottle(thr)
@@ -93,6 +96,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s.gate.configure(cfg, nil)
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.watch(sites)
+	s.watchSessions(sites)
 	return s, nil
 }
 

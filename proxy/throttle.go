@@ -25,7 +25,8 @@ type ThrottleObserver interface {
 	// rule ("ip", "user" or "user_ip") without asking the auth service.
 	LoginThrottled(protocol, rule string)
 	// ThrottleStore: a call to login_throttle's store succeeded or
-	// failed (timed out, refused, …).
+	// failed (timed out, refused, …); a failure is also an
+	// Observer.StoreError "login_throttle".
 	ThrottleStore(ok bool)
 }
 
@@ -191,6 +192,9 @@ func (cc *clientConn) throttleAfter(ctx context.Context, req *authhttp.Request, 
 func (s *Server) storeResult(cc *clientConn, err error) {
 	if o := s.throttleObserver(); o != nil {
 		o.ThrottleStore(err == nil)
+	}
+	if err != nil {
+		s.observer().StoreError("login_throttle")
 	}
 	st := &s.throttle
 	st.mu.Lock()

@@ -249,6 +249,7 @@ pkg_installed ca-certificates || missing+=(ca-certificates)
 pkg_installed haproxy || missing+=(haproxy)
 pkg_installed redis-server || missing+=(redis-server)
 command -v dnsmasq >/dev/null 2>&1 || missing+=(dnsmasq-base)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || die "not root, cannot install: ${missing[*]}"
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -759,11 +760,14 @@ servers:
     listen:
       - {address: "127.0.0.1:$VERIFY_SSL_PORT", ssl: true}
       - 127.0.0.1:$VERIFY_PORT
-  # A certificate by SNI name, the default one for other names.
+  # A certificate by SNI name, the default one for other names; sessions
+  # resume from the server-side cache (tickets off).
   - protocol: imap
     auth_http: http://127.0.0.1:$AUTHREC_PORT/auth
     sni_certificates:
       - {names: ["$SNI_NAME"], ssl_certificate: $PKI/sni.pem, ssl_certificate_key: $PKI/sni.key}
+    ssl_session_tickets: off
+    ssl_session_cache: shared:SSL:1m
     listen:
       - {address: "127.0.0.1:$SNI_SSL_PORT", ssl: true}
   # The matrix: direct and behind HAProxy, each plain (with STARTTLS) and
@@ -1408,6 +1412,22 @@ if want imap; then
 	# curl verifying the SNI certificate against itself (no -k).
 	curl_case curl-sni-verified "imaps://$SNI_NAME:$SNI_SSL_PORT" 'SSL connection using' \
 		--resolve "$SNI_NAME:$SNI_SSL_PORT:127.0.0.1" --cacert "$PKI/sni.pem"
+
+	# ssl_session_tickets off + ssl_session_cache: s_client resumes the
+	# session it saved (-sess_out, then -sess_in): "Reused".
+	for v in 1_2 1_3; do
+		name=s-client-session-reused-tls$v
+		rm -f "$OUT/$name.sess"
+		printf 'a LOGOUT\r\n' | timeout 30 openssl s_client -connect "127.0.0.1:$SNI_SSL_PORT" -tls$v -ign_eof \
+			-sess_out "$OUT/$name.sess" >"$OUT/$name.first" 2>&1
+		printf 'a LOGOUT\r\n' | timeout 30 openssl s_client -connect "127.0.0.1:$SNI_SSL_PORT" -tls$v -ign_eof \
+			-sess_in "$OUT/$name.sess" >"$OUT/$name.out" 2>&1
+		if grep -q '^Reused, ' "$OUT/$name.out" && grep -q '^New, ' "$OUT/$name.first"; then
+			pass "$name"
+		else
+			fail "$name" "no 'Reused' on the second connection (got: $(grep -E '^(New|Reused), ' "$OUT/$name.out" | head -n 1))"
+		fi
+	done
 fi
 
 # ================================================================ modern clients

@@ -41,6 +41,17 @@ type Settings struct {
 	// SessionTimeout is ssl_session_timeout, the longest a ticket is
 	// honoured; 0 means DefaultSessionTimeout.
 	SessionTimeout time.Duration
+	// SessionCache is ssl_session_cache: with DisableSessionTickets, the
+	// memory cache sessions resume from (stateful tickets).
+	SessionCache SessionCache
+	// SessionStore, when not nil, is ssl_session_store: with
+	// DisableSessionTickets, sessions are kept there instead of the
+	// memory cache, sealed with keys derived from SessionTicketKeys
+	// (required), so that instances sharing both resume each other's.
+	SessionStore SessionStore
+	// NoSessions is ssl_session_cache off: no resumption when tickets
+	// are off, whatever SessionStore says.
+	NoSessions bool
 
 	// SNI lists certificates chosen by the client's server name
 	// (sni_certificates); Certificates stay the default.
@@ -65,66 +76,119 @@ func NewServerConfig(s Settings) (*tls.Config, *ClientAuth, error) {
 // file l has already read (to check it) is not read again. Results built
 // with one Loader may share certificates, which are never modified.
 func (l *Loader) ServerConfig(s Settings) (*tls.Config, *ClientAuth, error) {
+	cfg, auth, _, err := l.ServerConfigSessions(s)
+	return cfg, auth, err
+}
+
+// ServerConfigSessions is ServerConfig that also returns the server-side
+// sessions the configuration resumes from (nil when it keeps none: see
+// setSessions), to which the caller may attach an error reporter.
+func (l *Loader) ServerConfigSessions(s Settings) (*tls.Config, *ClientAuth, *Sessions, error) {
 	if len(s.Certificates) == 0 {
-		return nil, nil, errors.New("no ssl_certificate")
+		return nil, nil, nil, errors.New("no ssl_certificate")
 	}
 	passwords, err := l.PasswordFile(s.PasswordFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ssl_password_file: %w", err)
+		return nil, nil, nil, fmt.Errorf("ssl_password_file: %w", err)
 	}
 	cfg := &tls.Config{}
 	if cfg.Certificates, err = l.loadPairs(s.Certificates, s.Keys, passwords); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(s.SNI) > 0 || len(cfg.Certificates) > 1 {
 		p, err := l.newCertPicker(cfg.Certificates, s.SNI, passwords)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cfg.GetCertificate = p.getCertificate
 	}
 	if cfg.MinVersion, cfg.MaxVersion, err = versionRange(s.Protocols); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if cfg.CipherSuites, err = ParseCiphers(s.Ciphers); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if cfg.CurvePreferences, err = ParseCurves(s.ECDHCurve); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if s.ALPN != "" {
 		cfg.NextProtos = []string{s.ALPN}
 	}
-	if err := l.setSessions(cfg, s); err != nil {
-		return nil, nil, err
+	sessions, err := l.setSessions(cfg, s)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	auth, err := l.newClientAuth(s, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return cfg, auth, nil
+	return cfg, auth, sessions, nil
 }
 
-// setSessions applies ssl_session_tickets, ssl_session_ticket_key and
-// ssl_session_timeout.
-func (l *Loader) setSessions(cfg *tls.Config, s Settings) error {
-	if s.DisableSessionTickets {
-		cfg.SessionTicketsDisabled = true
-		return nil
-	}
-	keys, err := l.TicketKeys(s.SessionTicketKeys)
-	if err != nil {
-		return err
-	}
-	if len(keys) > 0 {
-		cfg.SetSessionTicketKeys(keys)
-	}
+// setSessions applies ssl_session_tickets, ssl_session_ticket_key,
+// ssl_session_timeout, ssl_session_cache and ssl_session_store:
+//
+//   - tickets on: stateless tickets (the session state, encrypted with the
+//     ticket keys, kept by the client), as before; the cache and the
+//     store are not used (nginx, too, serves ticket-sending clients from
+//     tickets). Instances sharing the ticket key files resume each
+//     other's sessions already.
+//   - tickets off, with a store (and ssl_session_cache not off): stateful
+//     tickets from the store, sealed with keys derived from the ticket
+//     key files.
+//   - tickets off, with a cache: stateful tickets from the memory cache.
+//   - tickets off, no cache: no resumption.
+//
+// It returns the Sessions of a stateful configuration, else nil.
+func (l *Loader) setSessions(cfg *tls.Config, s Settings) (*Sessions, error) {
 	timeout := s.SessionTimeout
 	if timeout <= 0 {
 		timeout = DefaultSessionTimeout
 	}
-	limitSessionLifetime(cfg, timeout)
-	return nil
+	now := func() time.Time {
+		if cfg.Time != nil {
+			return cfg.Time()
+		}
+		return time.Now()
+	}
+	var keys [][32]byte
+	if !s.DisableSessionTickets || (s.SessionStore != nil && !s.NoSessions) {
+		// The files are read only where they are used, as before.
+		var err error
+		if keys, err = l.TicketKeys(s.SessionTicketKeys); err != nil {
+			return nil, err
+		}
+	}
+	if !s.DisableSessionTickets {
+		if len(keys) > 0 {
+			cfg.SetSessionTicketKeys(keys)
+		}
+		limitSessionLifetime(cfg, timeout)
+		return nil, nil
+	}
+	var sessions *Sessions
+	var err error
+	switch {
+	case s.NoSessions:
+	case s.SessionStore != nil:
+		if len(keys) == 0 {
+			return nil, errors.New("ssl_session_store needs ssl_session_ticket_key: the key sealing the stored sessions is derived from it")
+		}
+		sessions, err = newSessions(s.SessionStore, StoreKeys(keys), sessionContext(cfg, s), timeout, now)
+	case s.SessionCache.Size > 0:
+		ctx := sessionContext(cfg, s)
+		m := memoryStoreFor(s.SessionCache, ctx)
+		sessions, err = newSessions(m, [][32]byte{m.key}, ctx, timeout, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sessions == nil {
+		cfg.SessionTicketsDisabled = true
+		return nil, nil
+	}
+	sessions.install(cfg)
+	return sessions, nil
 }
 
 // loadPairs loads certificate/key pairs, one key per certificate.

@@ -63,6 +63,7 @@ func withoutLines(cfg *config.Config, forService bool) config.Config {
 		s2 := *s
 		s2.Line = 0
 		s2.TLS, s2.ClientAuth = nil, nil // each load builds its own
+		s2.TLSSessions = nil
 		s2.Listen = append([]config.Listen(nil), s.Listen...)
 		for i := range s2.Listen {
 			s2.Listen[i].Line = 0

@@ -11,7 +11,6 @@ import (
 type throttleMetrics struct {
 	once      sync.Once
 	throttled *prometheus.CounterVec // protocol, rule
-	errors    prometheus.Counter
 	healthy   prometheus.Gauge
 }
 
@@ -26,15 +25,11 @@ func (m *Metrics) thr() *throttleMetrics {
 			Name: "mailproxy_login_throttled_total",
 			Help: "Login attempts login_throttle refused without asking the auth service, by rule (ip, user, user_ip).",
 		}, []string{"protocol", "rule"})
-		t.errors = prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "mailproxy_login_throttle_store_errors_total",
-			Help: "Calls to login_throttle's store that failed (the login went through unchecked, or with fail_closed was refused).",
-		})
 		t.healthy = prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mailproxy_login_throttle_store_healthy",
 			Help: "1 while the last call to login_throttle's store succeeded, 0 after a failure.",
 		})
-		m.reg.MustRegister(t.throttled, t.errors, t.healthy)
+		m.reg.MustRegister(t.throttled, t.healthy)
 	})
 	return t
 }
@@ -47,16 +42,15 @@ func (m *Metrics) LoginThrottled(protocol, rule string) {
 	m.thr().throttled.WithLabelValues(Protocol(protocol), oneOf(rule, ThrottleRules)).Inc()
 }
 
-// ThrottleStore records one call to login_throttle's store.
+// ThrottleStore records whether the last call to login_throttle's store
+// succeeded (its failures are counted by StoreError).
 func (m *Metrics) ThrottleStore(ok bool) {
 	if m == nil {
 		return
 	}
-	t := m.thr()
+	v := 0.0
 	if ok {
-		t.healthy.Set(1)
-		return
+		v = 1
 	}
-	t.errors.Inc()
-	t.healthy.Set(0)
+	m.thr().healthy.Set(v)
 }

@@ -97,13 +97,15 @@ def metric(inst, name, labels):
 
 def attack(source, attempts, legit_source=None):
     """attempts failed logins from source through HAProxy, a legitimate
-    login from legit_source after each; returns (replies, delays, legit)."""
+    login from legit_source after every second one (so that, HAProxy
+    taking A and B in turn, the attacker's land on both); returns
+    (replies, delays, legit)."""
     replies, delays, legit = [], [], []
     for i in range(attempts):
         r, d = login(CFG["haproxy"]["imap"], "wrong-%d" % i, source)
         replies.append(r)
         delays.append(d)
-        if legit_source:
+        if legit_source and i % 2 == 1:
             legit.append(login(CFG["haproxy"]["imap"], PASSWORD, legit_source)[0])
     return replies, delays, legit
 
