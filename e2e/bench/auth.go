@@ -3,7 +3,9 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"maps"
 	"net"
+	"sync"
 	"time"
 
 	"mailproxy/internal/mailtest"
@@ -20,12 +22,28 @@ import (
 // Two URIs besides /auth: /tls answers with the TLS backends (mailproxy's
 // proxy_ssl), and /slow costs slowAuthCost per answer, as an auth service
 // that checks a password hash or asks a database does.
+//
+// The password wrongPass, and only it, is refused with failedLogin and no
+// Auth-Wait, so the proxy answers the client with the failure and closes
+// the session: each guess of a password-guessing client is a connection
+// (attack-throttle, throttle.go). The service counts the requests it
+// answers, in all and per Client-IP.
 type authService struct {
 	*mailtest.Server
 	answers   map[string][]byte // Auth-Protocol value → whole response
 	keepAlive map[string][]byte // the same, for a keep-alive request
 	tls       map[string][]byte // /tls: Auth-Protocol value → keep-alive response
+
+	mu       sync.Mutex
+	total    int64            // requests answered
+	byClient map[string]int64 // Client-IP → requests answered
 }
+
+// The refused password and the failure's text.
+const (
+	wrongPass   = "wrong"
+	failedLogin = "Invalid login or password"
+)
 
 // slowAuthCost is what one answer of /slow costs.
 const slowAuthCost = 5 * time.Millisecond
@@ -33,7 +51,7 @@ const slowAuthCost = 5 * time.Millisecond
 // startAuth serves backends (protocol → "127.0.0.1:port") on a free
 // loopback port; /tls serves tlsBackends.
 func startAuth(backends, tlsBackends map[string]string) (*authService, error) {
-	a := &authService{answers: map[string][]byte{}, keepAlive: map[string][]byte{}, tls: map[string][]byte{}}
+	a := &authService{answers: map[string][]byte{}, keepAlive: map[string][]byte{}, tls: map[string][]byte{}, byClient: map[string]int64{}}
 	for proto, addr := range backends {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
@@ -60,14 +78,34 @@ func startAuth(backends, tlsBackends map[string]string) (*authService, error) {
 
 var (
 	authProtocol  = []byte("auth-protocol:")
+	authPass      = []byte("auth-pass:")
+	clientIP      = []byte("client-ip:")
 	connKeepAlive = []byte("connection: keep-alive")
 	authRefused   = []byte("HTTP/1.0 200 OK\r\nAuth-Status: unknown protocol\r\n\r\n")
+	authFailed    = []byte("HTTP/1.0 200 OK\r\nAuth-Status: " + failedLogin + "\r\n\r\n")
+	authFailedKA  = []byte("HTTP/1.1 200 OK\r\nAuth-Status: " + failedLogin + "\r\nContent-Length: 0\r\n\r\n")
 )
+
+// counts returns the requests answered so far, in all and per Client-IP
+// (a copy).
+func (a *authService) counts() (int64, map[string]int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.total, maps.Clone(a.byClient)
+}
+
+// count records a request from client.
+func (a *authService) count(client string) {
+	a.mu.Lock()
+	a.total++
+	a.byClient[client]++
+	a.mu.Unlock()
+}
 
 // serve answers requests on c until one does not ask to keep it.
 func (a *authService) serve(c net.Conn, r *bufio.Reader, _ *bufio.Writer) {
 	for {
-		proto, keep, uri := "", false, ""
+		proto, keep, uri, client, wrong := "", false, "", "", false
 		for first := true; ; first = false {
 			line, err := readLine(r)
 			if err != nil {
@@ -88,12 +126,21 @@ func (a *authService) serve(c net.Conn, r *bufio.Reader, _ *bufio.Writer) {
 				proto = string(bytes.TrimSpace(line[len(authProtocol):]))
 			case bytes.EqualFold(line, connKeepAlive):
 				keep = true
+			case len(line) > len(authPass) && bytes.EqualFold(line[:len(authPass)], authPass):
+				wrong = string(bytes.TrimSpace(line[len(authPass):])) == wrongPass
+			case len(line) > len(clientIP) && bytes.EqualFold(line[:len(clientIP)], clientIP):
+				client = string(bytes.TrimSpace(line[len(clientIP):]))
 			}
 		}
+		a.count(client)
 		answer, known := a.answers[proto]
 		switch {
 		case !known:
 			answer, keep = authRefused, false
+		case wrong && keep:
+			answer = authFailedKA
+		case wrong:
+			answer = authFailed
 		case uri == "/tls" && a.tls[proto] != nil:
 			answer, keep = a.tls[proto], true
 		case keep:

@@ -46,12 +46,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 // with mailproxy's values, no load error, and no process left. It never
 // judges a speed.
 func TestQuickRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mailproxy (and nginx if installed) and runs load: skipped with -short")
-	}
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("needs /proc")
-	}
+	needRun(t)
 	mp, ml := buildBinaries(t)
 	o := Options{Mailproxy: mp, Mailload: ml, Quick: true, Duration: 100 * time.Millisecond, IdleSessions: 10, Progress: logWriter{t}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -64,8 +59,8 @@ func TestQuickRun(t *testing.T) {
 	}
 	withNginx := !strings.Contains(strings.Join(res.Header, "\n"), "nginx: not measured")
 	want := figures(mustDefaults(t, o))
-	if len(res.Figures) != len(want) || len(want) != 19 {
-		t.Fatalf("%d figures measured, %d planned, want 19 (17, and the 2 attack figures)", len(res.Figures), len(want))
+	if len(res.Figures) != len(want) || len(want) != 20 {
+		t.Fatalf("%d figures measured, %d planned, want 20 (17, and the 3 attack figures)", len(res.Figures), len(want))
 	}
 	for i, f := range res.Figures {
 		if f.ID != want[i].id || !strings.Contains(out.String(), f.Title+" ["+f.ID+"]") {
@@ -88,6 +83,25 @@ func TestQuickRun(t *testing.T) {
 			}
 		}
 	}
+	checkStopped(t, res)
+}
+
+// needRun skips a test that runs the harness with -short or without
+// /proc.
+func needRun(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts mailproxy (and nginx if installed) and runs load: skipped with -short")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+}
+
+// checkStopped checks that Run recorded the processes it started and
+// that none is left.
+func checkStopped(t *testing.T, res *Result) {
+	t.Helper()
 	if len(res.PIDs) == 0 {
 		t.Error("no process recorded")
 	}

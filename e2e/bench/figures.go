@@ -189,6 +189,7 @@ func figures(o Options) []figure {
 		}
 	}
 	out = append(out, attackFigures(o)...)
+	out = append(out, throttleFigure(o))
 	if o.Figures == "" {
 		return out
 	}

@@ -35,6 +35,12 @@ type Options struct {
 	PerAddress       int     // the limit_conn per address (10)
 	AttackRate       float64 // logins per second from another address meanwhile (200)
 
+	// The login_throttle figure (throttle.go).
+	ThrottleRate     float64       // failed logins per second from 100 addresses (1,000)
+	ThrottleDuration time.Duration // each of its three runs (10s)
+	ThrottleFailures int           // its ip rule's failures per window (10)
+	RedisServer      string        // redis-server binary; "" = redis-server in PATH
+
 	LogLevel string // mailproxy's log_level (info, its default)
 	Quick    bool   // 1 round, 200ms runs, 20 idle sessions, 1 MiB / 64 KiB messages
 	WorkDir  string // where configurations and logs go ("" = a temporary directory)
@@ -63,6 +69,13 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.FloodConcurrency, 256, 32)
 	def(&o.IdleFlood, 10000, 500)
 	def(&o.PerAddress, 10, 10)
+	def(&o.ThrottleFailures, 10, 2)
+	if o.ThrottleRate == 0 {
+		o.ThrottleRate = map[bool]float64{false: 1000, true: 400}[o.Quick]
+	}
+	if o.ThrottleDuration == 0 {
+		o.ThrottleDuration = map[bool]time.Duration{false: 10 * time.Second, true: time.Second}[o.Quick]
+	}
 	if o.AttackRate == 0 {
 		o.AttackRate = map[bool]float64{false: 200, true: 100}[o.Quick]
 	}
@@ -85,6 +98,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.FloodCap < 1 || o.FloodAttempts < o.FloodCap || o.FloodConcurrency < 1 || o.IdleFlood < 1 || o.PerAddress < 1 || o.AttackRate <= 0 {
 		return o, fmt.Errorf("bench: the flood sizes must be positive, with at least as many attempts as the cap")
+	}
+	if o.ThrottleRate <= 0 || o.ThrottleDuration <= 0 || o.ThrottleFailures < 1 {
+		return o, fmt.Errorf("bench: the throttle rate, duration and failures must be positive")
 	}
 	if o.Rounds < 1 || o.Duration <= 0 || o.Concurrency < 1 || o.Rate <= 0 || o.IdleSessions < 1 || o.FetchSize < 128 || o.SMTPSize < 128 {
 		return o, fmt.Errorf("bench: rounds, duration, concurrency, rate, idle sessions must be positive and message sizes at least 128")

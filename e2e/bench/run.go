@@ -26,8 +26,9 @@ type bench struct {
 	load      loader
 	header    []string // what was run, for the table's heading
 	auth      string   // the auth service's address
-	cert, key string   // the proxies' certificate and key files
-	instances int      // proxy instances started so far
+	authSvc   *authService
+	cert, key string // the proxies' certificate and key files
+	instances int    // proxy instances started so far
 
 	nginxBin, nginxModule string // "" when nginx is not measured
 }

@@ -63,7 +63,7 @@ func (b *bench) start(ctx context.Context) (func(), error) {
 		return stop, err
 	}
 	closers = append(closers, auth.Close)
-	b.auth = auth.Addr()
+	b.auth, b.authSvc = auth.Addr(), auth
 	b.targets[direct] = &target{name: direct, addrs: map[string]string{
 		"imap": be["imap"].Addr(), "imaps": be["imaps"].Addr(), "imapsb": be["imaps"].Addr(), "pop3": be["pop3"].Addr(), "smtp": be["smtp"].Addr(),
 	}}

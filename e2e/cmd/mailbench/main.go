@@ -2,7 +2,7 @@
 // module and with the backend itself, and prints one table of medians,
 // spreads and ratios against the project's targets (see e2e/bench).
 //
-//	mailbench                      # the default run, about 5 minutes
+//	mailbench                      # the default run, about 7 minutes
 //	mailbench -quick               # a smoke test, a few seconds per figure
 //	mailbench -figures imap-idle -idle-sessions 9000
 //
@@ -54,6 +54,10 @@ func main() {
 	flag.IntVar(&o.IdleFlood, "idle-flood", 0, "attack-addr: idle connections one address opens (default 10000; -quick 500)")
 	flag.IntVar(&o.PerAddress, "per-address", 0, "attack-addr: limit_conn per address (default 10)")
 	flag.Float64Var(&o.AttackRate, "attack-rate", 0, "attack-addr: logins per second from another address (default 200; -quick 100)")
+	flag.Float64Var(&o.ThrottleRate, "throttle-rate", 0, "attack-throttle: failed logins per second from 100 addresses (default 1000; -quick 400)")
+	flag.DurationVar(&o.ThrottleDuration, "throttle-duration", 0, "attack-throttle: length of each of its three runs (default 10s; -quick 1s)")
+	flag.IntVar(&o.ThrottleFailures, "throttle-failures", 0, "attack-throttle: login_throttle ip failures per 1m window (default 10; -quick 2)")
+	flag.StringVar(&o.RedisServer, "redis-server", "", "attack-throttle: redis-server binary (default: redis-server in PATH)")
 	flag.BoolVar(&o.Quick, "quick", false, "smoke test: one round, short runs, small sessions and messages")
 	flag.StringVar(&o.WorkDir, "workdir", "", "directory for configurations and logs (default: a temporary one, removed)")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the temporary work directory (configurations, logs)")

@@ -62,7 +62,7 @@ func quote(s string) string {
 }
 
 // imapCommand sends one command and reads to its tagged reply, which must
-// be OK. literal, when not nil, is given the reader and the size of each
+// be OK (a NO is a refusal). literal, when not nil, is given the reader and the size of each
 // literal announced at the end of an untagged line, and must consume it.
 // Each line read re-arms the deadline.
 func (s *session) imapCommand(cmd string, literal func(r io.Reader, n int64) error) error {
@@ -78,7 +78,10 @@ func (s *session) imapCommand(cmd string, literal func(r io.Reader, n int64) err
 			return err
 		}
 		if strings.HasPrefix(l, tag+" ") {
-			if !strings.HasPrefix(l[len(tag)+1:], "OK") {
+			switch rest := l[len(tag)+1:]; {
+			case strings.HasPrefix(rest, "NO"):
+				return refusal(strings.TrimSpace(l))
+			case !strings.HasPrefix(rest, "OK"):
 				return errors.New(strings.TrimSpace(l))
 			}
 			return nil

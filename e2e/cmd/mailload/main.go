@@ -13,7 +13,9 @@
 // PLAIN); -tls speaks implicit TLS, a full handshake per session (no
 // resumption, the certificate is not checked). -bind makes every
 // connection come from one source address (127.0.0.2…: loopback has
-// them all), or from the addresses of a prefix in turn.
+// them all), or from the addresses of a prefix in turn; -bind-count N
+// narrows a prefix to its first N addresses after its own (127.2.0.0/25
+// with -bind-count 100: 127.2.0.1 to 127.2.0.100).
 //
 // Modes:
 //
@@ -32,6 +34,11 @@
 //	        POP3 "-ERR", SMTP 421) and the time that reply took; print a
 //	        "ready" line (held, served, refused, closed, refuse_p50/p99),
 //	        hold for -duration (or until SIGINT/SIGTERM), then close
+//	fail    like logins with -rate, but every login is expected to be
+//	        refused (a wrong -pass): each attempt connects, logs in as
+//	        the next of the -users names (-user followed by 0 to N-1),
+//	        counts the refusal (IMAP NO, POP3 -ERR, SMTP 535) as failed
+//	        and hangs up; an accepted login is an error
 //	fetch   like logins, but each session also moves one message: IMAP
 //	        SELECTs INBOX and FETCHes message -msg (BODY.PEEK[]), POP3
 //	        RETRieves message -msg, SMTP sends a message of -size bytes
@@ -75,6 +82,8 @@ type config struct {
 	expectSHA256     string
 	bind             string       // source address of every connection, or a prefix
 	bindPrefix       netip.Prefix // -bind as an IPv4 prefix
+	bindCount        int          // -bind-count: the prefix's first addresses only (0: all)
+	users            int          // fail: user names -user0 … -user(N-1) in turn (0: -user)
 	floodLogin       bool         // flood: log in the connections greeted
 
 	client  protocol // the client side of proto
@@ -89,10 +98,10 @@ func main() {
 	flag.StringVar(&cfg.proto, "proto", "imap", "imap, pop3 or smtp")
 	flag.BoolVar(&cfg.tls, "tls", false, "implicit TLS: a full handshake per session, the certificate not checked")
 	flag.BoolVar(&cfg.noop, "noop", false, "logins: send a NOOP after each login")
-	flag.StringVar(&cfg.mode, "mode", "logins", "idle, logins or fetch")
+	flag.StringVar(&cfg.mode, "mode", "logins", "idle, logins, fail, flood or fetch")
 	flag.IntVar(&cfg.sessions, "sessions", 100, "idle: sessions to open and hold")
-	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "idle: how long to hold the sessions; logins, fetch: how long to run")
-	flag.IntVar(&cfg.concurrency, "concurrency", 8, "sessions being opened (idle) or workers (logins, fetch) at a time")
+	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "idle: how long to hold the sessions; logins, fail, fetch: how long to run")
+	flag.IntVar(&cfg.concurrency, "concurrency", 8, "sessions being opened (idle) or workers (logins, fail, fetch) at a time")
 	flag.Float64Var(&cfg.rate, "rate", 0, "most new sessions per second in all; 0 = as fast as possible")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "deadline of each dial, login and command")
 	flag.StringVar(&cfg.msg, "msg", "1", "fetch: message sequence number to FETCH (imap) or RETR (pop3)")
@@ -100,21 +109,25 @@ func main() {
 	flag.IntVar(&cfg.expectSize, "expect-size", 0, "fetch: the message's size in bytes; another size is an error (0 = any)")
 	flag.StringVar(&cfg.expectSHA256, "expect-sha256", "", "fetch: the message's SHA-256, hex; another digest is an error")
 	flag.StringVar(&cfg.bind, "bind", "", "source IP address of every connection (e.g. 127.0.0.2), or an IPv4 prefix whose addresses the connections take in turn (e.g. 127.1.0.0/16); empty: the system's choice")
+	flag.IntVar(&cfg.bindCount, "bind-count", 0, "with a -bind prefix: use only its first N addresses after its own, in turn (0 = all)")
+	flag.IntVar(&cfg.users, "users", 0, "fail: log in as -user followed by 0 to N-1 in turn (0 = -user itself)")
 	flag.BoolVar(&cfg.floodLogin, "login", false, "flood: log in the connections the server greets (else they stay idle before login)")
 	flag.Parse()
 	if cfg.user == "" || cfg.concurrency < 1 || cfg.sessions < 0 || cfg.duration <= 0 || cfg.timeout <= 0 || cfg.rate < 0 || cfg.size < 0 {
 		fmt.Fprintln(os.Stderr, "mailload: -user is required; -concurrency, -duration and -timeout must be positive")
 		os.Exit(2)
 	}
-	if p, err := netip.ParsePrefix(cfg.bind); err == nil && p.Addr().Is4() {
-		cfg.bindPrefix = p.Masked()
-	} else if cfg.bind != "" && net.ParseIP(cfg.bind) == nil {
-		fmt.Fprintf(os.Stderr, "mailload: -bind %q is not an IP address or an IPv4 prefix\n", cfg.bind)
+	if err := cfg.parseBind(); err != nil {
+		fmt.Fprintln(os.Stderr, "mailload:", err)
 		os.Exit(2)
 	}
-	run := map[string]func(context.Context, config, *stats){"idle": runIdle, "logins": runLogins, "fetch": runFetch, "flood": runFlood}[cfg.mode]
+	if cfg.users < 0 {
+		fmt.Fprintln(os.Stderr, "mailload: -users must not be negative")
+		os.Exit(2)
+	}
+	run := map[string]func(context.Context, config, *stats){"idle": runIdle, "logins": runLogins, "fail": runFail, "fetch": runFetch, "flood": runFlood}[cfg.mode]
 	if run == nil || cfg.mode == "flood" && cfg.tls {
-		fmt.Fprintf(os.Stderr, "mailload: unknown -mode %q (idle, logins, fetch, flood; flood without -tls)\n", cfg.mode)
+		fmt.Fprintf(os.Stderr, "mailload: unknown -mode %q (idle, logins, fail, fetch, flood; flood without -tls)\n", cfg.mode)
 		os.Exit(2)
 	}
 	cfg.client = protocols[cfg.proto]
@@ -132,6 +145,25 @@ func main() {
 	st := &stats{start: time.Now()}
 	run(ctx, cfg, st)
 	st.report(os.Stdout, cfg, nofile)
+}
+
+// parseBind reads -bind (an address or an IPv4 prefix) and -bind-count,
+// which needs a prefix with more addresses than the count.
+func (cfg *config) parseBind() error {
+	if p, err := netip.ParsePrefix(cfg.bind); err == nil && p.Addr().Is4() {
+		cfg.bindPrefix = p.Masked()
+	} else if cfg.bind != "" && net.ParseIP(cfg.bind) == nil {
+		return fmt.Errorf("-bind %q is not an IP address or an IPv4 prefix", cfg.bind)
+	}
+	switch {
+	case cfg.bindCount < 0:
+		return fmt.Errorf("-bind-count %d is negative", cfg.bindCount)
+	case cfg.bindCount > 0 && !cfg.bindPrefix.IsValid():
+		return fmt.Errorf("-bind-count needs an IPv4 prefix in -bind, not %q", cfg.bind)
+	case cfg.bindCount > 0 && uint64(cfg.bindCount) >= uint64(1)<<(32-cfg.bindPrefix.Bits()):
+		return fmt.Errorf("-bind-count %d: %s has only %d addresses after its own", cfg.bindCount, cfg.bindPrefix, uint64(1)<<(32-cfg.bindPrefix.Bits())-1)
+	}
+	return nil
 }
 
 // raiseNofile raises the soft RLIMIT_NOFILE to the hard limit and returns

@@ -65,13 +65,17 @@ func (s *session) pop3Command(cmd string) error {
 	return err
 }
 
-// pop3Reply reads one reply line; anything but +OK is an error.
+// pop3Reply reads one reply line; anything but +OK is an error, -ERR a
+// refusal.
 func (s *session) pop3Reply() (string, error) {
 	l, err := s.r.ReadString('\n')
 	if err != nil {
 		return "", err
 	}
-	if !strings.HasPrefix(l, "+OK") {
+	switch {
+	case strings.HasPrefix(l, "-ERR"):
+		return l, refusal(strings.TrimSpace(l))
+	case !strings.HasPrefix(l, "+OK"):
 		return l, fmt.Errorf("%s", strings.TrimSpace(l))
 	}
 	return l, nil

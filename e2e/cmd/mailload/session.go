@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,25 @@ var clientTLS = &tls.Config{InsecureSkipVerify: true}
 // fetch mode, records its latency (dial to the login's OK).
 func dialLogin(ctx context.Context, cfg config, st *stats) (*session, error) {
 	t0 := time.Now()
+	s, err := connect(ctx, cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.client.login(s, cfg.user, cfg.pass); err != nil {
+		s.c.Close()
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	s.c.SetDeadline(time.Time{})
+	st.logins.Add(1)
+	if cfg.mode != "fetch" { // fetch samples the transfer instead
+		st.sample(time.Since(t0))
+	}
+	return s, nil
+}
+
+// connect dials (with a TLS handshake when cfg.tls) and reads the
+// greeting; the session's deadline is armed.
+func connect(ctx context.Context, cfg config, st *stats) (*session, error) {
 	raw, err := dial(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
@@ -92,15 +112,6 @@ func dialLogin(ctx context.Context, cfg config, st *stats) (*session, error) {
 		c.Close()
 		return nil, err
 	}
-	if err := cfg.client.login(s, cfg.user, cfg.pass); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("login: %w", err)
-	}
-	s.c.SetDeadline(time.Time{})
-	st.logins.Add(1)
-	if cfg.mode != "fetch" { // fetch samples the transfer instead
-		st.sample(time.Since(t0))
-	}
 	return s, nil
 }
 
@@ -111,11 +122,7 @@ func dial(ctx context.Context, cfg config) (net.Conn, error) {
 	d := net.Dialer{Timeout: cfg.timeout}
 	switch {
 	case cfg.bindPrefix.IsValid():
-		n := bindNext.Add(1)
-		a := cfg.bindPrefix.Addr().As4()
-		host := uint32(n) & (1<<(32-cfg.bindPrefix.Bits()) - 1)
-		v := binary.BigEndian.Uint32(a[:]) | host
-		binary.BigEndian.PutUint32(a[:], v)
+		a := bindAddr(cfg.bindPrefix, cfg.bindCount, bindNext.Add(1)).As4()
 		d.LocalAddr = &net.TCPAddr{IP: a[:]}
 	case cfg.bind != "":
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(cfg.bind)}
@@ -125,6 +132,22 @@ func dial(ctx context.Context, cfg config) (net.Conn, error) {
 
 // bindNext numbers the connections made from a -bind prefix.
 var bindNext atomic.Uint64
+
+// bindAddr is the source address of connection n (1, 2, …) from prefix
+// p (IPv4, masked): with count 0, the address whose host part is n
+// modulo the prefix's size (host 0 when n wraps); with a count, the
+// first count addresses after the prefix's own in turn (host 1 to
+// count), so that exactly count clients connect.
+func bindAddr(p netip.Prefix, count int, n uint64) netip.Addr {
+	a := p.Addr().As4()
+	size := uint64(1) << (32 - p.Bits())
+	host := n % size
+	if count > 0 {
+		host = 1 + (n-1)%uint64(count)
+	}
+	binary.BigEndian.PutUint32(a[:], binary.BigEndian.Uint32(a[:])|uint32(host))
+	return netip.AddrFrom4(a)
+}
 
 // logout ends a session politely, ignoring what the server says, and
 // closes it.

@@ -62,7 +62,7 @@ func (s *session) smtpCommand(cmd, want string) error {
 }
 
 // smtpReply reads a (multi-line) reply; a code other than want is an
-// error. It returns the last line.
+// error, 535 (invalid credentials) a refusal. It returns the last line.
 func (s *session) smtpReply(want string) (string, error) {
 	for {
 		l, err := s.r.ReadString('\n')
@@ -75,7 +75,11 @@ func (s *session) smtpReply(want string) (string, error) {
 		if l[3] == '-' {
 			continue
 		}
-		if !strings.HasPrefix(l, want) {
+		switch {
+		case strings.HasPrefix(l, want):
+		case strings.HasPrefix(l, "535"):
+			return l, refusal(strings.TrimSpace(l))
+		default:
 			return l, fmt.Errorf("%s", strings.TrimSpace(l))
 		}
 		return l, nil

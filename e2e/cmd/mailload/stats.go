@@ -15,6 +15,7 @@ type stats struct {
 	start             time.Time
 	ok, errs          atomic.Int64 // completed and failed operations
 	logins            atomic.Int64
+	failed            atomic.Int64 // fail: logins refused, as expected
 	held, dropped     atomic.Int64 // idle: sessions held at the end, lost while held
 	bytesIn, bytesOut atomic.Int64
 	bodies, bodyBytes atomic.Int64 // fetch: moved messages and their bytes
@@ -82,10 +83,10 @@ func (s *stats) report(w io.Writer, cfg config, nofile uint64) {
 	slices.Sort(s.sess)
 	us := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 	fmt.Fprintf(w, "report mode=%s elapsed=%.2fs ok=%d errors=%d logins=%d logins_per_s=%.1f held=%d dropped=%d p50=%s p99=%s max=%s bytes_in=%d bytes_out=%d bodies=%d body_bytes=%d nofile=%d"+
-		" proto=%s tls=%t ok_per_s=%.1f sess_p50=%s sess_p99=%s body_mb_per_s=%.1f\n",
+		" proto=%s tls=%t ok_per_s=%.1f sess_p50=%s sess_p99=%s body_mb_per_s=%.1f failed=%d\n",
 		cfg.mode, el.Seconds(), s.ok.Load(), s.errs.Load(), s.logins.Load(), float64(s.logins.Load())/el.Seconds(),
 		s.held.Load(), s.dropped.Load(), us(percentile(s.lat, 0.50)), us(percentile(s.lat, 0.99)),
 		us(percentile(s.lat, 1)), s.bytesIn.Load(), s.bytesOut.Load(), s.bodies.Load(), s.bodyBytes.Load(), nofile,
 		cfg.proto, cfg.tls, float64(s.ok.Load())/el.Seconds(), us(percentile(s.sess, 0.50)), us(percentile(s.sess, 0.99)),
-		float64(s.bodyBytes.Load())/1e6/el.Seconds())
+		float64(s.bodyBytes.Load())/1e6/el.Seconds(), s.failed.Load())
 }
