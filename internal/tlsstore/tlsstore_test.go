@@ -15,6 +15,7 @@ import (
 
 	"mailproxy/internal/kvstore"
 	"mailproxy/internal/kvstore/kvstoretest"
+	"mailproxy/internal/mailtest"
 	"mailproxy/internal/pkitest"
 	mailtls "mailproxy/tls"
 )
@@ -99,24 +100,10 @@ func handshake(t *testing.T, srv, cli *tls.Config) tls.ConnectionState {
 	return c.ConnectionState()
 }
 
-// keyLog collects the secrets a client logs (NSS key log format).
-type keyLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (k *keyLog) Write(p []byte) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.buf.Write(p)
-}
-
-// secrets returns the secret bytes of every logged line.
-func (k *keyLog) secrets(t *testing.T) [][]byte {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+// secrets returns the secret bytes of every line of an NSS key log.
+func secrets(t *testing.T, keyLog string) [][]byte {
 	var out [][]byte
-	for _, line := range strings.Split(strings.TrimSpace(k.buf.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(keyLog), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 {
 			continue
@@ -141,7 +128,7 @@ func TestInstancesShareSessions(t *testing.T) {
 	a, _ := instance(t, s, redis.URL)
 	b, _ := instance(t, s, redis.URL)
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-		log := &keyLog{}
+		log := &mailtest.SyncBuffer{}
 		cli := &tls.Config{InsecureSkipVerify: true, ServerName: "mail.example", ClientSessionCache: tls.NewLRUClientSessionCache(4), MaxVersion: v, KeyLogWriter: log}
 		if cs := handshake(t, a, cli); cs.DidResume {
 			t.Fatal("first handshake resumed")
@@ -160,7 +147,7 @@ func TestInstancesShareSessions(t *testing.T) {
 			if _, err := tls.ParseSessionState(val); err == nil {
 				t.Fatal("a plain session state in the store")
 			}
-			for _, secret := range log.secrets(t) {
+			for _, secret := range secrets(t, log.String()) {
 				if bytes.Contains(val, secret) {
 					t.Fatalf("version %x: a secret of the connection in clear in the store", v)
 				}
