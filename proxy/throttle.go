@@ -39,9 +39,6 @@ func (s *Server) throttleObserver() ThrottleObserver {
 	return nil
 }
 
-// storeWarnEvery is how often, at most, a failing store is logged.
-const storeWarnEvery = 10 * time.Second
-
 // defaultRefusal is the answer a throttled login replays on a server
 // whose auth service has refused nothing yet: nginx's documented example
 // of a failure (Auth-Status: Invalid login or password, Auth-Wait: 3).
@@ -56,8 +53,7 @@ var errThrottleStore = errors.New("login_throttle: the store could not check the
 // (nil: off) and the store's health, kept across reloads.
 type throttleState struct {
 	cur     atomic.Pointer[loginThrottle]
-	mu      sync.Mutex // guards the fields below
-	warned  time.Time  // the last store warning
+	mu      sync.Mutex // guards failing
 	failing bool       // the last store call failed
 }
 
@@ -187,8 +183,8 @@ func (cc *clientConn) throttleAfter(ctx context.Context, req *authhttp.Request, 
 }
 
 // storeResult accounts for one call to the store: a failure is counted
-// and logged at most every storeWarnEvery; the first success after
-// failures is logged once.
+// and logged at most every logEvery; the first success after failures is
+// logged once.
 func (s *Server) storeResult(cc *clientConn, err error) {
 	if o := s.throttleObserver(); o != nil {
 		o.ThrottleStore(err == nil)
@@ -207,13 +203,12 @@ func (s *Server) storeResult(cc *clientConn, err error) {
 		return
 	}
 	st.failing = true
-	if now := time.Now(); now.Sub(st.warned) >= storeWarnEvery {
-		st.warned = now
+	if ok, skipped := s.gate.every("login_throttle store"); ok {
 		what := "logins are let through unchecked"
 		if t := s.throttle.cur.Load(); t != nil && t.failClosed {
 			what = "logins are refused (fail_closed)"
 		}
-		cc.log.Warn("login_throttle: the store failed; "+what, "err", err)
+		cc.log.Warn("login_throttle: the store failed; "+what, "err", err, "unlogged", skipped)
 	}
 }
 
