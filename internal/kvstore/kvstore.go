@@ -33,9 +33,6 @@ type Script = redis.Script
 // NewScript returns the Lua script src.
 func NewScript(src string) *Script { return redis.NewScript(src) }
 
-// Nil is the error a read of a missing key returns.
-var Nil = redis.Nil
-
 func init() {
 	// The client's own log lines (pool dial failures) would bypass the
 	// daemon's logger: callers report store failures themselves.
