@@ -20,7 +20,10 @@ import (
 //   - a plain one: the user and system CPU time of the proxy's process
 //     tree, the context switches of all its threads and, for mailproxy,
 //     the Go runtime's counters from its own /metrics (goroutines
-//     started, heap allocations, GC cycles), each read before and after;
+//     started, heap allocations, GC cycles), each read before and after
+//     (the runtime counts a heap allocation when its span goes back to
+//     the heap, at the latest at the next GC: a reading lags by up to a
+//     span per size class and P, small against a default run);
 //   - one with strace -c -f attached to every process of the tree
 //     (strace.go): system calls per login, in all and by kind.
 //
@@ -145,10 +148,10 @@ func (b *bench) measureBudget(ctx context.Context, f figure, t *target) (*sample
 	var notes []string
 
 	// The plain run.
-	var rt *runtimeReading
+	var rt0 map[string]float64
 	if t.metrics != "" {
 		var err error
-		if rt, err = readRuntime(t.metrics); err != nil {
+		if rt0, err = scrapeCounters(t.metrics); err != nil {
 			notes = append(notes, "Go runtime: "+err.Error())
 		}
 	}
@@ -172,15 +175,14 @@ func (b *bench) measureBudget(ctx context.Context, f figure, t *target) (*sample
 		if csOK && csOK1 {
 			s.extra["ctxsw"] = float64(cs1-cs0) / n
 		}
-		if rt != nil {
-			d, err := rt.since()
-			if err != nil {
+		if rt0 != nil {
+			if rt1, err := scrapeCounters(t.metrics); err != nil {
 				notes = append(notes, "Go runtime: "+err.Error())
 			} else {
-				s.extra["goroutines"] = d[goroutinesCreated] / n
-				s.extra["heap_objects"] = d[heapAllocObjects] / n
-				s.extra["heap_kib"] = d[heapAllocBytes] / 1024 / n
-				s.extra["gc_cycles"] = d[gcCycles] * 1000 / n
+				s.extra["goroutines"] = (rt1[goroutinesCreated] - rt0[goroutinesCreated]) / n
+				s.extra["heap_objects"] = (rt1[heapAllocObjects] - rt0[heapAllocObjects]) / n
+				s.extra["heap_kib"] = (rt1[heapAllocBytes] - rt0[heapAllocBytes]) / 1024 / n
+				s.extra["gc_cycles"] = (rt1[gcCycles] - rt0[gcCycles]) * 1000 / n
 			}
 		}
 	}
@@ -220,48 +222,10 @@ func (b *bench) measureBudget(ctx context.Context, f figure, t *target) (*sample
 	return s, strings.Join(notes, "; ")
 }
 
-// runtimeReading is mailproxy's runtime counters before a run: two
-// scrapes of its /metrics, the second's values the start and the
-// difference between them what one scrape itself costs (its connection's
-// goroutines, the exposition's allocations), taken off the run's.
-type runtimeReading struct {
-	addr        string
-	start, cost map[string]float64
-}
-
-// readRuntime reads mailproxy's counters at addr before a run.
-func readRuntime(addr string) (*runtimeReading, error) {
-	first, err := scrapeCounters(addr)
-	if err != nil {
-		return nil, err
-	}
-	second, err := scrapeCounters(addr)
-	if err != nil {
-		return nil, err
-	}
-	r := &runtimeReading{addr: addr, start: second, cost: map[string]float64{}}
-	for k, v := range second {
-		r.cost[k] = v - first[k]
-	}
-	return r, nil
-}
-
-// since reads the counters again and returns how much each grew since
-// r, less what a scrape costs.
-func (r *runtimeReading) since() (map[string]float64, error) {
-	now, err := scrapeCounters(r.addr)
-	if err != nil {
-		return nil, err
-	}
-	d := map[string]float64{}
-	for k, v := range now {
-		d[k] = max(0, v-r.start[k]-r.cost[k])
-	}
-	return d, nil
-}
-
-// scrapeClient asks /metrics on a connection of its own each time, so
-// that every scrape costs mailproxy the same.
+// scrapeClient asks /metrics on a connection of its own each time: a
+// reading after a run counts one scrape's cost (its connection's
+// goroutines, the exposition's allocations: a few goroutines and some
+// 100–200 KiB), small against the logins of a default run.
 var scrapeClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // scrapeCounters reads the runtime counters from the metrics listener at
