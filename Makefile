@@ -62,9 +62,9 @@ cluster: build
 	MATRIX=0 ./scripts/interop.sh cluster
 
 # bench measures mailproxy side by side with nginx's mail module and the
-# backend itself and prints one table (about 7 minutes; nothing is left
-# running). scripts/bench.sh installs Debian's nginx, libnginx-mod-mail and
-# redis-server when missing (as root, no system service started). BENCHFLAGS go to
+# backend itself and prints one table (about 10 minutes; nothing is left
+# running). scripts/bench.sh installs Debian's nginx, libnginx-mod-mail,
+# redis-server and strace when missing (as root, no system service started). BENCHFLAGS go to
 # mailbench, e.g. `make bench BENCHFLAGS=-quick` or
 # BENCHFLAGS='-figures imap-idle -idle-sessions 9000'.
 BENCHFLAGS ?=

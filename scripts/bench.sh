@@ -3,13 +3,15 @@
 #
 # Usage: scripts/bench.sh [mailbench flags...]      e.g. scripts/bench.sh -quick
 #
-# Installs Debian's nginx and its mail module (nginx, libnginx-mod-mail), and
-# redis-server (the attack-throttle figure's store), when they are missing
-# and this runs as root; no system nginx or redis-server is started: a
-# policy-rc.d that refuses every service start guards the install, and is
-# removed afterwards only if this script created it. Without root and
-# without nginx, the benchmark runs against the backend and mailproxy only;
-# without redis-server, attack-throttle reports an error for its Redis run.
+# Installs Debian's nginx and its mail module (nginx, libnginx-mod-mail),
+# redis-server (the attack-throttle figure's store) and strace (the budget
+# figures' system calls), when they are missing and this runs as root; no
+# system nginx or redis-server is started: a policy-rc.d that refuses every
+# service start guards the install, and is removed afterwards only if this
+# script created it. Without root and without nginx, the benchmark runs
+# against the backend and mailproxy only; without redis-server,
+# attack-throttle reports an error for its Redis run; without strace, the
+# budget figures' system calls read —.
 # Then runs bin/mailbench (built by `make bench`), which starts and stops
 # every process it uses itself. Environment: BIN (default bin), NO_INSTALL=1
 # to never install.
@@ -31,6 +33,7 @@ install_nginx() {
 	pkg_installed nginx || missing+=(nginx)
 	pkg_installed libnginx-mod-mail || missing+=(libnginx-mod-mail)
 	pkg_installed redis-server || missing+=(redis-server)
+	pkg_installed strace || missing+=(strace)
 	[ ${#missing[@]} -gt 0 ] || return 0
 	if [ "${NO_INSTALL:-0}" = 1 ] || [ "$(id -u)" != 0 ]; then
 		echo "bench.sh: ${missing[*]} missing and not installing (not root or NO_INSTALL=1): running without them" >&2

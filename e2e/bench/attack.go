@@ -76,7 +76,7 @@ func thousands(n int) string {
 // measureCapFlood: a fresh mailproxy with max_connections; mailload makes
 // the attempts, logs in the greeted and holds them; then the proxy's
 // memory, and its CPU over two quiet seconds, are read.
-func (b *bench) measureCapFlood(ctx context.Context, f figure) (*sample, string) {
+func (b *bench) measureCapFlood(ctx context.Context, f figure, _ *target) (*sample, string) {
 	t, stop, err := b.spawnWith(ctx, mailproxy, fmt.Sprintf("max_connections: %d\n", b.o.FloodCap), "")
 	if err != nil {
 		return nil, err.Error()
@@ -120,7 +120,7 @@ func (b *bench) measureCapFlood(ctx context.Context, f figure) (*sample, string)
 // makes o.IdleFlood connection attempts spread over the run (keeping
 // idle before login those it is let hold), then once more after the
 // flood, the attacker holding what it kept.
-func (b *bench) measureAddrFlood(ctx context.Context, f figure) (*sample, string) {
+func (b *bench) measureAddrFlood(ctx context.Context, f figure, _ *target) (*sample, string) {
 	t, stop, err := b.spawnWith(ctx, mailproxy, "limit_conn_zone: [{key: $remote_addr, zone: \"addr:10m\"}]\n",
 		fmt.Sprintf("  limit_conn: [{zone: addr, number: %d}]\n", b.o.PerAddress))
 	if err != nil {

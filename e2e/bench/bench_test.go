@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -58,9 +59,11 @@ func TestQuickRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	withNginx := !strings.Contains(strings.Join(res.Header, "\n"), "nginx: not measured")
+	_, err = exec.LookPath("strace")
+	withStrace := err == nil
 	want := figures(mustDefaults(t, o))
-	if len(res.Figures) != len(want) || len(want) != 20 {
-		t.Fatalf("%d figures measured, %d planned, want 20 (17, and the 3 attack figures)", len(res.Figures), len(want))
+	if len(res.Figures) != len(want) || len(want) != 29 {
+		t.Fatalf("%d figures measured, %d planned, want 29 (26, and the 3 attack figures)", len(res.Figures), len(want))
 	}
 	for i, f := range res.Figures {
 		if f.ID != want[i].id || !strings.Contains(out.String(), f.Title+" ["+f.ID+"]") {
@@ -69,18 +72,41 @@ func TestQuickRun(t *testing.T) {
 		for _, e := range f.Errors {
 			t.Errorf("%s: %s", f.ID, e)
 		}
+		syscallRows := 0
 		for _, row := range f.Rows {
-			if len(row.Values[mailproxy]) == 0 {
+			only := ""
+			for _, m := range want[i].metrics {
+				if m.label == row.Label {
+					only = m.only
+				}
+			}
+			traced := strings.HasPrefix(row.Label, "  ") || strings.Contains(row.Label, "strace") || row.Label == "system calls per login"
+			if traced {
+				syscallRows++
+			}
+			switch {
+			case traced && !withStrace:
+				if len(row.Values[mailproxy])+len(row.Values[nginx]) > 0 {
+					t.Errorf("%s: %q has values without strace", f.ID, row.Label)
+				}
+				continue
+			case len(row.Values[mailproxy]) == 0:
 				t.Errorf("%s: %q has no mailproxy value", f.ID, row.Label)
 			}
-			if withNginx && slices.Contains(want[i].targets, nginx) && len(row.Values[nginx]) == 0 {
+			if only == mailproxy && len(row.Values[nginx]) > 0 {
+				t.Errorf("%s: %q has an nginx value", f.ID, row.Label)
+			}
+			if withNginx && only == "" && slices.Contains(want[i].targets, nginx) && len(row.Values[nginx]) == 0 {
 				t.Errorf("%s: %q has no nginx value", f.ID, row.Label)
 			}
 			for _, c := range row.Checks {
-				if !strings.Contains(out.String(), c.Target) {
+				if (c.Known || !c.RatioOnly) && !strings.Contains(out.String(), c.Target) {
 					t.Errorf("%s: %q: target %s not printed", f.ID, row.Label, c.Target)
 				}
 			}
+		}
+		if strings.HasSuffix(f.ID, "-budget") && withStrace && syscallRows < 2+3 {
+			t.Errorf("%s: %d system call rows, want the total and at least 3 kinds", f.ID, syscallRows)
 		}
 	}
 	checkStopped(t, res)

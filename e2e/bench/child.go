@@ -54,11 +54,14 @@ func (c *child) running() bool {
 // stop sends SIGTERM to the child by PID, waits up to stopGrace, then
 // kills it; it returns once the child has been reaped. Calling it again
 // does nothing.
-func (c *child) stop() {
+func (c *child) stop() { c.stopWith(syscall.SIGTERM) }
+
+// stopWith is stop with sig instead of SIGTERM.
+func (c *child) stopWith(sig syscall.Signal) {
 	if !c.running() {
 		return
 	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.cmd.Process.Signal(sig)
 	select {
 	case <-c.exited:
 	case <-time.After(stopGrace):

@@ -17,16 +17,25 @@ type mailproxySetup struct {
 	addrs     map[string]string
 	cert, key string
 	logLevel  string
+	metrics   string // metrics_listen address ("": none)
 	top, mail string // more top-level and mail-level YAML lines (attack figures)
 }
 
-// config renders mailproxy.yaml.
+// keepAliveConns is auth_http_keepalive on the "…ka" listeners.
+const keepAliveConns = 64
+
+// config renders mailproxy.yaml. Every listener asks the auth service as
+// nginx does, a connection per request (auth_http_keepalive's default),
+// except the "…ka" ones, which keep up to keepAliveConns connections
+// open (the auth service allows it; nginx has no equivalent).
 func (s mailproxySetup) config() string {
 	var b strings.Builder
-	// The auth service allows keep-alive, so mailproxy uses it (nginx
-	// cannot: it opens a connection per request).
-	fmt.Fprintf(&b, "log_level: %s\n%smail:\n  auth_http: http://%s/auth\n  auth_http_keepalive: 64\n  server_name: bench.example\n  ssl_certificate: %q\n  ssl_certificate_key: %q\n%sservers:\n",
-		s.logLevel, s.top, s.auth, s.cert, s.key, s.mail)
+	fmt.Fprintf(&b, "log_level: %s\n", s.logLevel)
+	if s.metrics != "" {
+		fmt.Fprintf(&b, "metrics_listen: %s\n", s.metrics)
+	}
+	fmt.Fprintf(&b, "%smail:\n  auth_http: http://%s/auth\n  server_name: bench.example\n  ssl_certificate: %q\n  ssl_certificate_key: %q\n%sservers:\n",
+		s.top, s.auth, s.cert, s.key, s.mail)
 	for _, svc := range sortedServices(s.addrs) {
 		fmt.Fprintf(&b, "  - protocol: %s\n", serviceProtocol[svc])
 		if serviceTLS(svc) {
@@ -36,6 +45,9 @@ func (s mailproxySetup) config() string {
 		}
 		if strings.HasSuffix(svc, "64k") {
 			b.WriteString("    proxy_buffer: 64k\n")
+		}
+		if svc == keepAliveService(serviceProtocol[svc]) {
+			fmt.Fprintf(&b, "    auth_http_keepalive: %d\n", keepAliveConns)
 		}
 		switch svc {
 		case "imapsb": // the backend over TLS too, not verified

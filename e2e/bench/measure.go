@@ -9,7 +9,7 @@ import (
 // text when the run could not be made.
 func (b *bench) measure(ctx context.Context, f figure, t *target) (*sample, string) {
 	if f.custom != nil {
-		return f.custom(b, ctx, f)
+		return f.custom(b, ctx, f, t)
 	}
 	if f.idle && t.pid != 0 {
 		// Memory is measured on a fresh instance: a long-running one keeps

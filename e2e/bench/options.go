@@ -20,7 +20,7 @@ type Options struct {
 	Rounds       int           // interleaved rounds per figure (3)
 	Duration     time.Duration // each timed run (2s)
 	Concurrency  int           // clients of the sessions/s and TLS figures (16)
-	Rate         float64       // sessions per second of the paced figure (1000)
+	Rate         float64       // sessions per second of the paced and budget figures (1000)
 	IdleSessions int           // sessions held by the idle figure (2000)
 	FetchSize    int           // IMAP and POP3 message size (16 MiB)
 	SMTPSize     int           // SMTP message size (1 MB)

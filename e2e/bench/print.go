@@ -69,8 +69,15 @@ func (r *Result) Print(w io.Writer) {
 }
 
 // text is e.g. "1.52 (≥ 1.5× nginx) ✓": the ratio to the reference, or
-// for a bare limit the value itself with digits decimals.
+// for a bare limit the value itself with digits decimals; for a ratio
+// without a target e.g. "0.85× nginx", or "—" when it is not known.
 func (c CheckResult) text(digits int) string {
+	if c.RatioOnly {
+		if !c.Known {
+			return "—"
+		}
+		return formatValue(c.Ratio, 2) + c.Target // "0.85" + "× nginx"
+	}
 	if !c.Known {
 		return "n/a (" + c.Target + ")"
 	}

@@ -67,18 +67,72 @@ func treePIDs(root int) []int {
 // treeCPU is the CPU time (user + system) used so far by root and its
 // descendants, those still running and those it has reaped.
 func treeCPU(root int) time.Duration {
-	var ticks int64
+	user, system := treeTimes(root)
+	return user + system
+}
+
+// treeTimes is treeCPU's user and system time apart.
+func treeTimes(root int) (user, system time.Duration) {
+	var u, s int64
 	for i, pid := range treePIDs(root) {
 		st, err := readStat(pid)
 		if err != nil {
 			continue
 		}
-		ticks += st.utime + st.stime
+		u += st.utime
+		s += st.stime
 		if i == 0 {
-			ticks += st.cutime + st.cstime
+			u += st.cutime
+			s += st.cstime
 		}
 	}
-	return time.Duration(ticks) * clockTick
+	return time.Duration(u) * clockTick, time.Duration(s) * clockTick
+}
+
+// treeCtxSwitches is the number of context switches, voluntary and
+// nonvoluntary, made so far by every thread of root and its descendants
+// (/proc/PID/task/TID/status; a thread that has exited is no longer
+// counted, which a Go process's threads and nginx's processes do not do
+// under load). ok is false when root is gone.
+func treeCtxSwitches(root int) (n int64, ok bool) {
+	pids := treePIDs(root)
+	for _, pid := range pids {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			continue
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+			if err != nil {
+				continue
+			}
+			vol, nonvol := parseCtxSwitches(b)
+			n += vol + nonvol
+		}
+	}
+	return n, len(pids) > 0
+}
+
+// parseCtxSwitches reads voluntary_ctxt_switches and
+// nonvoluntary_ctxt_switches from a /proc status file (0 when absent).
+func parseCtxSwitches(status []byte) (vol, nonvol int64) {
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "voluntary_ctxt_switches":
+			vol = n
+		case "nonvoluntary_ctxt_switches":
+			nonvol = n
+		}
+	}
+	return vol, nonvol
 }
 
 // treeRSS is the resident set of root and its descendants, in KiB (VmRSS

@@ -35,17 +35,26 @@ type RowResult struct {
 
 // CheckResult is mailproxy's median held against one target.
 type CheckResult struct {
-	Target string  // e.g. "≥ 1.5× nginx"
-	Ratio  float64 // mailproxy's median over the reference's (or the median itself, for a bare limit)
-	Known  bool    // both medians were measured
-	OK     bool
+	Target    string  // e.g. "≥ 1.5× nginx", or "× nginx" for a ratio without a target
+	Ratio     float64 // mailproxy's median over the reference's (or the median itself, for a bare limit)
+	Known     bool    // both medians were measured (and the reference's is not 0)
+	OK        bool
+	RatioOnly bool // no target: only the ratio is reported (OK means nothing)
 }
 
-// summarize turns the samples into rows.
+// summarize turns the samples into rows: the figure's metrics, then
+// those its more adds from the samples.
 func (fr *FigureResult) summarize(targets map[string]*target) {
-	for _, m := range fr.figure.metrics {
+	metrics := fr.figure.metrics
+	if fr.figure.more != nil {
+		metrics = append(slices.Clone(metrics), fr.figure.more(fr.samples)...)
+	}
+	for _, m := range metrics {
 		row := RowResult{Label: m.label, Digits: m.digits, Values: map[string][]float64{}}
 		for name, ss := range fr.samples {
+			if m.only != "" && name != m.only {
+				continue
+			}
 			for _, s := range ss {
 				if v, ok := m.value(s); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 					row.Values[name] = append(row.Values[name], v)
@@ -62,7 +71,7 @@ func (fr *FigureResult) summarize(targets map[string]*target) {
 // eval holds mailproxy's median against c. What is judged is what is
 // printed: a ratio rounded to 2 decimals, a bare value to digits.
 func (c check) eval(values map[string][]float64, digits int) CheckResult {
-	r := CheckResult{Target: c.String()}
+	r := CheckResult{Target: c.String(), RatioOnly: c.ratioOnly}
 	mp, ok := median(values[mailproxy])
 	if !ok {
 		return r

@@ -12,23 +12,26 @@ import (
 // target is one thing a figure is measured on: its listeners and, for a
 // proxy, the root of its process tree.
 type target struct {
-	name  string
-	addrs map[string]string // service → address
-	pid   int               // 0 for direct
+	name    string
+	addrs   map[string]string // service → address
+	pid     int               // 0 for direct
+	metrics string            // mailproxy: its metrics_listen address
 }
 
 // bench is one Run's state.
 type bench struct {
-	o         Options
-	dir       string // work directory
-	cs        *children
-	targets   map[string]*target
-	load      loader
-	header    []string // what was run, for the table's heading
-	auth      string   // the auth service's address
-	authSvc   *authService
-	cert, key string // the proxies' certificate and key files
-	instances int    // proxy instances started so far
+	o          Options
+	dir        string // work directory
+	cs         *children
+	targets    map[string]*target
+	load       loader
+	header     []string // what was run, for the table's heading
+	auth       string   // the auth service's address
+	authSvc    *authService
+	cert, key  string // the proxies' certificate and key files
+	instances  int    // proxy instances started so far
+	strace     string // the strace binary ("": not found)
+	straceRuns int    // strace runs so far, each with a file of its own
 
 	nginxBin, nginxModule string // "" when nginx is not measured
 }

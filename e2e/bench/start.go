@@ -72,6 +72,7 @@ func (b *bench) start(ctx context.Context) (func(), error) {
 	if err := b.findNginx(); err != nil {
 		return stop, err
 	}
+	b.findStrace()
 	if b.nginxBin != "" {
 		t, _, err := b.spawn(ctx, nginx)
 		if err != nil {
@@ -135,7 +136,7 @@ func (b *bench) spawnWith(ctx context.Context, proxy, top, mail string) (t *targ
 		return nil, nil, err
 	}
 	var c *child
-	var logFile string
+	var logFile, metrics string
 	switch proxy {
 	case nginx:
 		conns := 2*b.o.IdleSessions + 1024
@@ -145,7 +146,13 @@ func (b *bench) spawnWith(ctx context.Context, proxy, top, mail string) (t *targ
 		})
 		logFile = filepath.Join(dir, "nginx-error.log")
 	case mailproxy:
-		c, err = startMailproxy(b.o.Mailproxy, mailproxySetup{dir: dir, auth: b.auth, addrs: addrs, cert: b.cert, key: b.key, logLevel: b.o.LogLevel, top: top, mail: mail})
+		var m map[string]string
+		if m, err = freePortsFor([]string{"metrics"}); err != nil {
+			return nil, nil, err
+		}
+		metrics = m["metrics"]
+		c, err = startMailproxy(b.o.Mailproxy, mailproxySetup{dir: dir, auth: b.auth, addrs: addrs, cert: b.cert, key: b.key, logLevel: b.o.LogLevel,
+			metrics: metrics, top: top, mail: mail})
 		logFile = filepath.Join(dir, "mailproxy.log")
 	default:
 		err = fmt.Errorf("cannot start %q", proxy)
@@ -160,5 +167,5 @@ func (b *bench) spawnWith(ctx context.Context, proxy, top, mail string) (t *targ
 	}
 	b.cs.watch(c.pid())
 	b.progress("%s ready on %s (%s)", proxy, dir, time.Since(t0).Round(time.Millisecond))
-	return &target{name: proxy, addrs: addrs, pid: c.pid()}, c.stop, nil
+	return &target{name: proxy, addrs: addrs, pid: c.pid(), metrics: metrics}, c.stop, nil
 }

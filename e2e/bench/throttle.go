@@ -127,7 +127,7 @@ func attackAddrs() []string {
 // service saw from the attack's addresses. The Redis run starts its own
 // redis-server; when it cannot, the other two runs are still reported,
 // with the error.
-func (b *bench) measureThrottle(ctx context.Context, f figure) (*sample, string) {
+func (b *bench) measureThrottle(ctx context.Context, f figure, _ *target) (*sample, string) {
 	s := &sample{proxy: true, extra: map[string]float64{}}
 	var errs []string
 	var attackErrs, loginErrs float64

@@ -11,6 +11,7 @@
 package metrics
 
 import (
+	"regexp"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,14 @@ type Metrics struct {
 
 	ready atomic.Bool
 }
+
+// runtimeMetrics are the runtime/metrics the Go collector exports besides
+// its defaults: what a session costs the runtime, read by `make bench`
+// (e2e/bench) before and after a run. They come out as
+// go_sched_goroutines_created_goroutines_total,
+// go_gc_heap_allocs_objects_total, go_gc_heap_allocs_bytes_total and
+// go_gc_cycles_total_gc_cycles_total.
+var runtimeMetrics = regexp.MustCompile(`^/(sched/goroutines-created:goroutines|gc/heap/allocs:(objects|bytes)|gc/cycles/total:gc-cycles)$`)
 
 // New returns a Metrics with every series registered; the known label
 // combinations start at zero so dashboards see them before the first
@@ -108,7 +117,7 @@ func New() *Metrics {
 	}, []string{"use"})
 
 	m.reg.MustRegister(
-		collectors.NewGoCollector(),
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: runtimeMetrics})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessions, m.active, m.sessionDur, m.authRequests, m.authDur,
 		m.backendFails, m.bytes, m.tlsHands, m.reloads, m.buildInfo, m.refused, m.pauses, m.storeErrors,

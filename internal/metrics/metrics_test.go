@@ -262,3 +262,56 @@ func TestUpstreamMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeMetrics checks the runtime/metrics the Go collector exports
+// for the benchmark's per-session budget: present under their Prometheus
+// names, and counting what this process does between two scrapes.
+func TestRuntimeMetrics(t *testing.T) {
+	m := New()
+	names := []string{
+		"go_sched_goroutines_created_goroutines_total",
+		"go_gc_heap_allocs_objects_total",
+		"go_gc_heap_allocs_bytes_total",
+		"go_gc_cycles_total_gc_cycles_total",
+	}
+	read := func() map[string]float64 {
+		out := map[string]float64{}
+		for _, line := range strings.Split(scrape(t, m), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 2 && slices.Contains(names, f[0]) {
+				var v float64
+				if _, err := fmt.Sscan(f[1], &v); err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				out[f[0]] = v
+			}
+		}
+		return out
+	}
+	before := read()
+	var sink [][]byte
+	done := make(chan struct{})
+	for range 100 {
+		go func() { done <- struct{}{} }()
+		<-done
+		sink = append(sink, make([]byte, 4096))
+	}
+	runtime.GC()
+	after := read()
+	for _, n := range names {
+		if _, ok := before[n]; !ok {
+			t.Errorf("%s not exported", n)
+		}
+	}
+	for n, atLeast := range map[string]float64{
+		"go_sched_goroutines_created_goroutines_total": 100,
+		"go_gc_heap_allocs_objects_total":              100,
+		"go_gc_heap_allocs_bytes_total":                100 * 4096,
+		"go_gc_cycles_total_gc_cycles_total":           1,
+	} {
+		if d := after[n] - before[n]; d < atLeast {
+			t.Errorf("%s grew by %v, want at least %v", n, d, atLeast)
+		}
+	}
+	runtime.KeepAlive(sink)
+}

@@ -2,7 +2,7 @@
 // module and with the backend itself, and prints one table of medians,
 // spreads and ratios against the project's targets (see e2e/bench).
 //
-//	mailbench                      # the default run, about 7 minutes
+//	mailbench                      # the default run, about 10 minutes
 //	mailbench -quick               # a smoke test, a few seconds per figure
 //	mailbench -figures imap-idle -idle-sessions 9000
 //
@@ -41,7 +41,7 @@ func main() {
 	flag.IntVar(&o.Rounds, "rounds", 0, "interleaved rounds per figure (default 3; -quick 1)")
 	flag.DurationVar(&o.Duration, "duration", 0, "length of each timed run (default 2s; -quick 200ms)")
 	flag.IntVar(&o.Concurrency, "concurrency", 0, "clients of the sessions/s and TLS figures (default 16)")
-	flag.Float64Var(&o.Rate, "rate", 0, "sessions per second of the paced figure (default 1000; -quick 200)")
+	flag.Float64Var(&o.Rate, "rate", 0, "sessions per second of the paced, paced-keepalive and budget figures (default 1000; -quick 200)")
 	flag.IntVar(&o.IdleSessions, "idle-sessions", 0, "sessions held by the idle figures (default 2000, at most 9000; -quick 20)")
 	flag.IntVar(&o.FetchSize, "fetch-size", 0, "IMAP/POP3 message size in bytes (default 16 MiB; -quick 1 MiB)")
 	flag.IntVar(&o.SMTPSize, "smtp-size", 0, "SMTP message size in bytes (default 1000000; -quick 64 KiB)")
