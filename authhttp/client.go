@@ -25,6 +25,10 @@ type Client struct {
 	// honour ctx, whose deadline is the end of the client's timeout. Set
 	// it before the first Do.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Reuse, when not nil, decides whether a kept connection may carry a
+	// request made with ctx (a connection tied to another event loop may
+	// not); a refused one is closed and a new one dialed.
+	Reuse func(ctx context.Context, conn net.Conn) bool
 
 	t       target
 	raw     string // the URL as written
@@ -178,7 +182,9 @@ func (c *Client) do(ctx context.Context, r *Request) (*Response, int, error) {
 	defer clear(x.req) // the request holds the password
 
 	if c.pool != nil {
-		if conn := c.pool.get(); conn != nil {
+		if conn := c.pool.get(); conn != nil && c.Reuse != nil && !c.Reuse(ctx, conn) {
+			conn.Close()
+		} else if conn != nil {
 			resp, stale, err := c.exchange(ctx, conn, deadline, x, r)
 			if !stale {
 				return resp, x.code, err

@@ -40,7 +40,7 @@ func TestErrors(t *testing.T) {
 		{"top level list", y("- a"), []string{at(1, "expected a map with the keys mail and servers, got a list")}},
 		{"mail not a map", y("mail: 5", "servers:", "  - listen: [143]", "    auth_http: a"), []string{at(1, "mail: expected a map, got an integer")}},
 		{"unknown top-level key", y("mial: {}", "timeout: 5s", "servers:", "  - listen: [143]", "    auth_http: a"), []string{
-			at(1, `unknown top-level key "mial", expected one of: mail, servers, shutdown_timeout, worker_shutdown_timeout, log_format, log_level, metrics_listen, pid, error_log, max_connections, user, limit_conn_zone, limit_conn_store`),
+			at(1, `unknown top-level key "mial", expected one of: mail, servers, shutdown_timeout, worker_shutdown_timeout, log_format, log_level, metrics_listen, pid, error_log, max_connections, user, limit_conn_zone, limit_conn_store, event_loops`),
 			at(2, `unknown top-level key "timeout": directives go in mail or in a server`),
 		}},
 		// yaml.v3 reports the line where the enclosing block starts.

@@ -9,7 +9,7 @@ import (
 
 // globalKeys are the process-wide top-level keys, beside mail and
 // servers (the limits' are read in limits.go).
-var globalKeys = []string{"shutdown_timeout", "worker_shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log", "max_connections", "user", "limit_conn_zone", "limit_conn_store"}
+var globalKeys = []string{"shutdown_timeout", "worker_shutdown_timeout", "log_format", "log_level", "metrics_listen", "pid", "error_log", "max_connections", "user", "limit_conn_zone", "limit_conn_store", "event_loops"}
 
 // readGlobals reads the process-wide top-level keys (globalKeys).
 func readGlobals(c *collector, e *env, cfg *Config, pairs []pair) {

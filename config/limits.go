@@ -59,6 +59,8 @@ func readLimitGlobal(c *collector, e *env, cfg *Config, p pair) bool {
 		readUser(c, cfg, p)
 	case "limit_conn_zone":
 		cfg.LimitConnZones = limitConnZones(c, e, p)
+	case "event_loops":
+		readEventLoops(c, cfg, p)
 	case "limit_conn_store":
 		if s, ok := nonEmptyText(c, p.key, p.value); ok {
 			if err := kvstore.Validate(s); err != nil {
@@ -299,4 +301,26 @@ func (u *User) String() string {
 		return u.Name
 	}
 	return fmt.Sprintf("%s %s", u.Name, u.Group)
+}
+
+// EventLoopsAuto is event_loops' default, "auto": one loop per CPU the
+// process may use.
+const EventLoopsAuto = -1
+
+// maxEventLoops bounds event_loops.
+const maxEventLoops = 256
+
+// readEventLoops reads event_loops: "auto", "off" (0) or a number of loops.
+func readEventLoops(c *collector, cfg *Config, p pair) {
+	switch p.value.Value {
+	case "auto":
+		cfg.EventLoops = EventLoopsAuto
+		return
+	case "off", "0":
+		cfg.EventLoops = 0
+		return
+	}
+	if n, ok := positive(c, p.key, p.value, maxEventLoops); ok {
+		cfg.EventLoops = n
+	}
 }

@@ -174,3 +174,29 @@ func TestUserLookedUpForReal(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// TestEventLoops: event_loops is off by default, auto, off, 0 or a
+// positive number; anything else is refused at its line.
+func TestEventLoops(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int
+	}{{"", 0}, {"auto", EventLoopsAuto}, {"off", 0}, {"0", 0}, {"4", 4}} {
+		y := "servers:\n  - listen: [143]\n    auth_http: http://127.0.0.1:9/auth\n"
+		if tc.value != "" {
+			y = "event_loops: " + tc.value + "\n" + y
+		}
+		cfg, err := Parse("test.yaml", []byte(y))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.value, err)
+		}
+		if cfg.EventLoops != tc.want {
+			t.Errorf("%q: EventLoops = %d, want %d", tc.value, cfg.EventLoops, tc.want)
+		}
+	}
+	for _, bad := range []string{"many", "-2", "100000"} {
+		if _, err := Parse("test.yaml", []byte("event_loops: "+bad+"\nservers:\n  - listen: [143]\n    auth_http: http://127.0.0.1:9/auth\n")); err == nil || !strings.Contains(err.Error(), "test.yaml:1") {
+			t.Errorf("%q: err = %v, want an error at line 1", bad, err)
+		}
+	}
+}

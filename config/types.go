@@ -74,6 +74,10 @@ type Config struct {
 	// LoginThrottle is the mail-level login_throttle; nil: off.
 	LoginThrottle *LoginThrottle
 
+	// EventLoops is event_loops: how many event loops run the sessions
+	// (EventLoopsAuto: one per CPU; 0: a goroutine per session).
+	EventLoops int
+
 	// MaxConnections caps the client connections of the process
 	// (max_connections; nginx's worker_connections × worker_processes);
 	// 0: only the descriptor limit caps them.

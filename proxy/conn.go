@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mailproxy/authhttp"
+	"mailproxy/internal/evloop"
 	"mailproxy/internal/logging"
 	"mailproxy/internal/outcome"
 	"mailproxy/internal/proxyproto"
@@ -28,7 +29,7 @@ type clientConn struct {
 	srv  *Server
 	l    *listener
 	site *site
-	tcp  *net.TCPConn
+	tcp  evloop.Socket // *net.TCPConn, or *evloop.Conn on an event loop
 	log  *slog.Logger
 	id   uint64 // the session's number in the log (logging.Conn)
 
@@ -54,7 +55,7 @@ type clientConn struct {
 	backend net.Conn // backendTCP, or the TLS connection over it
 	relay   *relay   // set once the session is parked in the server's poller
 
-	backendTCP *net.TCPConn
+	backendTCP evloop.Socket
 	backendTLS *stdtls.ConnectionState // nil: plaintext to the backend
 	// authReq is the last auth request, kept until the backend login is
 	// done for failover requests (proxy_next_upstream_tries).
@@ -73,7 +74,7 @@ type clientConn struct {
 	throttled throttle.Rule
 }
 
-func newClientConn(s *Server, l *listener, c *net.TCPConn) *clientConn {
+func newClientConn(s *Server, l *listener, c evloop.Socket) *clientConn {
 	cc := &clientConn{srv: s, l: l, site: l.site, tcp: c, conn: c, start: time.Now(), id: s.connID.Add(1), units: sessionFDs}
 	cc.ctx, cc.cancel = context.WithCancel(s.base)
 	cc.client = addrPort(c.RemoteAddr())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mailproxy/internal/evloop"
 	"strings"
 
 	"mailproxy/authhttp"
@@ -99,7 +100,7 @@ func (cc *clientConn) countIn(lc *limitConn, limits []connLimit, keyOf func(conn
 	first := len(cc.held)
 	undo := func() {
 		for _, h := range cc.held[first:] {
-			cc.srv.store.Release(h.zone, h.key)
+			cc.blockOnStore(func() { cc.srv.store.Release(h.zone, h.key) })
 		}
 		cc.held = cc.held[:first]
 	}
@@ -112,7 +113,9 @@ func (cc *clientConn) countIn(lc *limitConn, limits []connLimit, keyOf func(conn
 			cc.log.Error(fmt.Sprintf("the value of the %q key is more than 255 bytes: %q", l.key, key))
 			continue
 		}
-		v, err := cc.srv.store.Acquire(l.zone, key, l.number)
+		var v limit.Verdict
+		var err error
+		cc.blockOnStore(func() { v, err = cc.srv.store.Acquire(l.zone, key, l.number) })
 		if err != nil {
 			// The shared store did not answer: the limit is not applied
 			// (fail open) rather than refusing everyone.
@@ -183,7 +186,17 @@ func (cc *clientConn) limitAtLogin(req *authhttp.Request, resp *authhttp.Respons
 // releaseCounts gives back every count the session holds.
 func (cc *clientConn) releaseCounts() {
 	for _, h := range cc.held {
-		cc.srv.store.Release(h.zone, h.key)
+		cc.blockOnStore(func() { cc.srv.store.Release(h.zone, h.key) })
 	}
 	cc.held = nil
+}
+
+// blockOnStore runs a call to the limit_conn store; a shared store's
+// network round trip runs off the session's event loop (evloop.Block).
+func (cc *clientConn) blockOnStore(f func()) {
+	if _, shared := cc.srv.store.(*limit.Shared); shared {
+		evloop.Block(cc.ctx, f)
+		return
+	}
+	f()
 }

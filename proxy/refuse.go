@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"mailproxy/internal/evloop"
 	"net"
 	"syscall"
 	"time"
@@ -13,7 +14,7 @@ import (
 // try-later reply (after the PROXY header and the TLS handshake the
 // listener expects, all within refusalTimeout) and closes it. It runs in
 // its own goroutine, one of at most gate.refusals.
-func (s *Server) refuse(l *listener, c *net.TCPConn) {
+func (s *Server) refuse(l *listener, c evloop.Socket) {
 	defer s.gate.refused()
 	defer c.Close()
 	deadline := time.Now().Add(min(l.site.cfg.Timeout, refusalTimeout))
@@ -75,7 +76,7 @@ func (s *Server) pauseAccepting(a *acceptor, err error, d time.Duration) {
 // drain reads whatever the client already sent, without waiting, so that
 // closing the socket sends FIN after the reply rather than a reset that
 // could destroy it.
-func drain(c *net.TCPConn) {
+func drain(c evloop.Socket) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return

@@ -54,7 +54,7 @@ type relayDir struct {
 // the relay owns the session's end; on error nothing was registered and
 // the caller still owns everything.
 func startRelay(cc *clientConn, p *poller) error {
-	client, backend := cc.tcp, cc.backend.(*net.TCPConn)
+	client, backend := cc.tcp.(*net.TCPConn), cc.backend.(*net.TCPConn)
 	r := &relay{cc: cc, p: p, idle: cc.site.cfg.ProxyTimeout}
 	r.active.Store(time.Now().UnixNano())
 	r.dirs[0] = relayDir{r: r, toBackend: true, src: client, dst: backend}

@@ -179,7 +179,7 @@ func (s *Server) reload(cfg *config.Config) error {
 	}
 	for _, a := range old {
 		if !kept[a] {
-			a.ln.Close()
+			a.close()
 			s.Logger().Info("listener removed", "address", a.ln.Addr().String())
 		}
 	}

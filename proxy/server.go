@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"mailproxy/internal/evloop"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,8 @@ type Server struct {
 	wg     sync.WaitGroup // sessions (not goroutines: parked ones have none)
 	accept sync.WaitGroup // accept loops
 
+	loops []*evloop.Loop // nil: sessions run on goroutines (loops.go)
+
 	pmu       sync.Mutex
 	parker    *poller // created with the first plain session to splice
 	parkerOff bool    // set when creating it failed, or once the server is closed
@@ -64,6 +67,8 @@ type listener struct {
 // connection to the socket's current listener.
 type acceptor struct {
 	ln      *net.TCPListener
+	loopLn  *evloop.Listener // set when the server's event loops accept from it
+	closed  func()           // called once loopLn is closed
 	cur     atomic.Pointer[listener]
 	serving bool // an accept loop runs (guarded by Server.rmu)
 }
@@ -94,6 +99,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s.gen.attach(sites, Logs{})
 	s.logp.Store(log)
 	s.gate.configure(cfg, nil)
+	s.startLoops(cfg.EventLoops)
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.watch(sites)
 	s.watchSessions(sites)
@@ -182,6 +188,9 @@ func (s *Server) startAccepting() {
 		}
 		a.serving = true
 		s.Logger().Info("listening", "address", l.ln.Addr().String(), "protocol", l.site.proto.Name(), "ssl", l.cfg.SSL, "proxy_protocol", l.cfg.ProxyProtocol)
+		if s.acceptOnLoops(a) {
+			continue
+		}
 		s.accept.Add(1)
 		go s.acceptLoop(a)
 	}
@@ -280,7 +289,7 @@ func (s *Server) closeListeners() {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	for _, a := range s.accs {
-		a.ln.Close()
+		a.close()
 	}
 }
 
@@ -298,6 +307,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		s.cancel()
 		s.stopPoller()
+		s.stopLoops()
 		s.closeAuthClients()
 		return nil
 	case <-ctx.Done():
@@ -357,6 +367,7 @@ func (s *Server) Close() error {
 	}
 	s.wg.Wait()
 	s.stopPoller()
+	s.stopLoops()
 	s.closeAuthClients()
 	if sh, ok := s.store.(*limit.Shared); ok {
 		sh.Close()

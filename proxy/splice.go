@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"mailproxy/internal/evloop"
 	"errors"
 	"io"
 	"net"
@@ -30,6 +31,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // copy through pooled buffers, and splice returns the session's outcome
 // when it ends.
 func (cc *clientConn) splice() (end outcome.End, parked bool) {
+	if _, onLoop := cc.tcp.(*evloop.Conn); onLoop {
+		return cc.spliceFromLoop()
+	}
 	_, plainClient := cc.conn.(*net.TCPConn)
 	_, plainBackend := cc.backend.(*net.TCPConn)
 	if plainClient && plainBackend {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mailproxy/internal/evloop"
 	"maps"
 	"net/netip"
 	"sync"
@@ -139,7 +140,9 @@ func (cc *clientConn) throttleCheck(ctx context.Context, req *authhttp.Request) 
 	if t == nil || req.Method == authhttp.MethodNone {
 		return nil, nil
 	}
-	rule, err := t.lim.Check(ctx, cc.attempt(req))
+	var rule throttle.Rule
+	var err error
+	evloop.Block(ctx, func() { rule, err = t.lim.Check(ctx, cc.attempt(req)) })
 	cc.srv.storeResult(cc, err)
 	if err != nil {
 		if t.failClosed {
@@ -172,13 +175,17 @@ func (cc *clientConn) throttleAfter(ctx context.Context, req *authhttp.Request, 
 	}
 	switch resp.Status {
 	case authhttp.StatusFail:
-		started, err := t.lim.Failed(ctx, cc.attempt(req))
+		var started []throttle.Rule
+		var err error
+		evloop.Block(ctx, func() { started, err = t.lim.Failed(ctx, cc.attempt(req)) })
 		cc.srv.storeResult(cc, err)
 		for _, r := range started {
 			cc.log.Warn("login throttle: block started", "rule", r.String(), "login", req.User)
 		}
 	case authhttp.StatusOK:
-		cc.srv.storeResult(cc, t.lim.Succeeded(ctx, cc.attempt(req)))
+		var err error
+		evloop.Block(ctx, func() { err = t.lim.Succeeded(ctx, cc.attempt(req)) })
+		cc.srv.storeResult(cc, err)
 	}
 }
 

@@ -1,7 +1,11 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
+	"net"
+
+	"mailproxy/internal/evloop"
 
 	"mailproxy/authhttp"
 	"mailproxy/config"
@@ -48,6 +52,7 @@ func newAuth(cfg *config.Server, headers []authhttp.Header) (*authhttp.Endpoints
 			return nil, fmt.Errorf("auth_http: %w", err)
 		}
 		c.SetKeepAlive(authhttp.KeepAlive{MaxIdle: cfg.AuthHTTPKeepalive, IdleTimeout: cfg.AuthHTTPKeepaliveTimeout})
+		c.Dial, c.Reuse = dialAuth, reuseAuth
 		if u.HTTPS() && cfg.Upstreams.AuthTLS != nil {
 			c.SetTLS(cfg.Upstreams.AuthTLS.Standard())
 		}
@@ -93,4 +98,26 @@ func (s *Server) watch(sites []*site) {
 			}
 		}
 	}
+}
+
+// dialAuth opens a connection to the auth service: on the session's event
+// loop when the session runs on one.
+func dialAuth(ctx context.Context, network, address string) (net.Conn, error) {
+	return evloop.Dial(ctx, &net.Dialer{KeepAlive: -1}, network, address) // as nginx: no keep-alive probes
+}
+
+// reuseAuth lets a session use a kept auth connection made on its own
+// event loop (it adopts it), or one in Go's poller when the session runs
+// on a goroutine; any other is closed.
+func reuseAuth(ctx context.Context, conn net.Conn) bool {
+	t := evloop.FromContext(ctx)
+	lc, onLoop := conn.(*evloop.Conn)
+	switch {
+	case t == nil:
+		return !onLoop
+	case onLoop && lc.Loop() == t.Loop():
+		lc.Adopt(ctx)
+		return true
+	}
+	return false
 }

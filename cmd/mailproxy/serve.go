@@ -175,8 +175,9 @@ func handleSignals(sigs <-chan os.Signal, file string, cfg *config.Config, srv *
 }
 
 // restartKeys names the top-level keys that changed between two
-// configurations but only take effect at a start: metrics_listen, pid
-// and limit_conn_store (the counts held live in the running one).
+// configurations but only take effect at a start: metrics_listen, pid,
+// limit_conn_store (the counts held live in the running one) and
+// event_loops.
 // Everything else a reload applies (listeners, servers, TLS files,
 // error_log, log_format, log_level, shutdown timeouts).
 func restartKeys(old, next *config.Config) []string {
@@ -189,6 +190,9 @@ func restartKeys(old, next *config.Config) []string {
 	}
 	if old.LimitConnStore != next.LimitConnStore {
 		keys = append(keys, "limit_conn_store")
+	}
+	if old.EventLoops != next.EventLoops {
+		keys = append(keys, "event_loops")
 	}
 	return keys
 }

@@ -23,7 +23,16 @@ var corpusDir = filepath.Join("..", "..", "testdata", "conformance")
 // mailproxy binary: built once from mailproxy/cmd/mailproxy, or taken from
 // $MAILPROXY_BIN. $CONFORMANCE_RUN keeps only the cases whose name contains
 // it; $CONFORMANCE_PARALLEL sets how many cases run at once (default 8).
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { runCorpus(t, "") }
+
+// TestConformanceEventLoops replays the corpus with the sessions on two
+// event loops (event_loops: 2) instead of a goroutine each: the engine
+// must not change one byte of any dialogue.
+func TestConformanceEventLoops(t *testing.T) { runCorpus(t, "event_loops: 2\n") }
+
+// runCorpus replays every runnable case with globals as the top-level
+// configuration.
+func runCorpus(t *testing.T, globals string) {
 	cases, err := LoadDir(corpusDir)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +70,7 @@ func TestConformance(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			e := env
-			e.WorkDir = t.TempDir()
+			e.WorkDir, e.Globals = t.TempDir(), globals
 			res := Run(c, e)
 			if !res.Passed() {
 				t.Errorf("%s\n--- mailproxy config:\n%s--- mailproxy stderr:\n%s",

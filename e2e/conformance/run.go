@@ -29,6 +29,9 @@ type Env struct {
 	Cert    string // PEM certificate, ${CERT}
 	Key     string // PEM private key, ${KEY}
 	WorkDir string // directory for the case's files (YAML config)
+	// Globals are top-level YAML lines put before the case's servers
+	// (e.g. "event_loops: 2\n").
+	Globals string
 }
 
 // Result is the outcome of one case run.
@@ -106,6 +109,7 @@ func Run(c *Case, env Env) *Result {
 		conf = append(conf, string(b))
 	}
 	res.YAML, err = ServerYAML(conf)
+	res.YAML = env.Globals + res.YAML
 	if err != nil {
 		fail("config: %v", err)
 		return res

@@ -5,6 +5,7 @@ package evloop
 import (
 	"context"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -37,6 +38,7 @@ type Conn struct {
 
 	// On the loop:
 	rready, wready bool  // an edge came since the last EAGAIN
+	hup            bool  // the peer hung up or the connection failed
 	waiter         *Task // the task parked on this socket
 	timer          *Timer
 	watcher        Watcher
@@ -69,6 +71,9 @@ func (c *Conn) Ready(ev uint32) {
 	}
 	if ev&(syscall.EPOLLOUT|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 		c.wready = true
+	}
+	if ev&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+		c.hup = true
 	}
 	if c.waiter != nil {
 		c.l.ready(c.waiter)
@@ -271,11 +276,8 @@ func (c *Conn) Close() error {
 	if !c.sys.close() {
 		return c.opError("close", net.ErrClosed)
 	}
-	if c.onLoop() {
-		// Closed by the owning task itself: nothing is parked on it.
-		c.l.deregister(c.tok, -1)
-		return nil
-	}
+	// Whoever the caller is, the loop forgets the socket and wakes a
+	// parked task itself.
 	c.l.Post(func() {
 		c.l.deregister(c.tok, -1)
 		c.wake()
@@ -447,5 +449,40 @@ func setNanoDeadlines(nc net.Conn, rdl, wdl int64) {
 	}
 	if wdl != 0 {
 		nc.SetWriteDeadline(time.Unix(0, wdl))
+	}
+}
+
+// Hold parks the owning task for d without reading the socket. It
+// returns gone=true as soon as the peer has shut down its side or the
+// connection failed (a report of EPOLLRDHUP, EPOLLHUP or EPOLLERR, also
+// one that came before the call), and net.ErrClosed when the socket is
+// closed meanwhile.
+func (c *Conn) Hold(d time.Duration) (gone bool, err error) {
+	if !c.onLoop() {
+		return false, ErrNotOwner
+	}
+	until := int64(math.MaxInt64)
+	if d < time.Duration(math.MaxInt64-time.Now().UnixNano()) {
+		until = time.Now().Add(d).UnixNano()
+	}
+	if c.timer == nil {
+		c.timer = NewTimer(c.wake)
+	}
+	defer c.l.StopTimer(c.timer)
+	for {
+		switch {
+		case c.sys.isClosed():
+			return false, net.ErrClosed
+		case c.hup:
+			return true, nil
+		case time.Now().UnixNano() >= until:
+			return false, nil
+		}
+		c.l.ResetTimer(c.timer, until)
+		c.setWaiting(true)
+		c.waiter = c.owner
+		c.owner.park()
+		c.waiter = nil
+		c.setWaiting(false)
 	}
 }

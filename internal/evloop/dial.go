@@ -18,7 +18,7 @@ import (
 // deadline or when ctx ends.
 func Dial(ctx context.Context, dialer *net.Dialer, network, address string) (net.Conn, error) {
 	t := FromContext(ctx)
-	if !t.running() {
+	if !t.running() || t.blocked.Load() {
 		return dialer.DialContext(ctx, network, address)
 	}
 	ap, err := netip.ParseAddrPort(address)

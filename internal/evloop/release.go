@@ -50,3 +50,13 @@ func (c *Conn) Release() error {
 	c.sys.close()
 	return nil
 }
+
+// Inner returns the connection that carries c after Release (nil before).
+func (c *Conn) Inner() Socket {
+	if in := c.inner.Load(); in != nil {
+		if s, ok := in.Conn.(Socket); ok {
+			return s
+		}
+	}
+	return nil
+}

@@ -85,7 +85,8 @@ func (t *Task) running() bool { return t != nil && t.l.current.Load() == t }
 // does not stall the loop. Outside a task it simply calls f.
 func Block(ctx context.Context, f func()) {
 	t := FromContext(ctx)
-	if !t.running() {
+	if !t.running() || t.blocked.Load() {
+		// Not in a task, or already in Block's goroutine.
 		f()
 		return
 	}

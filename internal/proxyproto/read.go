@@ -11,7 +11,10 @@ import (
 // to MaxHeader bytes, parses the header from that single peek and consumes
 // exactly the header's bytes: whatever follows (a TLS ClientHello, a
 // pipelined command) stays in the socket for the next stage.
-func Read(conn *net.TCPConn, deadline time.Time) (*Header, error) {
+func Read(conn interface {
+	net.Conn
+	syscall.Conn
+}, deadline time.Time) (*Header, error) {
 	if err := conn.SetReadDeadline(deadline); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"mailproxy/internal/evloop"
 	"math"
 	"net/netip"
 	"strconv"
@@ -134,7 +135,10 @@ func (r *Resolver) lookupAddrsTTL(ctx context.Context, name string) ([]netip.Add
 // timeout and by ctx; nothing of the machine's resolver configuration
 // (/etc/hosts, search lists) takes part.
 func (r *Resolver) LookupHost(ctx context.Context, name string) ([]netip.Addr, time.Duration, error) {
-	addrs, ttl, err := r.lookupAddrsTTL(ctx, strings.TrimSuffix(name, "."))
+	var addrs []netip.Addr
+	var ttl time.Duration
+	var err *Error
+	evloop.Block(ctx, func() { addrs, ttl, err = r.lookupAddrsTTL(ctx, strings.TrimSuffix(name, ".")) })
 	if err != nil {
 		err.Subject = quote(name)
 		return nil, 0, err

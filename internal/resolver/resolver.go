@@ -12,6 +12,7 @@ package resolver
 import (
 	"context"
 	"fmt"
+	"mailproxy/internal/evloop"
 	"net/netip"
 	"strings"
 	"sync"
@@ -134,7 +135,9 @@ func (r *Resolver) ClientHost(ctx context.Context, addr netip.Addr) (host string
 		return TempUnavail, nil
 	}
 	ip := addr.WithZone("").String()
-	name, lerr := r.lookupPTR(ctx, addr)
+	var name string
+	var lerr *Error
+	evloop.Block(ctx, func() { name, lerr = r.lookupPTR(ctx, addr) })
 	if lerr != nil {
 		lerr.Subject = ip
 		if lerr.nxdomain() {
@@ -146,7 +149,8 @@ func (r *Resolver) ClientHost(ctx context.Context, addr netip.Addr) (host string
 		return TempUnavail, &Error{Subject: ip, Invalid: true, Name: name}
 	}
 	name = strings.ToLower(name)
-	addrs, lerr := r.lookupAddrs(ctx, name)
+	var addrs []netip.Addr
+	evloop.Block(ctx, func() { addrs, lerr = r.lookupAddrs(ctx, name) })
 	if lerr != nil {
 		lerr.Subject = quote(name)
 		if lerr.nxdomain() {

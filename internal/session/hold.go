@@ -5,7 +5,15 @@ import (
 	"errors"
 	"net"
 	"time"
+
+	"mailproxy/internal/evloop"
 )
+
+// holder is a connection that can wait without a goroutine
+// (evloop.Conn).
+type holder interface {
+	Hold(d time.Duration) (gone bool, err error)
+}
 
 // ErrClientGone reports a client that closed or reset its connection
 // while the session held it without reading (an Auth-Wait delay).
@@ -21,6 +29,20 @@ var ErrClientGone = errors.New("client closed the connection during the Auth-Wai
 // c must not be read by anyone else meanwhile; its read deadline is clear
 // on return (as it was, the front ends clear it before the auth request).
 func Hold(ctx context.Context, c net.Conn, d time.Duration) error {
+	if h, ok := c.(holder); ok {
+		// A session on an event loop parks its task instead.
+		gone, err := h.Hold(d)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case gone:
+			return ErrClientGone
+		case err == nil:
+			return nil
+		case !errors.Is(err, evloop.ErrNotOwner):
+			return err
+		}
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	gone, stop := watchHangup(c)

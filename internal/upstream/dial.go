@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mailproxy/internal/evloop"
 	"net"
 	"net/netip"
 	"strconv"
@@ -66,7 +67,7 @@ func (e *DialError) Unwrap() error { return e.Err }
 // deadline: every address of the name in turn (as the resolver gave
 // them) until one accepts. It returns the connection and the address
 // connected to. Addresses are resolved once per TTL.
-func (d *Dialer) Dial(ctx context.Context, addr netip.AddrPort, host string, port uint16, deadline time.Time) (*net.TCPConn, netip.AddrPort, error) {
+func (d *Dialer) Dial(ctx context.Context, addr netip.AddrPort, host string, port uint16, deadline time.Time) (evloop.Socket, netip.AddrPort, error) {
 	addrs := []netip.AddrPort{addr}
 	upstream := addr.String()
 	if host != "" {
@@ -83,9 +84,11 @@ func (d *Dialer) Dial(ctx context.Context, addr netip.AddrPort, host string, por
 	var errs []error
 	for _, a := range addrs {
 		nd := net.Dialer{Deadline: deadline, KeepAlive: -1} // as nginx: no keep-alive probes
-		c, err := nd.DialContext(ctx, "tcp", a.String())
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		c, err := evloop.Dial(dctx, &nd, "tcp", a.String())
+		cancel()
 		if err == nil {
-			return c.(*net.TCPConn), a, nil
+			return c.(evloop.Socket), a, nil
 		}
 		errs = append(errs, err)
 		if ctx.Err() != nil || !time.Now().Before(deadline) {
@@ -106,7 +109,10 @@ func (d *Dialer) resolve(ctx context.Context, host string, deadline time.Time) (
 	}
 	lctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	addrs, ttl, err := d.Lookup(lctx, host)
+	var addrs []netip.Addr
+	var ttl time.Duration
+	var err error
+	evloop.Block(ctx, func() { addrs, ttl, err = d.Lookup(lctx, host) })
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,208 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"mailproxy/internal/evloop"
+	"mailproxy/internal/outcome"
+)
+
+// startLoops creates the server's event loops: n of them (0: none, the
+// sessions then run on goroutines; -1: one per CPU Go may use). A system
+// without epoll has none.
+func (s *Server) startLoops(n int) {
+	if n < 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	for i := 0; i < n; i++ {
+		l, err := evloop.New()
+		if err != nil {
+			if !errors.Is(err, evloop.ErrUnsupported) {
+				s.Logger().Error("cannot create an event loop; sessions run on goroutines", "err", err)
+			}
+			s.stopLoops()
+			return
+		}
+		s.loops = append(s.loops, l)
+	}
+}
+
+// stopLoops ends the event loops once every session has ended.
+func (s *Server) stopLoops() {
+	for _, l := range s.loops {
+		l.Close()
+	}
+	s.loops = nil
+}
+
+// close stops accepting from the acceptor's socket.
+func (a *acceptor) close() {
+	if a.loopLn != nil && a.loopLn.Close() == nil {
+		a.closed()
+	}
+	a.ln.Close()
+}
+
+// acceptOnLoops makes every event loop accept from a's socket (Go's
+// poller no longer watches it) and reports whether they do; false leaves
+// it to an accept goroutine. With s.rmu held.
+func (s *Server) acceptOnLoops(a *acceptor) bool {
+	if len(s.loops) == 0 {
+		return false
+	}
+	ln, err := evloop.NewListener(a.ln)
+	if err != nil {
+		s.Logger().Error("event loops cannot accept; accepting on a goroutine", "address", a.ln.Addr().String(), "err", err)
+		return false
+	}
+	a.loopLn = ln
+	a.ln.Close() // ln holds the socket
+	s.accept.Add(1) // Serve returns once every listener is closed
+	a.closed = s.accept.Done
+	for _, l := range s.loops {
+		l.Post(func() {
+			var w *evloop.Watch
+			var err error
+			var backoff time.Duration
+			paused := false
+			pause := func(err error, d time.Duration) {
+				paused = true
+				w.Pause()
+				go func() {
+					s.pauseAccepting(a, err, d)
+					l.Post(func() {
+						paused = false
+						if err := w.Resume(); err != nil && !errors.Is(err, net.ErrClosed) {
+							s.Logger().Error("accept failed", "address", ln.Addr().String(), "err", err)
+						}
+					})
+				}()
+			}
+			w, err = ln.Watch(l, func(c *evloop.Conn) {
+				backoff = 0
+				if s.gate.full() && !paused {
+					// Taken already: refused below; no more until
+					// descriptors or refusals free up.
+					pause(nil, time.Second)
+				}
+				s.acceptedOnLoop(a, l, c)
+			}, func(err error) {
+				if paused {
+					return
+				}
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				if !outOfDescriptors(err) {
+					s.Logger().Error("accept failed", "address", ln.Addr().String(), "err", err, "retry_in", backoff)
+				}
+				pause(err, backoff)
+			})
+			if err != nil && !errors.Is(err, net.ErrClosed) {
+				s.Logger().Error("an event loop cannot accept", "address", ln.Addr().String(), "err", err)
+			}
+		})
+	}
+	return true
+}
+
+// acceptedOnLoop starts the session of c, accepted by loop l, as a task
+// on l (see acceptLoop for the goroutine version).
+func (s *Server) acceptedOnLoop(a *acceptor, l *evloop.Loop, c *evloop.Conn) {
+	lc := a.cur.Load()
+	switch adm, reason := s.gate.admit(); adm {
+	case admitRefuse:
+		s.observer().Refused(lc.site.proto.Name(), reason)
+		s.logRefusal(lc, reason)
+		l.Go(s.base, func(ctx context.Context) {
+			c.Adopt(ctx)
+			s.refuse(lc, c)
+		})
+		return
+	case admitDrop:
+		s.observer().Refused(lc.site.proto.Name(), reason)
+		s.logRefusal(lc, reason)
+		c.Close()
+		return
+	}
+	cc := newClientConn(s, lc, c)
+	s.observer().SessionStarted(cc.site.proto.Name())
+	if !s.track(cc, true) {
+		c.Close()
+		s.gate.ended(cc.units)
+		return
+	}
+	s.wg.Add(1)
+	l.Go(cc.ctx, func(ctx context.Context) {
+		cc.ctx = ctx
+		c.Adopt(ctx)
+		cc.serve()
+	})
+}
+
+// spliceFromLoop relays a session whose login ran on an event loop. Its
+// sockets are handed to Go's poller (evloop.Conn.Release); plain TCP on
+// both sides is then parked in the server's poller as any other session,
+// and a TLS session is relayed by goroutines, off the loop. It always
+// returns parked: the relay ends the session.
+func (cc *clientConn) spliceFromLoop() (outcome.End, bool) {
+	plain := cc.conn == net.Conn(cc.tcp) && cc.backend == net.Conn(cc.backendTCP)
+	client, err := released(cc.tcp)
+	if err != nil {
+		return cc.releaseFailed(outcome.ClientError.With(err)), false
+	}
+	backend, err := released(cc.backendTCP)
+	if err != nil {
+		return cc.releaseFailed(outcome.BackendError.With(err)), false
+	}
+	cc.mu.Lock()
+	cc.tcp, cc.backendTCP = client, backend
+	if plain {
+		cc.conn, cc.backend = client, backend
+	}
+	cc.mu.Unlock()
+	if plain {
+		if p := cc.srv.poller(); p != nil {
+			if err := startRelay(cc, p); err == nil {
+				return outcome.End{}, true
+			}
+		}
+	}
+	go func() {
+		defer cc.finish()
+		defer func() {
+			if r := recover(); r != nil {
+				cc.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
+				cc.outcome = outcome.Panic.With(fmt.Errorf("%v", r))
+			}
+		}()
+		cc.outcome = cc.spliceGoroutines()
+	}()
+	return outcome.End{}, true
+}
+
+// released hands s, when it is on an event loop, to Go's poller and
+// returns the connection that now carries it.
+func released(s evloop.Socket) (evloop.Socket, error) {
+	lc, ok := s.(*evloop.Conn)
+	if !ok {
+		return s, nil
+	}
+	if err := lc.Release(); err != nil {
+		return nil, err
+	}
+	return lc.Inner(), nil
+}
+
+// releaseFailed names the end of a session whose socket could not be
+// handed over: the shutdown when a hard stop closed it.
+func (cc *clientConn) releaseFailed(e outcome.End) outcome.End {
+	if cc.ctx.Err() != nil {
+		return outcome.Shutdown.With(nil)
+	}
+	return e
+}
