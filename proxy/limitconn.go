@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mailproxy/internal/evloop"
-	"strings"
-
 	"mailproxy/authhttp"
 	"mailproxy/config"
+	"mailproxy/internal/evloop"
 	"mailproxy/internal/kvstore"
 	"mailproxy/internal/limit"
 	"mailproxy/internal/session"
+	"strings"
 )
 
 // connLimit is one limit_conn of a server: at most number connections

@@ -62,7 +62,7 @@ func (s *Server) acceptOnLoops(a *acceptor) bool {
 		return false
 	}
 	a.loopLn = ln
-	a.ln.Close() // ln holds the socket
+	a.ln.Close()    // ln holds the socket
 	s.accept.Add(1) // Serve returns once every listener is closed
 	a.closed = s.accept.Done
 	for _, l := range s.loops {

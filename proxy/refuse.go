@@ -2,11 +2,10 @@ package proxy
 
 import (
 	"mailproxy/internal/evloop"
+	"mailproxy/internal/proxyproto"
 	"net"
 	"syscall"
 	"time"
-
-	"mailproxy/internal/proxyproto"
 	mailtls "mailproxy/tls"
 )
 

@@ -1,18 +1,17 @@
 package proxy
 
 import (
-	"mailproxy/internal/evloop"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"mailproxy/config"
+	"mailproxy/internal/evloop"
+	"mailproxy/internal/limit"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"mailproxy/config"
-	"mailproxy/internal/limit"
 )
 
 // Server runs every listener of a configuration, and of the next one

@@ -1,17 +1,16 @@
 package proxy
 
 import (
-	"mailproxy/internal/evloop"
 	"errors"
 	"io"
+	"mailproxy/internal/evloop"
+	"mailproxy/internal/outcome"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"mailproxy/internal/outcome"
 )
 
 // copyBufSize is the size of the pooled buffers used where a side is TLS.

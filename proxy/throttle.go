@@ -4,19 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mailproxy/authhttp"
+	"mailproxy/config"
 	"mailproxy/internal/evloop"
+	"mailproxy/internal/kvstore"
+	"mailproxy/internal/outcome"
+	"mailproxy/internal/session"
+	"mailproxy/internal/throttle"
 	"maps"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"mailproxy/authhttp"
-	"mailproxy/config"
-	"mailproxy/internal/kvstore"
-	"mailproxy/internal/outcome"
-	"mailproxy/internal/session"
-	"mailproxy/internal/throttle"
 )
 
 // ThrottleObserver is an Observer that also receives login_throttle's

@@ -3,14 +3,12 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"net"
-
-	"mailproxy/internal/evloop"
-
 	"mailproxy/authhttp"
 	"mailproxy/config"
+	"mailproxy/internal/evloop"
 	"mailproxy/internal/resolver"
 	"mailproxy/internal/upstream"
+	"net"
 )
 
 // UpstreamObserver is an Observer that also receives the events of the

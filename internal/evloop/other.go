@@ -15,9 +15,9 @@ type Loop struct{}
 func New() (*Loop, error) { return nil, ErrUnsupported }
 
 // Post, Go and Close are never reached without a loop.
-func (l *Loop) Post(f func()) bool                                { return false }
+func (l *Loop) Post(f func()) bool                                  { return false }
 func (l *Loop) Go(ctx context.Context, f func(ctx context.Context)) {}
-func (l *Loop) Close()                                            {}
+func (l *Loop) Close()                                              {}
 
 // Task is never made without a loop.
 type Task struct{}
@@ -45,9 +45,9 @@ func (c *Conn) Hold(time.Duration) (bool, error) { return false, ErrNotOwner }
 type Listener struct{}
 
 func NewListener(*net.TCPListener) (*Listener, error) { return nil, ErrUnsupported }
-func (ln *Listener) Close() error                    { return nil }
-func (t *Task) Loop() *Loop { return nil }
-func (c *Conn) Inner() Socket { return nil }
+func (ln *Listener) Close() error                     { return nil }
+func (t *Task) Loop() *Loop                           { return nil }
+func (c *Conn) Inner() Socket                         { return nil }
 
 // Watch is never made without a loop.
 type Watch struct{}
