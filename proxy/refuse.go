@@ -1,11 +1,12 @@
 package proxy
 
 import (
-	"mailproxy/internal/evloop"
-	"mailproxy/internal/proxyproto"
 	"net"
 	"syscall"
 	"time"
+
+	"mailproxy/internal/evloop"
+	"mailproxy/internal/proxyproto"
 	mailtls "mailproxy/tls"
 )
 
