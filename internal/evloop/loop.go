@@ -3,16 +3,12 @@
 package evloop
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
-
-// ErrClosedLoop is returned for work given to a loop that has stopped.
-var ErrClosedLoop = errors.New("event loop closed")
 
 // Watcher receives a registered descriptor's readiness reports (EPOLLIN,
 // EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR bits) on the loop.
@@ -31,7 +27,6 @@ type Loop struct {
 	timers   timerHeap
 	runq     []*Task // tasks to resume
 	spare    []*Task // runq's other buffer
-	later    []func()
 	current  atomic.Pointer[Task] // the task being resumed
 
 	asleep atomic.Bool // in (or about to enter) epoll_wait
@@ -80,10 +75,6 @@ func (l *Loop) Post(f func()) bool {
 	}
 	return true
 }
-
-// Later runs f on the loop after the reports being handled now. On the
-// loop only.
-func (l *Loop) Later(f func()) { l.later = append(l.later, f) }
 
 // Close stops the loop once the functions posted so far have run; it
 // waits for that. Sockets still registered are not closed: their owners
@@ -152,7 +143,7 @@ func (l *Loop) run() {
 			timeout = max(timeout, 0)
 		}
 		l.runReady()
-		if len(l.runq) > 0 || len(l.later) > 0 {
+		if len(l.runq) > 0 {
 			timeout = 0
 		}
 		if timeout != 0 {
@@ -183,10 +174,9 @@ func (l *Loop) run() {
 	}
 }
 
-// runReady resumes the tasks made ready and runs the deferred functions,
-// until there are none.
+// runReady resumes the tasks made ready, until there are none.
 func (l *Loop) runReady() {
-	for len(l.runq) > 0 || len(l.later) > 0 {
+	for len(l.runq) > 0 {
 		runq := l.runq
 		l.runq = l.spare[:0]
 		for i, t := range runq {
@@ -195,13 +185,6 @@ func (l *Loop) runReady() {
 			l.resume(t)
 		}
 		l.spare = runq[:0]
-		if len(l.later) > 0 {
-			later := l.later
-			l.later = nil
-			for _, f := range later {
-				f()
-			}
-		}
 	}
 }
 
