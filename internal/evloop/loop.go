@@ -25,8 +25,8 @@ type Loop struct {
 	watchers map[uint64]Watcher
 	next     uint64 // the next registration token
 	timers   timerHeap
-	runq     []*Task // tasks to resume
-	spare    []*Task // runq's other buffer
+	runq     []*Task              // tasks to resume
+	spare    []*Task              // runq's other buffer
 	current  atomic.Pointer[Task] // the task being resumed
 
 	asleep atomic.Bool // in (or about to enter) epoll_wait
