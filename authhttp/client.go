@@ -27,7 +27,8 @@ type Client struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Reuse, when not nil, decides whether a kept connection may carry a
 	// request made with ctx (a connection tied to another event loop may
-	// not); a refused one is closed and a new one dialed.
+	// not; it stays kept for a request that may). It is called with the
+	// pool locked and must not block.
 	Reuse func(ctx context.Context, conn net.Conn) bool
 
 	t       target
@@ -182,9 +183,11 @@ func (c *Client) do(ctx context.Context, r *Request) (*Response, int, error) {
 	defer clear(x.req) // the request holds the password
 
 	if c.pool != nil {
-		if conn := c.pool.get(); conn != nil && c.Reuse != nil && !c.Reuse(ctx, conn) {
-			conn.Close()
-		} else if conn != nil {
+		var usable func(net.Conn) bool
+		if c.Reuse != nil {
+			usable = func(conn net.Conn) bool { return c.Reuse(ctx, conn) }
+		}
+		if conn := c.pool.get(usable); conn != nil {
 			resp, stale, err := c.exchange(ctx, conn, deadline, x, r)
 			if !stale {
 				return resp, x.code, err

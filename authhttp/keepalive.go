@@ -54,18 +54,25 @@ type idleConn struct {
 	since time.Time
 }
 
-// get returns an idle connection that has not outlived the idle timeout,
-// closing the stale ones it meets, or nil.
-func (p *pool) get() net.Conn {
+// get returns the newest idle connection that has not outlived the idle
+// timeout and that usable (nil: any) accepts, or nil. It closes the stale
+// ones it meets and keeps the ones usable refuses.
+func (p *pool) get(usable func(net.Conn) bool) net.Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.idle) > 0 {
-		last := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if time.Since(last.since) < p.timeout {
-			return last.c
+	now := time.Now()
+	for i := len(p.idle) - 1; i >= 0; i-- {
+		ic := p.idle[i]
+		switch {
+		case now.Sub(ic.since) >= p.timeout:
+			ic.c.Close()
+		case usable != nil && !usable(ic.c):
+			continue
 		}
-		last.c.Close()
+		p.idle = append(p.idle[:i], p.idle[i+1:]...)
+		if now.Sub(ic.since) < p.timeout {
+			return ic.c
+		}
 	}
 	return nil
 }

@@ -146,6 +146,49 @@ func TestKeepAliveReuses(t *testing.T) {
 	}
 }
 
+// TestKeepAliveReuseFilter: a kept connection that Reuse refuses for a
+// request stays kept for one it accepts: two kinds of caller (two event
+// loops) keep one connection each.
+func TestKeepAliveReuseFilter(t *testing.T) {
+	s := newKAServer(t, func(int) string { return kaOK })
+	c := kaClient(t, s, 4)
+	type kind struct{}
+	owner := map[net.Conn]any{}
+	var mu sync.Mutex
+	c.Reuse = func(ctx context.Context, conn net.Conn) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		k := ctx.Value(kind{})
+		if o, ok := owner[conn]; ok {
+			return o == k
+		}
+		owner[conn] = k // first use: the dialing caller's kind
+		return true
+	}
+	dial := c.Dial
+	c.Dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+		if dial == nil {
+			dial = (&net.Dialer{}).DialContext
+		}
+		conn, err := dial(ctx, network, address)
+		if err == nil {
+			mu.Lock()
+			owner[conn] = ctx.Value(kind{})
+			mu.Unlock()
+		}
+		return conn, err
+	}
+	for i := range 6 {
+		ctx := context.WithValue(context.Background(), kind{}, i%2)
+		if resp, err := c.Do(ctx, imapPlain); err != nil || resp.Status != StatusOK {
+			t.Fatalf("Do: %+v %v", resp, err)
+		}
+	}
+	if n := s.accepted.Load(); n != 2 {
+		t.Fatalf("%d connections for 6 requests of two kinds, want 2", n)
+	}
+}
+
 // TestKeepAliveOffIsNginx: without SetKeepAlive the request has no
 // Connection header and every request has its own connection.
 func TestKeepAliveOffIsNginx(t *testing.T) {

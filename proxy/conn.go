@@ -53,7 +53,7 @@ type clientConn struct {
 
 	mu      sync.Mutex
 	backend net.Conn // backendTCP, or the TLS connection over it
-	relay   *relay   // set once the session is parked in the server's poller
+	relay   parked   // set once the session is parked in a relay
 
 	backendTCP evloop.Socket
 	backendTLS *stdtls.ConnectionState // nil: plaintext to the backend
@@ -115,7 +115,7 @@ func (cc *clientConn) abort() {
 	if r != nil {
 		// Ended before its sockets close, so that a pump seeing the
 		// closed socket cannot report it as a client or backend error.
-		r.end(outcome.Shutdown.With(nil))
+		r.shutdown()
 	}
 	cc.tcp.Close()
 	cc.mu.Lock()
@@ -133,9 +133,8 @@ func (cc *clientConn) abort() {
 func (cc *clientConn) serve() {
 	parked := false
 	defer func() {
-		if r := recover(); r != nil {
-			cc.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
-			cc.outcome = outcome.Panic.With(fmt.Errorf("%v", r))
+		if v := recover(); v != nil {
+			cc.outcome = cc.panicked(v)
 		}
 		if !parked {
 			cc.finish()
@@ -146,6 +145,14 @@ func (cc *clientConn) serve() {
 	if end, parked = cc.run(); !parked {
 		cc.outcome = end
 	}
+}
+
+// panicked logs a panic recovered in the session's code (v) with its
+// stack and returns the session's outcome. Call it from the deferred
+// function that recovered.
+func (cc *clientConn) panicked(v any) outcome.End {
+	cc.log.Error("panic in session", "panic", v, "stack", string(debug.Stack()))
+	return outcome.Panic.With(fmt.Errorf("%v", v))
 }
 
 // finish closes both sockets, logs the summary line and releases the

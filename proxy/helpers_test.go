@@ -8,7 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,6 +107,7 @@ func startProxyLog(t testing.TB, yaml string, auth string, w io.Writer) (*proxy.
 	if err != nil {
 		t.Fatal(err)
 	}
+	setTestEngine(cfg, yaml)
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(testLogs, w), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := proxy.New(cfg, log)
 	if err != nil {
@@ -126,6 +130,41 @@ func startProxyLog(t testing.TB, yaml string, auth string, w io.Writer) (*proxy.
 		addrs = append(addrs, a.String())
 	}
 	return srv, addrs
+}
+
+// testEventLoops is the event_loops value every test proxy runs with
+// unless its configuration names one: $MAILPROXY_TEST_EVENT_LOOPS ("off",
+// "auto" or a number), so that the whole suite runs on either engine;
+// unset, the default.
+var testEventLoops = os.Getenv("MAILPROXY_TEST_EVENT_LOOPS")
+
+// setTestEngine applies testEventLoops to cfg, parsed from yaml.
+func setTestEngine(cfg *config.Config, yaml string) {
+	if testEventLoops == "" || strings.Contains(yaml, "event_loops:") {
+		return
+	}
+	switch testEventLoops {
+	case "off":
+		cfg.EventLoops = 0
+	case "auto":
+		cfg.EventLoops = config.EventLoopsAuto
+	default:
+		n, err := strconv.Atoi(testEventLoops)
+		if err != nil || n < 0 {
+			panic("MAILPROXY_TEST_EVENT_LOOPS: want off, auto or a number, not " + testEventLoops)
+		}
+		cfg.EventLoops = n
+	}
+}
+
+// testLoops is the number of event loops a test proxy runs (0: none).
+func testLoops() int {
+	cfg := &config.Config{}
+	setTestEngine(cfg, "")
+	if cfg.EventLoops == config.EventLoopsAuto {
+		return runtime.GOMAXPROCS(0)
+	}
+	return cfg.EventLoops
 }
 
 // rawConn is a line-oriented raw client with a deadline on every step.

@@ -46,7 +46,8 @@ func TestAuthKeepAlive(t *testing.T) {
 		}
 		c.c.Close()
 	}
-	if n := conns.Load(); n != 1 {
-		t.Fatalf("10 logins used %d auth connections, want 1", n)
+	// Each event loop keeps its own (none: one for all).
+	if n, most := conns.Load(), max(1, testLoops()); n < 1 || int(n) > most {
+		t.Fatalf("10 logins used %d auth connections, want 1 to %d", n, most)
 	}
 }

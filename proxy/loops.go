@@ -3,10 +3,8 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"mailproxy/internal/evloop"
@@ -144,13 +142,17 @@ func (s *Server) acceptedOnLoop(a *acceptor, l *evloop.Loop, c *evloop.Conn) {
 	})
 }
 
-// spliceFromLoop relays a session whose login ran on an event loop. Its
-// sockets are handed to Go's poller (evloop.Conn.Release); plain TCP on
-// both sides is then parked in the server's poller as any other session,
-// and a TLS session is relayed by goroutines, off the loop. It always
-// returns parked: the relay ends the session.
+// spliceFromLoop relays a session whose login ran on an event loop. Plain
+// TCP on both sides stays on the loop (looprelay.go). A TLS session's
+// sockets are handed to Go's poller (evloop.Conn.Release) and relayed by
+// goroutines, off the loop; so is a plain one whose loop relay cannot
+// start (then parked in the server's poller as any other session). It
+// always returns parked: the relay ends the session.
 func (cc *clientConn) spliceFromLoop() (outcome.End, bool) {
 	plain := cc.conn == net.Conn(cc.tcp) && cc.backend == net.Conn(cc.backendTCP)
+	if plain && cc.relayOnLoop() {
+		return outcome.End{}, true
+	}
 	client, err := released(cc.tcp)
 	if err != nil {
 		return cc.releaseFailed(outcome.ClientError.With(err)), false
@@ -175,9 +177,8 @@ func (cc *clientConn) spliceFromLoop() (outcome.End, bool) {
 	go func() {
 		defer cc.finish()
 		defer func() {
-			if r := recover(); r != nil {
-				cc.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
-				cc.outcome = outcome.Panic.With(fmt.Errorf("%v", r))
+			if v := recover(); v != nil {
+				cc.outcome = cc.panicked(v)
 			}
 		}()
 		cc.outcome = cc.spliceGoroutines()

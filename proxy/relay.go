@@ -1,10 +1,8 @@
 package proxy
 
 import (
-	"fmt"
 	"io"
 	"net"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,8 +103,7 @@ func (d *relayDir) ready() {
 	defer r.pumpDone()
 	defer func() {
 		if v := recover(); v != nil {
-			r.cc.log.Error("panic in session", "panic", v, "stack", string(debug.Stack()))
-			r.end(outcome.Panic.With(fmt.Errorf("%v", v)))
+			r.end(r.cc.panicked(v))
 		}
 	}()
 	if end := d.pump(); end.Ended() {
@@ -201,6 +198,9 @@ func (r *relay) checkIdle() {
 	r.cc.log.Info("client timed out while proxying")
 	r.end(outcome.IdleTimeout.With(nil))
 }
+
+// shutdown ends the session as the server's hard stop (abort).
+func (r *relay) shutdown() { r.end(outcome.Shutdown.With(nil)) }
 
 // end closes the session with outcome e (the first caller's wins). The
 // summary follows when no pump is running any more.

@@ -27,6 +27,7 @@ func reloadConfig(t *testing.T, auth, caps string, listen ...string) *config.Con
 		auth, caps, `"`+strings.Join(listen, `", "`)+`"`)
 	cfg, err := config.Parse(filepath.Join(t.TempDir(), "r.yaml"), []byte(y))
 	must(t, err)
+	setTestEngine(cfg, y)
 	return cfg
 }
 

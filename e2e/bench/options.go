@@ -41,10 +41,11 @@ type Options struct {
 	ThrottleFailures int           // its ip rule's failures per window (10)
 	RedisServer      string        // redis-server binary; "" = redis-server in PATH
 
-	LogLevel string // mailproxy's log_level (info, its default)
-	Quick    bool   // 1 round, 200ms runs, 20 idle sessions, 1 MiB / 64 KiB messages
-	WorkDir  string // where configurations and logs go ("" = a temporary directory)
-	Keep     bool   // keep WorkDir afterwards
+	LogLevel   string // mailproxy's log_level (info, its default)
+	EventLoops string // mailproxy's event_loops ("" = its default)
+	Quick      bool   // 1 round, 200ms runs, 20 idle sessions, 1 MiB / 64 KiB messages
+	WorkDir    string // where configurations and logs go ("" = a temporary directory)
+	Keep       bool   // keep WorkDir afterwards
 
 	Progress io.Writer // one line per run; nil = none
 }

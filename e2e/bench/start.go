@@ -151,6 +151,9 @@ func (b *bench) spawnWith(ctx context.Context, proxy, top, mail string) (t *targ
 			return nil, nil, err
 		}
 		metrics = m["metrics"]
+		if b.o.EventLoops != "" {
+			top = "event_loops: " + b.o.EventLoops + "\n" + top
+		}
 		c, err = startMailproxy(b.o.Mailproxy, mailproxySetup{dir: dir, auth: b.auth, addrs: addrs, cert: b.cert, key: b.key, logLevel: b.o.LogLevel,
 			metrics: metrics, top: top, mail: mail})
 		logFile = filepath.Join(dir, "mailproxy.log")

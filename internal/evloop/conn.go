@@ -37,7 +37,9 @@ type Conn struct {
 	owner *Task
 
 	// On the loop:
-	rready, wready bool  // an edge came since the last EAGAIN
+	// rready, wready: the socket may have bytes to read, room to write.
+	// A report sets them; EAGAIN (or a short read) clears them.
+	rready, wready bool
 	hup            bool  // the peer hung up or the connection failed
 	waiter         *Task // the task parked on this socket
 	timer          *Timer
@@ -61,6 +63,21 @@ func (l *Loop) newConn(fd int, raddr net.Addr) (*Conn, error) {
 	}
 	c.tok = tok
 	return c, nil
+}
+
+// moreToRead reports, after a read of n bytes into a buffer of size
+// (err its error), whether the socket may hold more: edge-triggered, a
+// short read emptied the queue and any later data brings a new report;
+// only a full read, an end of stream still to be read (hup) or an error
+// other than EAGAIN leaves something to look at.
+func moreToRead(n, size int, err error, hup bool) bool {
+	switch {
+	case err == syscall.EAGAIN:
+		return false
+	case err != nil:
+		return true
+	}
+	return n == size || n == 0 || hup
 }
 
 // Ready records a report and wakes the parked task, or passes the report
@@ -119,11 +136,11 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, c.opError("read", err)
 		}
 		own := c.onLoop()
-		if own {
-			c.rready = false
-		}
 		n, err := syscall.Read(fd, b)
 		c.releaseFD()
+		if own {
+			c.rready = moreToRead(n, len(b), err, c.hup)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -153,11 +170,11 @@ func (c *Conn) Write(b []byte) (int, error) {
 			return done, c.opError("write", err)
 		}
 		own := c.onLoop()
-		if own {
-			c.wready = false
-		}
 		n, err := syscall.Write(fd, b[done:])
 		c.releaseFD()
+		if own {
+			c.wready = err != syscall.EAGAIN
+		}
 		if n > 0 {
 			done += n
 		}
@@ -181,7 +198,6 @@ func (c *Conn) wait(own, read bool) error {
 	if !own {
 		return c.pollWait(read)
 	}
-	t := c.owner
 	for {
 		if read && c.rready || !read && c.wready {
 			return nil
@@ -196,23 +212,30 @@ func (c *Conn) wait(own, read bool) error {
 		}
 		c.waiting = true
 		c.mu.Unlock()
-		if dl != 0 {
-			if dl <= time.Now().UnixNano() {
-				c.setWaiting(false)
-				return os.ErrDeadlineExceeded
-			}
-			if c.timer == nil {
-				c.timer = NewTimer(c.wake)
-			}
-			c.l.ResetTimer(c.timer, dl)
+		if dl != 0 && dl <= time.Now().UnixNano() {
+			c.setWaiting(false)
+			return os.ErrDeadlineExceeded
 		}
-		c.waiter = t
-		t.park()
-		c.waiter = nil
-		c.setWaiting(false)
-		if c.timer != nil {
-			c.l.StopTimer(c.timer)
+		c.sleep(dl)
+	}
+}
+
+// sleep parks the owning task, marked waiting, until a report for the
+// socket, a wake (Close, a deadline change) or the time until (UnixNano;
+// 0: none). It clears the waiting mark.
+func (c *Conn) sleep(until int64) {
+	if until != 0 {
+		if c.timer == nil {
+			c.timer = NewTimer(c.wake)
 		}
+		c.l.ResetTimer(c.timer, until)
+	}
+	c.waiter = c.owner
+	c.owner.park()
+	c.waiter = nil
+	c.setWaiting(false)
+	if until != 0 {
+		c.l.StopTimer(c.timer)
 	}
 }
 
@@ -268,7 +291,8 @@ func (c *Conn) pollWait(read bool) error {
 }
 
 // Close closes the socket; any goroutine may call it. A parked task is
-// woken and sees net.ErrClosed.
+// woken and sees net.ErrClosed; a watcher gets a report and sees the same
+// on its next use.
 func (c *Conn) Close() error {
 	if in := c.inner.Load(); in != nil {
 		return in.Close()
@@ -276,11 +300,12 @@ func (c *Conn) Close() error {
 	if !c.sys.close() {
 		return c.opError("close", net.ErrClosed)
 	}
-	// Whoever the caller is, the loop forgets the socket and wakes a
-	// parked task itself.
+	// Whoever the caller is, the loop forgets the socket and tells a
+	// parked task or the watcher itself, as a hang-up: their next use of
+	// the socket fails with net.ErrClosed.
 	c.l.Post(func() {
 		c.l.deregister(c.tok, -1)
-		c.wake()
+		c.Ready(syscall.EPOLLHUP)
 	})
 	return nil
 }
@@ -417,6 +442,12 @@ func (r rawConn) io(f func(fd uintptr) bool, read bool) error {
 		done := f(uintptr(fd))
 		r.c.releaseFD()
 		if done {
+			// f's system calls are unknown: assume it left bytes queued.
+			if own && read {
+				r.c.rready = true
+			} else if own {
+				r.c.wready = true
+			}
 			return nil
 		}
 		if err := r.c.wait(own, read); err != nil {
@@ -465,10 +496,6 @@ func (c *Conn) Hold(d time.Duration) (gone bool, err error) {
 	if d < time.Duration(math.MaxInt64-time.Now().UnixNano()) {
 		until = time.Now().Add(d).UnixNano()
 	}
-	if c.timer == nil {
-		c.timer = NewTimer(c.wake)
-	}
-	defer c.l.StopTimer(c.timer)
 	for {
 		switch {
 		case c.sys.isClosed():
@@ -478,11 +505,7 @@ func (c *Conn) Hold(d time.Duration) (gone bool, err error) {
 		case time.Now().UnixNano() >= until:
 			return false, nil
 		}
-		c.l.ResetTimer(c.timer, until)
 		c.setWaiting(true)
-		c.waiter = c.owner
-		c.owner.park()
-		c.waiter = nil
-		c.setWaiting(false)
+		c.sleep(until)
 	}
 }

@@ -14,6 +14,9 @@ var ErrNotOwner = errors.New("evloop: not the connection's task")
 // epoll): sessions then run on goroutines.
 var ErrUnsupported = errors.New("event loops need Linux (epoll)")
 
+// ErrIdle ends a Relay whose first socket sent nothing for its idle time.
+var ErrIdle = errors.New("evloop: idle timeout")
+
 // Socket is a TCP connection as the proxy handles it: a *net.TCPConn in
 // Go's poller or a *Conn on a loop.
 type Socket interface {

@@ -28,6 +28,8 @@ type Loop struct {
 	runq     []*Task              // tasks to resume
 	spare    []*Task              // runq's other buffer
 	current  atomic.Pointer[Task] // the task being resumed
+	buf      []byte               // relays' buffer for small messages
+	pipes    []*pipe              // empty pipes kept for relays' streams
 
 	asleep atomic.Bool // in (or about to enter) epoll_wait
 	mu     sync.Mutex
@@ -122,6 +124,11 @@ func (l *Loop) run() {
 	defer close(l.done)
 	defer syscall.Close(l.epfd)
 	defer syscall.Close(l.wakefd)
+	defer func() {
+		for _, p := range l.pipes {
+			p.close()
+		}
+	}()
 	events := make([]syscall.EpollEvent, 256)
 	var inbox []func()
 	for {

@@ -25,8 +25,19 @@ func newLoop(t *testing.T) *Loop {
 	return l
 }
 
-// listen starts an evloop listener on l whose tasks run serve.
+// listen starts an evloop listener on l whose tasks run serve, then close
+// the connection.
 func listen(t *testing.T, l *Loop, serve func(ctx context.Context, c *Conn)) net.Addr {
+	t.Helper()
+	return listenOwned(t, l, func(ctx context.Context, c *Conn) {
+		defer c.Close()
+		serve(ctx, c)
+	})
+}
+
+// listenOwned starts an evloop listener on l whose tasks run serve, which
+// owns the connection (closes it).
+func listenOwned(t *testing.T, l *Loop, serve func(ctx context.Context, c *Conn)) net.Addr {
 	t.Helper()
 	gl, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -43,7 +54,6 @@ func listen(t *testing.T, l *Loop, serve func(ctx context.Context, c *Conn)) net
 		_, err := ln.Watch(l, func(c *Conn) {
 			l.Go(context.Background(), func(ctx context.Context) {
 				c.Adopt(ctx)
-				defer c.Close()
 				serve(ctx, c)
 			})
 		}, func(err error) { t.Errorf("accept: %v", err) })

@@ -59,3 +59,13 @@ func (ln *Listener) Addr() net.Addr { return nil }
 func (ln *Listener) Watch(*Loop, func(*Conn), func(error)) (*Watch, error) {
 	return nil, ErrUnsupported
 }
+
+// Relay is never made without a loop.
+type Relay struct{}
+
+// StartRelay reports ErrUnsupported.
+func StartRelay(a, b *Conn, idle time.Duration, end func(dir int, err error)) (*Relay, error) {
+	return nil, ErrUnsupported
+}
+func (r *Relay) Close()                {}
+func (r *Relay) Moved() (ab, ba int64) { return 0, 0 }

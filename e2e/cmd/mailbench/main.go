@@ -48,6 +48,7 @@ func main() {
 	flag.StringVar(&protocols, "protocols", "imap,pop3,smtp", "protocols to measure")
 	flag.StringVar(&o.Figures, "figures", "", "comma-separated figure id prefixes, e.g. imap-idle,pop3 (default all)")
 	flag.StringVar(&o.LogLevel, "log-level", "info", "mailproxy's log_level during the run")
+	flag.StringVar(&o.EventLoops, "event-loops", "", "mailproxy's event_loops during the run (default: its default)")
 	flag.IntVar(&o.FloodAttempts, "flood-attempts", 0, "attack-cap: connection attempts (default 20000; -quick 400)")
 	flag.IntVar(&o.FloodCap, "flood-cap", 0, "attack-cap: max_connections (default 4000; -quick 100)")
 	flag.IntVar(&o.FloodConcurrency, "flood-concurrency", 0, "attack-cap: attempts being opened at a time (default 256; -quick 32)")
