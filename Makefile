@@ -24,8 +24,11 @@ DEMOFLAGS ?=
 run: build
 	$(BIN)/mailproxy-demo -mailproxy $(BIN)/mailproxy $(DEMOFLAGS)
 
+# test runs every package, then the proxy package again with a goroutine
+# per session (event_loops: off) instead of the default event loops.
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	MAILPROXY_TEST_EVENT_LOOPS=off $(GO) test -race -count=1 -timeout 10m ./proxy
 
 test-short:
 	$(GO) test -count=1 -short ./...

@@ -175,13 +175,13 @@ func TestUserLookedUpForReal(t *testing.T) {
 	}
 }
 
-// TestEventLoops: event_loops is off by default, auto, off, 0 or a
+// TestEventLoops: event_loops is auto by default, auto, off, 0 or a
 // positive number; anything else is refused at its line.
 func TestEventLoops(t *testing.T) {
 	for _, tc := range []struct {
 		value string
 		want  int
-	}{{"", 0}, {"auto", EventLoopsAuto}, {"off", 0}, {"0", 0}, {"4", 4}} {
+	}{{"", EventLoopsAuto}, {"auto", EventLoopsAuto}, {"off", 0}, {"0", 0}, {"4", 4}} {
 		y := "servers:\n  - listen: [143]\n    auth_http: http://127.0.0.1:9/auth\n"
 		if tc.value != "" {
 			y = "event_loops: " + tc.value + "\n" + y

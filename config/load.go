@@ -221,7 +221,7 @@ func build(c *collector, e *env, root *yaml.Node) *Config {
 		c.errorf(servers.Line, "servers: expected a list, got %s", describe(servers))
 		return nil
 	}
-	cfg := &Config{LogFormat: "text", LogLevel: "info"}
+	cfg := &Config{LogFormat: "text", LogLevel: "info", EventLoops: EventLoopsAuto}
 	readGlobals(c, e, cfg, globals)
 	for _, item := range servers.Content {
 		n := deref(item)

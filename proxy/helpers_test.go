@@ -135,7 +135,7 @@ func startProxyLog(t testing.TB, yaml string, auth string, w io.Writer) (*proxy.
 // testEventLoops is the event_loops value every test proxy runs with
 // unless its configuration names one: $MAILPROXY_TEST_EVENT_LOOPS ("off",
 // "auto" or a number), so that the whole suite runs on either engine;
-// unset, the default.
+// unset, the default (auto).
 var testEventLoops = os.Getenv("MAILPROXY_TEST_EVENT_LOOPS")
 
 // setTestEngine applies testEventLoops to cfg, parsed from yaml.
@@ -159,7 +159,10 @@ func setTestEngine(cfg *config.Config, yaml string) {
 
 // testLoops is the number of event loops a test proxy runs (0: none).
 func testLoops() int {
-	cfg := &config.Config{}
+	cfg, err := config.Parse("loops.yaml", []byte("servers: [{protocol: imap, listen: [\"127.0.0.1:0\"], auth_http: \"127.0.0.1:1\"}]\n"))
+	if err != nil {
+		panic(err)
+	}
 	setTestEngine(cfg, "")
 	if cfg.EventLoops == config.EventLoopsAuto {
 		return runtime.GOMAXPROCS(0)

@@ -12,11 +12,19 @@ import (
 )
 
 // startLoops creates the server's event loops: n of them (0: none, the
-// sessions then run on goroutines; -1: one per CPU Go may use). A system
-// without epoll has none.
+// sessions then run on goroutines; -1: one per CPU Go may use), and gives
+// Go one P more than there are loops. A system without epoll has none.
 func (s *Server) startLoops(n int) {
 	if n < 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = startProcs
+	}
+	if n > 0 && n >= runtime.GOMAXPROCS(0) {
+		// A loop waits in epoll_wait, a system call. With every P in
+		// one, Go's sysmon takes a waiting loop's P and wakes a thread
+		// to look for work, at every wait: thread wake-ups, futex calls
+		// and context switches per login. With one P more than there
+		// are loops, one is idle, and a waiting loop keeps its own.
+		runtime.GOMAXPROCS(n + 1)
 	}
 	for i := 0; i < n; i++ {
 		l, err := evloop.New()
@@ -30,6 +38,10 @@ func (s *Server) startLoops(n int) {
 		s.loops = append(s.loops, l)
 	}
 }
+
+// startProcs is the number of CPUs Go may use as the process starts
+// (GOMAXPROCS before startLoops raises it): event_loops auto's count.
+var startProcs = runtime.GOMAXPROCS(0)
 
 // stopLoops ends the event loops once every session has ended.
 func (s *Server) stopLoops() {

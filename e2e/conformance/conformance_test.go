@@ -25,10 +25,10 @@ var corpusDir = filepath.Join("..", "..", "testdata", "conformance")
 // it; $CONFORMANCE_PARALLEL sets how many cases run at once (default 8).
 func TestConformance(t *testing.T) { runCorpus(t, "") }
 
-// TestConformanceEventLoops replays the corpus with the sessions on two
-// event loops (event_loops: 2) instead of a goroutine each: the engine
-// must not change one byte of any dialogue.
-func TestConformanceEventLoops(t *testing.T) { runCorpus(t, "event_loops: 2\n") }
+// TestConformanceGoroutines replays the corpus with a goroutine per
+// session (event_loops: off) instead of the default event loops: the
+// engine must not change one byte of any dialogue.
+func TestConformanceGoroutines(t *testing.T) { runCorpus(t, "event_loops: off\n") }
 
 // runCorpus replays every runnable case with globals as the top-level
 // configuration.

@@ -131,11 +131,18 @@ func (c *Conn) Read(b []byte) (int, error) {
 		return in.Read(b)
 	}
 	for {
+		own := c.onLoop()
+		if own && !c.rready {
+			// Drained at the last read: no read until a report says
+			// more came (it would only return EAGAIN).
+			if err := c.wait(true, true); err != nil {
+				return 0, c.opError("read", err)
+			}
+		}
 		fd, err := c.acquire()
 		if err != nil {
 			return 0, c.opError("read", err)
 		}
-		own := c.onLoop()
 		n, err := syscall.Read(fd, b)
 		c.releaseFD()
 		if own {

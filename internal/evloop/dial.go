@@ -100,7 +100,9 @@ func (t *Task) dial(ctx context.Context, network string, ap netip.AddrPort) (*Co
 	werr := c.wait(true, false)
 	stopped := stop()
 	c.SetWriteDeadline(time.Time{})
-	if werr == nil {
+	if werr == nil && c.hup {
+		// A failed connect reports EPOLLERR|EPOLLHUP (a success only
+		// EPOLLOUT): only then is its error read.
 		var soerr int
 		rerr := c.sys.control(func(fd int) {
 			soerr, werr = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)

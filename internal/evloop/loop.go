@@ -30,6 +30,7 @@ type Loop struct {
 	current  atomic.Pointer[Task] // the task being resumed
 	buf      []byte               // relays' buffer for small messages
 	pipes    []*pipe              // empty pipes kept for relays' streams
+	idle     []*Task              // finished tasks kept for reuse
 
 	asleep atomic.Bool // in (or about to enter) epoll_wait
 	mu     sync.Mutex
@@ -127,6 +128,9 @@ func (l *Loop) run() {
 	defer func() {
 		for _, p := range l.pipes {
 			p.close()
+		}
+		for _, t := range l.idle {
+			t.stop() // its coroutine returns
 		}
 	}()
 	events := make([]syscall.EpollEvent, 256)

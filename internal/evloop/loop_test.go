@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -291,5 +293,58 @@ func TestRelease(t *testing.T) {
 	b, _ := io.ReadAll(c)
 	if string(b) != "before\nafter\n" {
 		t.Fatalf("got %q", b)
+	}
+}
+
+// TestTasksReused: tasks that run one after another share one coroutine
+// (the loop keeps finished ones): no goroutine is created per task. Each
+// job sees its own task and values in its context, and closing the loop
+// ends the kept coroutines.
+func TestTasksReused(t *testing.T) {
+	type jobKey struct{}
+	base := runtime.NumGoroutine()
+	l, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const jobs = 200
+	done := make(chan int, jobs)
+	var run func(i int)
+	run = func(i int) {
+		l.Go(context.WithValue(context.Background(), jobKey{}, i), func(ctx context.Context) {
+			if FromContext(ctx) == nil || ctx.Value(jobKey{}) != i {
+				t.Errorf("job %d: task %v, value %v", i, FromContext(ctx), ctx.Value(jobKey{}))
+			}
+			done <- i
+			if i+1 < jobs {
+				// The next job starts once this one has returned.
+				l.Post(func() { run(i + 1) })
+			}
+		})
+	}
+	created := func() uint64 {
+		s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	before := created()
+	l.Post(func() { run(0) })
+	for i := 0; i < jobs; i++ {
+		<-done
+	}
+	if n := created() - before; n > 5 {
+		t.Errorf("%d goroutines created for %d jobs run one after another; want 1 coroutine", n, jobs)
+	}
+	l.Close()
+	waitUntil(t, func() bool { return runtime.NumGoroutine() <= base }, "the kept tasks to end")
+}
+
+func waitUntil(t *testing.T, ok func() bool, what string) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); !ok(); {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

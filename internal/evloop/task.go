@@ -10,7 +10,8 @@ import (
 
 // Task is one session running as a coroutine on a loop (see the package
 // comment). Its function runs until it returns; while it waits, the loop
-// runs other tasks.
+// runs other tasks. A finished task's coroutine is kept for the loop's
+// next task (up to maxIdleTasks), with the stack it has grown.
 type Task struct {
 	l      *Loop
 	yield  func(struct{}) bool
@@ -20,7 +21,14 @@ type Task struct {
 	// blocked: the task is parked in Block, whose function runs on
 	// another goroutine (and may use the task's sockets, with poll(2)).
 	blocked atomic.Bool
+	// job and ctx: the function to run next and its context (nil while
+	// the coroutine is idle).
+	job func(ctx context.Context)
+	ctx context.Context
 }
+
+// maxIdleTasks bounds the finished tasks a loop keeps for reuse.
+const maxIdleTasks = 64
 
 type taskKey struct{}
 
@@ -29,13 +37,36 @@ type taskKey struct{}
 // calls Go). f receives a context carrying the task (see FromContext),
 // derived from ctx.
 func (l *Loop) Go(ctx context.Context, f func(ctx context.Context)) {
-	t := &Task{l: l}
-	tctx := context.WithValue(ctx, taskKey{}, t)
-	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
-		t.yield = yield
-		f(tctx)
-	})
+	var t *Task
+	if n := len(l.idle); n > 0 {
+		t = l.idle[n-1]
+		l.idle[n-1] = nil
+		l.idle = l.idle[:n-1]
+	} else {
+		t = &Task{l: l}
+		t.next, t.stop = iter.Pull(t.run)
+	}
+	t.job, t.ctx = f, context.WithValue(ctx, taskKey{}, t)
 	l.ready(t)
+}
+
+// run is the task's coroutine: it runs one job after another, idle in
+// between, until the loop does not keep it or stops it.
+func (t *Task) run(yield func(struct{}) bool) {
+	t.yield = yield
+	for {
+		if job, ctx := t.job, t.ctx; job != nil {
+			t.job, t.ctx = nil, nil
+			job(ctx)
+			if len(t.l.idle) >= maxIdleTasks {
+				return
+			}
+			t.l.idle = append(t.l.idle, t)
+		}
+		if !yield(struct{}{}) {
+			return
+		}
+	}
 }
 
 // FromContext returns the task whose context ctx is (or derives from),
