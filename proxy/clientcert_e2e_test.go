@@ -175,6 +175,10 @@ func TestClientCertificates(t *testing.T) {
 		refuse func(protoScript) string
 	}{
 		{"absent", nil, func(s protoScript) string { return s.noCert }},
+		// As openssl s_client does: commands sent right after the
+		// handshake, unread when the proxy refuses and closes; the reply
+		// must not be held back (Nagle) and lost to the reset.
+		{"absent-pipelined", nil, func(s protoScript) string { return s.noCert }},
 		{"valid", pki.valid, nil},
 		{"expired", pki.expired, func(s protoScript) string { return s.certError }},
 		{"unknown-ca", pki.unknown, func(s protoScript) string { return s.certError }},
@@ -191,6 +195,9 @@ func TestClientCertificates(t *testing.T) {
 				t.Run(s.name+"-"+mode+"-"+cc.name, func(t *testing.T) {
 					before := len(auth.requests())
 					c := connectTLS(t, s, addr, starttls, cc.cert)
+					if strings.HasSuffix(cc.name, "-pipelined") {
+						c.send("a LOGIN alice secret\r\nb NOOP\r\nc LOGOUT\r\n")
+					}
 					if cc.refuse != nil {
 						c.expect(cc.refuse(s))
 						c.expectClosed()

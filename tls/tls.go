@@ -271,8 +271,23 @@ func Handshake(conn *tls.Conn, deadline time.Time) error {
 	return conn.HandshakeContext(ctx)
 }
 
-// Server wraps c as the server side of a TLS connection.
-func Server(c net.Conn, cfg *tls.Config) *tls.Conn { return tls.Server(c, cfg) }
+// Server wraps c as the server side of a TLS connection, with NoDelay.
+func Server(c net.Conn, cfg *tls.Config) *tls.Conn {
+	NoDelay(c)
+	return tls.Server(c, cfg)
+}
+
+// NoDelay turns Nagle's algorithm off on the TCP socket under a TLS
+// connection (an event loop's sockets have it on, as nginx's do). A
+// record must not wait for the acknowledgement of the ones before it:
+// a final reply written after the handshake would otherwise still be
+// queued when the socket closes, and be lost to the reset that a close
+// with unread client data sends.
+func NoDelay(c net.Conn) {
+	if nd, ok := c.(interface{ SetNoDelay(bool) error }); ok {
+		nd.SetNoDelay(true)
+	}
+}
 
 // Describe returns OpenSSL's protocol and cipher names of a handshaken
 // connection.

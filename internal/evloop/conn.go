@@ -333,6 +333,26 @@ func (c *Conn) CloseWrite() error {
 	return syscall.Shutdown(fd, syscall.SHUT_WR)
 }
 
+// SetNoDelay sets TCP_NODELAY (a loop's sockets start without it).
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	if in := c.inner.Load(); in != nil {
+		if nd, ok := in.Conn.(interface{ SetNoDelay(bool) error }); ok {
+			return nd.SetNoDelay(noDelay)
+		}
+		return nil
+	}
+	var err error
+	if cerr := c.sys.control(func(fd int) {
+		err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, map[bool]int{false: 0, true: 1}[noDelay])
+	}); cerr != nil {
+		return c.opError("set", cerr)
+	}
+	if err != nil {
+		return c.opError("set", os.NewSyscallError("setsockopt", err))
+	}
+	return nil
+}
+
 // SetDeadline sets both deadlines; any goroutine may call it.
 func (c *Conn) SetDeadline(t time.Time) error {
 	if in := c.inner.Load(); in != nil {

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"net"
 	"time"
+
+	mailtls "mailproxy/tls"
 )
 
 // TLSError is a failed TLS handshake with a backend: its certificate did
@@ -20,6 +22,7 @@ func (e *TLSError) Unwrap() error { return e.Err }
 func Handshake(plain net.Conn, cfg *tls.Config, deadline time.Time) (*tls.Conn, error) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	mailtls.NoDelay(plain)
 	tc := tls.Client(plain, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, &TLSError{Err: err}
