@@ -141,7 +141,7 @@ func (cc *clientConn) throttleCheck(ctx context.Context, req *authhttp.Request) 
 	}
 	var rule throttle.Rule
 	var err error
-	evloop.Block(ctx, func() { rule, err = t.lim.Check(ctx, cc.attempt(req)) })
+	t.call(ctx, func() { rule, err = t.lim.Check(ctx, cc.attempt(req)) })
 	cc.srv.storeResult(cc, err)
 	if err != nil {
 		if t.failClosed {
@@ -160,6 +160,17 @@ func (cc *clientConn) throttleCheck(ctx context.Context, req *authhttp.Request) 
 	return cc.site.refusal(req.Method), nil
 }
 
+// call runs f, a call to the limiter: off the session's event loop
+// (evloop.Block) when the store is a server, a network round trip; the
+// memory store answers at once.
+func (t *loginThrottle) call(ctx context.Context, f func()) {
+	if t.store != "" {
+		evloop.Block(ctx, f)
+		return
+	}
+	f()
+}
+
 // throttleAfter counts the auth service's verdict resp on req: a failure
 // for every rule of the login (and remembered for the replies of
 // throttled logins), a success clears its user_ip count.
@@ -176,14 +187,14 @@ func (cc *clientConn) throttleAfter(ctx context.Context, req *authhttp.Request, 
 	case authhttp.StatusFail:
 		var started []throttle.Rule
 		var err error
-		evloop.Block(ctx, func() { started, err = t.lim.Failed(ctx, cc.attempt(req)) })
+		t.call(ctx, func() { started, err = t.lim.Failed(ctx, cc.attempt(req)) })
 		cc.srv.storeResult(cc, err)
 		for _, r := range started {
 			cc.log.Warn("login throttle: block started", "rule", r.String(), "login", req.User)
 		}
 	case authhttp.StatusOK:
 		var err error
-		evloop.Block(ctx, func() { err = t.lim.Succeeded(ctx, cc.attempt(req)) })
+		t.call(ctx, func() { err = t.lim.Succeeded(ctx, cc.attempt(req)) })
 		cc.srv.storeResult(cc, err)
 	}
 }

@@ -48,12 +48,14 @@ type relayDir struct {
 	r        *Relay
 	src, dst *Conn
 	pending  []byte // read and not yet written (dst was full)
-	pipe     *pipe  // while streaming or while it holds bytes
+	pipe     *pipe  // while a pump streams, or while it holds bytes
 	inPipe   int
-	stream   bool // src filled the buffer: splice until it drains
-	eof      bool // src ended: end once pending bytes are written
-	moved    int64
-	queued   bool // a next turn is posted
+	// stream: src filled the buffer; splice until a report brings less
+	// than a buffer's worth.
+	stream bool
+	eof    bool // src ended: end once pending bytes are written
+	moved  int64
+	queued bool // a next turn is posted
 }
 
 // StartRelay relays between a and b, which the calling task owns and
@@ -143,6 +145,7 @@ func (d *relayDir) pump() {
 		return
 	}
 	budget := relayTurn
+	moved, tried := 0, false
 	for !d.eof && d.src.rready {
 		if budget <= 0 {
 			d.nextTurn()
@@ -155,6 +158,7 @@ func (d *relayDir) pump() {
 		} else {
 			n, err = d.read()
 		}
+		tried = true
 		switch {
 		case err != nil:
 			d.r.stop(d.index(), err)
@@ -165,12 +169,19 @@ func (d *relayDir) pump() {
 			d.eof = true
 		}
 		budget -= n
+		moved += n
 		if !d.flush() {
 			return
 		}
 	}
-	if d.pipe != nil && !d.stream {
-		d.r.l.givePipe(d.pipe) // empty: flush returned true
+	// src is drained and d holds nothing. A stream that brought less than
+	// a buffer's worth this time is small messages again; the empty pipe
+	// goes back to the loop (an idle session holds none).
+	if d.stream && tried && moved < relayChunk {
+		d.stream = false
+	}
+	if d.pipe != nil {
+		d.r.l.givePipe(d.pipe)
 		d.pipe = nil
 	}
 }
@@ -255,8 +266,7 @@ func (d *relayDir) write(b []byte) (int, error) {
 }
 
 // spliceIn moves what src has queued into d's pipe (as much as the pipe
-// holds). It returns the bytes moved (0: end of stream, -1: drained,
-// which also ends the stream).
+// holds). It returns the bytes moved (0: end of stream, -1: drained).
 func (d *relayDir) spliceIn() (int, error) {
 	if d.pipe == nil {
 		p, err := d.r.l.takePipe()
@@ -275,7 +285,6 @@ func (d *relayDir) spliceIn() (int, error) {
 	case err == syscall.EAGAIN:
 		// src is drained (the pipe is never full here: flush emptied it).
 		d.src.rready = d.src.hup
-		d.stream = false
 		return -1, nil
 	case err == syscall.EINTR:
 		return -1, nil
@@ -354,6 +363,10 @@ func (p *pipe) close() {
 	syscall.Close(p.w)
 }
 
+// pipeSize is the capacity asked for a relay's pipe (fs.pipe-max-size,
+// 1 MiB by default, is the most an unprivileged process may ask).
+const pipeSize = 1 << 20
+
 // maxSparePipes bounds the empty pipes a loop keeps for the next stream.
 const maxSparePipes = 4
 
@@ -368,6 +381,9 @@ func (l *Loop) takePipe() (*pipe, error) {
 	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		return nil, os.NewSyscallError("pipe2", err)
 	}
+	// A bigger pipe moves a stream in fewer calls; its pages are taken
+	// only while bytes are in it. The default size serves when refused.
+	unix.FcntlInt(uintptr(fds[1]), unix.F_SETPIPE_SZ, pipeSize)
 	return &pipe{r: fds[0], w: fds[1]}, nil
 }
 
