@@ -54,10 +54,14 @@ func (cc *clientConn) relayOnLoop() bool {
 func (lr *loopRelay) shutdown() { lr.r.Close() }
 
 // ended is the relay's end (on the loop): dir 0 is the client's side, 1
-// the backend's, -1 the server's hard stop.
+// the backend's, -1 the server's hard stop or a panic in the relay.
 func (lr *loopRelay) ended(dir int, err error) {
 	cc := lr.cc
+	var pe *evloop.PanicError
 	switch {
+	case errors.As(err, &pe):
+		cc.log.Error("panic in session", "panic", pe.Value, "stack", string(pe.Stack))
+		cc.outcome = outcome.Panic.With(err)
 	case cc.ctx.Err() != nil:
 		cc.outcome = outcome.Shutdown.With(nil)
 	case errors.Is(err, evloop.ErrIdle):

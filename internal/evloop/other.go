@@ -69,3 +69,11 @@ func StartRelay(a, b *Conn, idle time.Duration, end func(dir int, err error)) (*
 }
 func (r *Relay) Close()                {}
 func (r *Relay) Moved() (ab, ba int64) { return 0, 0 }
+
+// PanicError ends a relay whose code panicked.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return "panic" }

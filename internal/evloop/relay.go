@@ -3,8 +3,10 @@
 package evloop
 
 import (
+	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -61,8 +63,9 @@ type relayDir struct {
 // StartRelay relays between a and b, which the calling task owns and
 // which belong to its loop; from then on no task may use them. idle (0:
 // none) is how long a may stay silent; data from b does not count. end is
-// called once with the direction (0: a to b, 1: b to a, -1: Close) and
-// the error that ended it (nil: the source's end of stream; ErrIdle).
+// called once with the direction (0: a to b, 1: b to a, -1: Close or a
+// panic) and the error that ended it (nil: the source's end of stream;
+// ErrIdle; a *PanicError).
 func StartRelay(a, b *Conn, idle time.Duration, end func(dir int, err error)) (*Relay, error) {
 	if !a.onLoop() || !b.onLoop() || a.l != b.l {
 		return nil, ErrNotOwner
@@ -129,8 +132,34 @@ func (r *Relay) stop(dir int, err error) {
 	r.end(dir, err)
 }
 
+// testHookPump, when set (tests only), runs at the start of every pump.
+var testHookPump func()
+
+// PanicError ends a relay whose code panicked (end gets dir -1): the
+// loop and its other sessions go on.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// recovered ends r with a PanicError when the caller panicked; a panic
+// in end itself (r ended already) is not the relay's to hide.
+func (r *Relay) recovered() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if r.done {
+		panic(v)
+	}
+	r.stop(-1, &PanicError{Value: v, Stack: debug.Stack()})
+}
+
 // checkIdle runs when a may have been silent for the idle time.
 func (r *Relay) checkIdle() {
+	defer r.recovered()
 	if due := r.last + int64(r.idle); due > time.Now().UnixNano() {
 		r.l.ResetTimer(r.timer, due)
 		return
@@ -141,6 +170,10 @@ func (r *Relay) checkIdle() {
 // pump moves what d can: first what it holds, then what src has queued,
 // until src is drained, dst is full, the turn is over or the relay ends.
 func (d *relayDir) pump() {
+	defer d.r.recovered()
+	if testHookPump != nil {
+		testHookPump()
+	}
 	if !d.flush() {
 		return
 	}

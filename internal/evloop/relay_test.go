@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -241,5 +242,31 @@ func TestRelaySocketClosed(t *testing.T) {
 	e := p.end(t)
 	if e.dir != 1 || !errors.Is(e.err, net.ErrClosed) {
 		t.Fatalf("end %+v, want direction 1, net.ErrClosed", e)
+	}
+}
+
+// TestRelayPanic: a panic in a relay ends that relay (direction -1, a
+// PanicError with its stack) and the loop goes on serving others.
+func TestRelayPanic(t *testing.T) {
+	var once atomic.Bool
+	// Set before the loop starts, cleared after it has stopped.
+	testHookPump = func() {
+		if once.CompareAndSwap(false, true) {
+			panic("boom")
+		}
+	}
+	t.Cleanup(func() { testHookPump = nil })
+	l := newLoop(t)
+	p := startRelayPair(t, l, 0, nil)
+	p.client.Write([]byte("x"))
+	e := p.end(t)
+	var pe *PanicError
+	if e.dir != -1 || !errors.As(e.err, &pe) || pe.Value != "boom" || !bytes.Contains(pe.Stack, []byte("pump")) {
+		t.Fatalf("end %+v, want direction -1 and the panic with its stack", e)
+	}
+	q := startRelayPair(t, l, 0, nil)
+	q.client.Write([]byte("after\r\n"))
+	if b := readN(t, q.backend, 7); string(b) != "after\r\n" {
+		t.Fatalf("the loop's next relay got %q", b)
 	}
 }
