@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"net"
 	"runtime"
@@ -101,7 +100,7 @@ func (s *Server) acceptOnLoops(a *acceptor) bool {
 					// descriptors or refusals free up.
 					pause(nil, time.Second)
 				}
-				s.acceptedOnLoop(a, l, c)
+				s.accepted(a, c, l)
 			}, func(err error) {
 				if paused {
 					return
@@ -118,40 +117,6 @@ func (s *Server) acceptOnLoops(a *acceptor) bool {
 		})
 	}
 	return true
-}
-
-// acceptedOnLoop starts the session of c, accepted by loop l, as a task
-// on l (see acceptLoop for the goroutine version).
-func (s *Server) acceptedOnLoop(a *acceptor, l *evloop.Loop, c *evloop.Conn) {
-	lc := a.cur.Load()
-	switch adm, reason := s.gate.admit(); adm {
-	case admitRefuse:
-		s.observer().Refused(lc.site.proto.Name(), reason)
-		s.logRefusal(lc, reason)
-		l.Go(s.base, func(ctx context.Context) {
-			c.Adopt(ctx)
-			s.refuse(lc, c)
-		})
-		return
-	case admitDrop:
-		s.observer().Refused(lc.site.proto.Name(), reason)
-		s.logRefusal(lc, reason)
-		c.Close()
-		return
-	}
-	cc := newClientConn(s, lc, c)
-	s.observer().SessionStarted(cc.site.proto.Name())
-	if !s.track(cc, true) {
-		c.Close()
-		s.gate.ended(cc.units)
-		return
-	}
-	s.wg.Add(1)
-	l.Go(cc.ctx, func(ctx context.Context) {
-		cc.ctx = ctx
-		c.Adopt(ctx)
-		cc.serve()
-	})
 }
 
 // spliceFromLoop relays a session whose login ran on an event loop. Plain

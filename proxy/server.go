@@ -226,28 +226,61 @@ func (s *Server) acceptLoop(a *acceptor) {
 			continue
 		}
 		backoff = 0
-		l := a.cur.Load()
-		switch adm, reason := s.gate.admit(); adm {
-		case admitRefuse:
-			s.observer().Refused(l.site.proto.Name(), reason)
-			s.logRefusal(l, reason)
-			go s.refuse(l, c)
-			continue
-		case admitDrop:
-			s.observer().Refused(l.site.proto.Name(), reason)
-			s.logRefusal(l, reason)
-			c.Close()
-			continue
-		}
-		cc := newClientConn(s, l, c)
-		s.observer().SessionStarted(cc.site.proto.Name())
-		if !s.track(cc, true) {
-			c.Close()
-			s.gate.ended(cc.units)
+		if !s.accepted(a, c, nil) {
 			return
 		}
-		s.wg.Add(1)
+	}
+}
+
+// accepted admits c, accepted from a's socket: it refuses or drops it,
+// or starts its session, on a goroutine or, when loop is not nil, as a
+// task on that event loop (which accepted c). It reports false when the
+// server is closing.
+func (s *Server) accepted(a *acceptor, c evloop.Socket, loop *evloop.Loop) bool {
+	l := a.cur.Load()
+	switch adm, reason := s.gate.admit(); adm {
+	case admitRefuse:
+		s.observer().Refused(l.site.proto.Name(), reason)
+		s.logRefusal(l, reason)
+		if loop == nil {
+			go s.refuse(l, c)
+			return true
+		}
+		loop.Go(s.base, func(ctx context.Context) {
+			adopt(ctx, c)
+			s.refuse(l, c)
+		})
+		return true
+	case admitDrop:
+		s.observer().Refused(l.site.proto.Name(), reason)
+		s.logRefusal(l, reason)
+		c.Close()
+		return true
+	}
+	cc := newClientConn(s, l, c)
+	s.observer().SessionStarted(cc.site.proto.Name())
+	if !s.track(cc, true) {
+		c.Close()
+		s.gate.ended(cc.units)
+		return false
+	}
+	s.wg.Add(1)
+	if loop == nil {
 		go cc.serve()
+		return true
+	}
+	loop.Go(cc.ctx, func(ctx context.Context) {
+		cc.ctx = ctx
+		adopt(ctx, c)
+		cc.serve()
+	})
+	return true
+}
+
+// adopt makes the task of ctx the owner of c when c is on an event loop.
+func adopt(ctx context.Context, c evloop.Socket) {
+	if lc, ok := c.(*evloop.Conn); ok {
+		lc.Adopt(ctx)
 	}
 }
 
