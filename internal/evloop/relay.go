@@ -28,7 +28,8 @@ const relayTurn = 1 << 20
 // the loop's buffer; a stream is spliced through a pipe that the
 // direction holds only while bytes are in flight. A direction whose
 // destination is full stops reading until it drains, so nothing is lost
-// and nothing piles up in memory.
+// and what it holds is bounded: a pipe's worth (pipeSize) or a buffer's
+// (relayChunk).
 //
 // The relay ends at the first end of stream or error of either side
 // (bytes already read are delivered first when the end is a clean one),
