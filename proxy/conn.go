@@ -95,7 +95,7 @@ func (cc *clientConn) setLogger() {
 	if log == nil {
 		log = cc.srv.Logger()
 	}
-	cc.log = log.With(logging.Conn(cc.id), "client", cc.client.String(), "server", cc.l.ln.Addr().String(), "protocol", cc.l.site.proto.Name())
+	cc.log = log.With(logging.Conn(cc.id), "client", cc.client.String(), "server", cc.l.addr, "protocol", cc.l.site.proto.Name())
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"mailproxy/authhttp"
 	"mailproxy/config"
-	"mailproxy/internal/evloop"
 	"mailproxy/internal/kvstore"
 	"mailproxy/internal/limit"
 	"mailproxy/internal/session"
@@ -190,12 +189,8 @@ func (cc *clientConn) releaseCounts() {
 	cc.held = nil
 }
 
-// blockOnStore runs a call to the limit_conn store; a shared store's
-// network round trip runs off the session's event loop (evloop.Block).
+// blockOnStore runs a call to the limit_conn store (see storeCall).
 func (cc *clientConn) blockOnStore(f func()) {
-	if _, shared := cc.srv.store.(*limit.Shared); shared {
-		evloop.Block(cc.ctx, f)
-		return
-	}
-	f()
+	_, shared := cc.srv.store.(*limit.Shared)
+	storeCall(cc.ctx, shared, f)
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"net"
 	"runtime"
@@ -48,6 +49,17 @@ func (s *Server) stopLoops() {
 		l.Close()
 	}
 	s.loops = nil
+}
+
+// storeCall runs f, a call to a store (limit_conn's, login_throttle's):
+// off the session's event loop (evloop.Block) when the store is a server
+// (remote), a network round trip; a memory store answers at once.
+func storeCall(ctx context.Context, remote bool, f func()) {
+	if remote {
+		evloop.Block(ctx, f)
+		return
+	}
+	f()
 }
 
 // close stops accepting from the acceptor's socket.

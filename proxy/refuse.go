@@ -47,7 +47,7 @@ func (s *Server) logRefusal(l *listener, reason string) {
 	if reason != "max_connections" {
 		msg = "connection refused: no descriptors left for another session"
 	}
-	s.Logger().Warn(msg, "server", l.ln.Addr().String(), "protocol", l.site.proto.Name(),
+	s.Logger().Warn(msg, "server", l.addr, "protocol", l.site.proto.Name(),
 		"sessions", sessions, "descriptors_reserved", units, "refused_unlogged", skipped)
 }
 

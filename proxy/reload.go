@@ -40,7 +40,7 @@ func (s *Server) bind(sites []*site, old map[string]*acceptor) ([]*listener, map
 				a = &acceptor{ln: tl}
 				fresh = append(fresh, a)
 			}
-			l := &listener{ln: a.ln, site: st, cfg: lc}
+			l := &listener{ln: a.ln, addr: a.ln.Addr().String(), site: st, cfg: lc}
 			accs[acceptorKey(l)] = a
 			lns = append(lns, l)
 		}

@@ -58,6 +58,7 @@ type Server struct {
 // were accepted with.
 type listener struct {
 	ln   *net.TCPListener
+	addr string // ln's address, as every session's log lines name it
 	site *site
 	cfg  config.Listen
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"mailproxy/authhttp"
 	"mailproxy/config"
-	"mailproxy/internal/evloop"
 	"mailproxy/internal/kvstore"
 	"mailproxy/internal/outcome"
 	"mailproxy/internal/session"
@@ -160,16 +159,8 @@ func (cc *clientConn) throttleCheck(ctx context.Context, req *authhttp.Request) 
 	return cc.site.refusal(req.Method), nil
 }
 
-// call runs f, a call to the limiter: off the session's event loop
-// (evloop.Block) when the store is a server, a network round trip; the
-// memory store answers at once.
-func (t *loginThrottle) call(ctx context.Context, f func()) {
-	if t.store != "" {
-		evloop.Block(ctx, f)
-		return
-	}
-	f()
-}
+// call runs f, a call to the limiter (see storeCall).
+func (t *loginThrottle) call(ctx context.Context, f func()) { storeCall(ctx, t.store != "", f) }
 
 // throttleAfter counts the auth service's verdict resp on req: a failure
 // for every rule of the login (and remembered for the replies of

@@ -341,9 +341,13 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 		}
 		return nil
 	}
+	on := 0
+	if noDelay {
+		on = 1
+	}
 	var err error
 	if cerr := c.sys.control(func(fd int) {
-		err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, map[bool]int{false: 0, true: 1}[noDelay])
+		err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, on)
 	}); cerr != nil {
 		return c.opError("set", cerr)
 	}
